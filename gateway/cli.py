@@ -1,0 +1,238 @@
+"""``gateway``: serve, worker, demo, db, orgs, keys, messages. Errors exit non-zero with their code."""
+
+from __future__ import annotations
+
+import sys
+import threading
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
+from sqlalchemy import select
+
+from gateway import bootstrap, config as config_module, orgfile
+from gateway.domain.values import Guid
+from gateway.errors import GatewayError
+from gateway.registry import db
+from gateway.registry.tables import messages as messages_table
+from gateway.registry.unit_of_work import UnitOfWork
+from gateway.signing import keys
+
+
+class Context:
+    def __init__(self, config_path: Path | None) -> None:
+        self.config_path = config_path
+
+    def config(self) -> config_module.Config:
+        return config_module.load(self.config_path)
+
+    def gateway(self, *, upgrade: bool = False) -> bootstrap.Gateway:
+        config = self.config()
+        bootstrap.configure_logging(config.logging.level)
+        return bootstrap.build(config, upgrade=upgrade)
+
+
+@click.group()
+@click.option("--config", "config_path", type=click.Path(path_type=Path), envvar="GATEWAY_CONFIG",
+              help="TOML configuration file (default: ./gateway.toml if present). Env: GATEWAY_CONFIG.")
+@click.pass_context
+def main(ctx: click.Context, config_path: Path | None) -> None:
+    """dom-gateway: GIS ZhKKh-compatible data-exchange gateway for housing and utilities."""
+    if config_path is None and Path("gateway.toml").is_file():
+        config_path = Path("gateway.toml")
+    ctx.obj = Context(config_path)
+
+
+@main.group("db")
+def db_group() -> None:
+    """Database schema."""
+
+
+@db_group.command("upgrade")
+@click.option("--revision", default="head", show_default=True)
+@click.pass_obj
+def db_upgrade(obj: Context, revision: str) -> None:
+    """Apply alembic migrations up to REVISION."""
+    gateway = obj.gateway()
+    db.upgrade(gateway.engine, revision)
+    click.echo(f"database at revision {db.current_revision(gateway.engine)}")
+
+
+@main.command()
+@click.option("--host", help="Listen address (default: server.host).")
+@click.option("--port", type=int, help="Listen port (default: server.port).")
+@click.option("--workers", type=int, help="gunicorn worker processes (default: server.workers).")
+@click.pass_obj
+def serve(obj: Context, host: str | None, port: int | None, workers: int | None) -> None:
+    """Serve the SOAP endpoints with gunicorn (run `gateway worker` beside it to process messages)."""
+    from gunicorn.app.base import BaseApplication
+
+    gateway = obj.gateway()
+    server = gateway.config.server
+
+    class _Gunicorn(BaseApplication):  # type: ignore[misc]
+        def load_config(self) -> None:
+            self.cfg.set("bind", f"{host or server.host}:{port or server.port}")
+            self.cfg.set("workers", workers or server.workers)
+            self.cfg.set("threads", server.threads)
+            self.cfg.set("worker_class", "gthread")
+            self.cfg.set("accesslog", "-")
+
+        def load(self) -> object:
+            return gateway.app
+
+    _Gunicorn().run()
+
+
+@main.command()
+@click.option("--once", is_flag=True, help="Process what is queued, then exit.")
+@click.pass_obj
+def worker(obj: Context, once: bool) -> None:
+    """Process accepted messages from the queue."""
+    gateway = obj.gateway()
+    if once:
+        click.echo(f"processed {gateway.worker.drain()} message(s)")
+        return
+    stop = threading.Event()
+    try:
+        gateway.worker.run(stop)
+    except KeyboardInterrupt:
+        stop.set()
+
+
+@main.group("orgs")
+def orgs_group() -> None:
+    """Organisations."""
+
+
+@orgs_group.command("load")
+@click.argument("file", type=click.Path(exists=True, path_type=Path))
+@click.pass_obj
+def orgs_load(obj: Context, file: Path) -> None:
+    """Register the organisations listed in FILE (TOML, see fixtures/organisations.toml)."""
+    gateway = obj.gateway()
+    with UnitOfWork(gateway.engine) as uow:
+        added = 0
+        for entry in orgfile.read(file):
+            if uow.organisations.get(entry.organisation.guid) is None:
+                uow.organisations.add(entry.organisation)
+                added += 1
+        uow.commit()
+    click.echo(f"registered {added} organisation(s)")
+
+
+@main.group("keys")
+def keys_group() -> None:
+    """Certificates bound to organisations."""
+
+
+@keys_group.command("issue-test")
+@click.option("--orgs", "orgs_file", type=click.Path(exists=True, path_type=Path), required=True)
+@click.option("--out", type=click.Path(path_type=Path), required=True, help="Folder for the TEST-ONLY keys.")
+@click.option("--register/--no-register", default=True, show_default=True,
+              help="Also register each certificate to its organisation.")
+@click.pass_obj
+def keys_issue_test(obj: Context, orgs_file: Path, out: Path, register: bool) -> None:
+    """Make a TEST-ONLY CA and one key + certificate per organisation in ORGS (never for production)."""
+    entries = orgfile.read(orgs_file)
+    ca = keys.issue_test_ca()
+    keys.write_pem(ca, out / "TEST-ONLY-ca.key.pem", out / "TEST-ONLY-ca.cert.pem")
+    issued = {}
+    for entry in entries:
+        org = entry.organisation
+        item = keys.issue_test_certificate(ca, org_name=org.name, ogrn=str(org.ogrn), inn=str(org.inn),
+                                           algorithm=entry.key_algorithm)
+        keys.write_pem(item, out / f"TEST-ONLY-{org.guid}.key.pem", out / f"TEST-ONLY-{org.guid}.cert.pem")
+        issued[org.guid] = item
+    if register:
+        gateway = obj.gateway()
+        with UnitOfWork(gateway.engine) as uow:
+            for guid, item in issued.items():
+                uow.organisations.register_certificate(guid, keys.describe(item.cert))
+            uow.commit()
+    click.echo(f"issued {len(issued)} TEST-ONLY certificate(s) in {out}")
+
+
+@keys_group.command("register")
+@click.argument("org_guid")
+@click.argument("cert_file", type=click.Path(exists=True, path_type=Path))
+@click.pass_obj
+def keys_register(obj: Context, org_guid: str, cert_file: Path) -> None:
+    """Bind the PEM certificate CERT_FILE to organisation ORG_GUID."""
+    gateway = obj.gateway()
+    info = keys.describe(keys.load_certificate(cert_file))
+    with UnitOfWork(gateway.engine) as uow:
+        if uow.organisations.get(Guid(org_guid)) is None:
+            raise click.ClickException(f"organisation {org_guid} is not registered")
+        uow.organisations.register_certificate(Guid(org_guid), info)
+        uow.commit()
+    click.echo(f"registered {info.fingerprint} to {org_guid}")
+
+
+@keys_group.command("revoke")
+@click.argument("fingerprint")
+@click.pass_obj
+def keys_revoke(obj: Context, fingerprint: str) -> None:
+    """Revoke the certificate with SHA-256 FINGERPRINT from now on."""
+    gateway = obj.gateway()
+    with UnitOfWork(gateway.engine) as uow:
+        if not uow.organisations.revoke_certificate(fingerprint.lower(), at=datetime.now(UTC)):
+            raise click.ClickException(f"no unrevoked certificate {fingerprint}")
+        uow.commit()
+    click.echo(f"revoked {fingerprint}")
+
+
+@keys_group.command("list")
+@click.pass_obj
+def keys_list(obj: Context) -> None:
+    """Certificates and the organisations they are bound to."""
+    gateway = obj.gateway()
+    with UnitOfWork(gateway.engine) as uow:
+        for org, fp, subject, not_after, revoked in uow.organisations.certificates():
+            status = f"revoked {revoked:%Y-%m-%d}" if revoked else f"valid to {not_after:%Y-%m-%d}"
+            click.echo(f"{org}  {fp[:16]}…  {status}  {subject}")
+
+
+@main.group("messages")
+def messages_group() -> None:
+    """The message archive and queue."""
+
+
+@messages_group.command("list")
+@click.option("--state", type=click.Choice(["received", "processing", "done", "dead"]))
+@click.option("--limit", type=int, default=50, show_default=True)
+@click.pass_obj
+def messages_list(obj: Context, state: str | None, limit: int) -> None:
+    """Recent messages, newest first."""
+    gateway = obj.gateway()
+    m = messages_table.c
+    query = select(m.guid, m.org_guid, m.operation, m.state, m.attempts, m.received_at, m.last_error)
+    if state:
+        query = query.where(m.state == state)
+    with gateway.engine.connect() as connection:
+        for row in connection.execute(query.order_by(m.received_at.desc()).limit(limit)):
+            error = f"  last_error={row.last_error[:80]}" if row.last_error else ""
+            click.echo(f"{row.guid}  {row.state:<10} {row.operation:<20} org={row.org_guid} "
+                       f"attempts={row.attempts} received={row.received_at:%Y-%m-%d %H:%M:%S}{error}")
+
+
+@main.command()
+@click.option("--workdir", type=click.Path(path_type=Path), default=Path(".demo"), show_default=True)
+@click.pass_obj
+def demo(obj: Context, workdir: Path) -> None:
+    """Run the whole flow on the embedded default: SQLite, in-process server and worker, fixture providers."""
+    from gateway.demo import run
+
+    run(workdir)
+
+
+def run() -> None:
+    try:
+        main(standalone_mode=True)
+    except GatewayError as error:
+        click.echo(f"error {error.code}: {error.message}", err=True)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    run()

@@ -1,0 +1,127 @@
+"""Configuration: a TOML file (``config.example.toml`` documents every key) plus environment overrides.
+
+Loaded once into frozen dataclasses. ``GATEWAY_<SECTION>__<KEY>=value`` overrides any key, e.g.
+``GATEWAY_DATABASE__URL=postgresql+psycopg://gateway@db/gateway``. Secrets (database passwords, key
+passphrases) belong in the environment or in files the keys point to, never in the TOML file.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from gateway.errors import ConfigError
+
+ENV_PREFIX = "GATEWAY_"
+
+
+@dataclass(frozen=True)
+class DatabaseConfig:
+    #: SQLAlchemy URL. SQLite is the embedded default; PostgreSQL (psycopg) is the production database.
+    url: str = "sqlite:///gateway.sqlite3"
+    pool_size: int = 5
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    #: Base URL written into served WSDLs; empty = taken from each request's Host header.
+    public_url: str = ""
+    #: gunicorn worker processes for ``gateway serve``.
+    workers: int = 2
+    #: Threads per gunicorn worker process.
+    threads: int = 4
+
+
+@dataclass(frozen=True)
+class LimitsConfig:
+    #: Largest SOAP request accepted, in bytes; larger bodies are refused unread (INT001001).
+    max_body_bytes: int = 10 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class SecurityConfig:
+    #: Refuse requests without a valid XAdES signature. Only for local experiments may this be false.
+    require_signature: bool = True
+
+
+@dataclass(frozen=True)
+class WorkerConfig:
+    #: Seconds between polls of an empty queue.
+    poll_interval: float = 0.5
+    #: A claimed message whose worker has not finished in this many seconds is claimed again.
+    lease_seconds: int = 300
+    #: Processing attempts before a message goes to the dead-letter state.
+    max_attempts: int = 5
+
+
+@dataclass(frozen=True)
+class LoggingConfig:
+    level: str = "INFO"
+
+
+@dataclass(frozen=True)
+class Config:
+    database: DatabaseConfig = field(default_factory=DatabaseConfig)
+    server: ServerConfig = field(default_factory=ServerConfig)
+    limits: LimitsConfig = field(default_factory=LimitsConfig)
+    security: SecurityConfig = field(default_factory=SecurityConfig)
+    worker: WorkerConfig = field(default_factory=WorkerConfig)
+    logging: LoggingConfig = field(default_factory=LoggingConfig)
+
+
+def _coerce(value: str, target: type[Any], name: str) -> Any:
+    if target is bool:
+        lowered = value.strip().lower()
+        if lowered in {"1", "true", "yes", "on"}:
+            return True
+        if lowered in {"0", "false", "no", "off"}:
+            return False
+        raise ConfigError(f"{name}={value!r} is not a boolean")
+    try:
+        return target(value)
+    except ValueError:
+        raise ConfigError(f"{name}={value!r} is not a valid {target.__name__}") from None
+
+
+def load(path: Path | None = None, environ: dict[str, str] | None = None) -> Config:
+    """Read ``path`` (if given and present) and apply ``GATEWAY_*`` overrides from ``environ``."""
+    environ = dict(os.environ if environ is None else environ)
+    raw: dict[str, Any] = {}
+    if path is not None:
+        try:
+            raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError(f"configuration file {path} does not exist") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path}: {exc}") from None
+    sections: dict[str, Any] = {}
+    for section_field in dataclasses.fields(Config):
+        section_type = typing.get_type_hints(Config)[section_field.name]
+        hints = typing.get_type_hints(section_type)
+        given = raw.pop(section_field.name, {})
+        if not isinstance(given, dict):
+            raise ConfigError(f"[{section_field.name}] must be a table")
+        values: dict[str, Any] = {}
+        known = {f.name for f in dataclasses.fields(section_type)}
+        for key, value in given.items():
+            if key not in known:
+                raise ConfigError(f"unknown key {section_field.name}.{key}")
+            values[key] = value
+        for key in known:
+            env_name = f"{ENV_PREFIX}{section_field.name.upper()}__{key.upper()}"
+            if env_name in environ:
+                values[key] = _coerce(environ[env_name], hints[key], env_name)
+        try:
+            sections[section_field.name] = section_type(**values)
+        except TypeError as exc:
+            raise ConfigError(f"[{section_field.name}]: {exc}") from None
+    if raw:
+        raise ConfigError(f"unknown section(s): {', '.join(sorted(raw))}")
+    return Config(**sections)

@@ -1,0 +1,48 @@
+"""Commands: what a provider asked for, decoded from its message, one object per TransportGUID.
+
+A command item whose fields could not be turned into valid values carries the ``InvalidValue`` instead of
+data, so the service can answer that TransportGUID with the precise error while the rest of the batch
+goes on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from gateway.domain.model import HouseData, PremisesData
+from gateway.domain.values import FiasHouseGuid, Guid, InvalidValue
+
+
+@dataclass(frozen=True, slots=True)
+class HouseToCreate:
+    transport_guid: Guid
+    data: HouseData | InvalidValue
+
+
+@dataclass(frozen=True, slots=True)
+class PremisesToCreate:
+    transport_guid: Guid
+    data: PremisesData | InvalidValue
+
+
+@dataclass(frozen=True, slots=True)
+class Unsupported:
+    """A branch of the official schema that this gateway version does not process yet."""
+
+    transport_guid: Guid
+    what: str
+
+
+@dataclass(frozen=True, slots=True)
+class ImportHouseUO:
+    """importHouseUORequest: one apartment house with its premises (house-management 16.3.0.0)."""
+
+    house: HouseToCreate | Unsupported
+    premises: tuple[PremisesToCreate | Unsupported, ...] = field(default=())
+
+
+@dataclass(frozen=True, slots=True)
+class ExportHouse:
+    """exportHouseRequest: everything the registry holds about one house, by FIAS GUID."""
+
+    fias_house_guid: FiasHouseGuid

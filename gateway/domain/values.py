@@ -1,0 +1,184 @@
+"""Value objects: each validates itself at construction so an invalid value cannot travel inward."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+
+from gateway.errors import Code
+
+
+class InvalidValue(ValueError):
+    """A value failed its own validation; ``code`` says which rule."""
+
+    def __init__(self, message: str, *, code: Code = Code.VALUE_INVALID) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+_CADASTRAL = re.compile(r"(\d{2}):(\d{2}):(\d{6,7}):(\d{1,10})")
+
+
+@dataclass(frozen=True, slots=True)
+class CadastralNumber:
+    """A cadastral number of the Unified State Register of Real Estate (EGRN).
+
+    Format ``RR:DD:QQQQQQQ:N``: cadastral district (2 digits, not 00), area (2 digits), quarter (6 or 7
+    digits) and the object's number within the quarter (1-10 digits, not zero). The official schema only
+    bounds its length (1-255), so the format is checked here.
+    """
+
+    value: str
+
+    def __post_init__(self) -> None:
+        text = self.value.strip() if isinstance(self.value, str) else ""
+        match = _CADASTRAL.fullmatch(text)
+        if match is None:
+            raise InvalidValue(
+                f"cadastral number {self.value!r} is not of the form RR:DD:QQQQQQQ:N",
+                code=Code.CADASTRAL_NUMBER_INVALID,
+            )
+        district, _area, _quarter, number = match.groups()
+        if district == "00" or int(number) == 0:
+            raise InvalidValue(
+                f"cadastral number {self.value!r} has a zero district or object number",
+                code=Code.CADASTRAL_NUMBER_INVALID,
+            )
+        object.__setattr__(self, "value", text)
+
+    def __str__(self) -> str:
+        return self.value
+
+
+def _guid(value: str, what: str) -> str:
+    try:
+        parsed = uuid.UUID(value)
+    except (ValueError, AttributeError, TypeError):
+        raise InvalidValue(f"{what} {value!r} is not a GUID") from None
+    text = str(parsed)
+    if len(value) != 36:
+        raise InvalidValue(f"{what} {value!r} is not in the 8-4-4-4-12 form")
+    return text
+
+
+@dataclass(frozen=True, slots=True)
+class Guid:
+    """A GUID in the GIS ZhKKh form (8-4-4-4-12 hex, any case on input, lower case inside)."""
+
+    value: str
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "value", _guid(self.value, "GUID"))
+
+    @classmethod
+    def new(cls) -> Guid:
+        return cls(str(uuid.uuid4()))
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@dataclass(frozen=True, slots=True)
+class FiasHouseGuid:
+    """A house's GUID in the Federal Information Address System (FIAS / GAR)."""
+
+    value: str
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "value", _guid(self.value, "FIAS house GUID"))
+
+    def __str__(self) -> str:
+        return self.value
+
+
+def _digits(value: str, lengths: tuple[int, ...], what: str) -> str:
+    if not isinstance(value, str) or not value.isascii() or not value.isdigit() or len(value) not in lengths:
+        raise InvalidValue(f"{what} {value!r} must be {' or '.join(map(str, lengths))} digits")
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class Ogrn:
+    """Primary state registration number: 13 digits (legal entity) or 15 (OGRNIP), with its check digit."""
+
+    value: str
+
+    def __post_init__(self) -> None:
+        text = _digits(self.value, (13, 15), "OGRN")
+        modulus = 11 if len(text) == 13 else 13
+        if int(text[:-1]) % modulus % 10 != int(text[-1]):
+            raise InvalidValue(f"OGRN {text!r} fails its check digit")
+
+    def __str__(self) -> str:
+        return self.value
+
+
+_INN10 = (2, 4, 10, 3, 5, 9, 4, 6, 8)
+_INN12_A = (7, 2, 4, 10, 3, 5, 9, 4, 6, 8)
+_INN12_B = (3, 7, 2, 4, 10, 3, 5, 9, 4, 6, 8)
+
+
+def _inn_check(digits: str, weights: tuple[int, ...]) -> int:
+    return sum(int(d) * w for d, w in zip(digits, weights, strict=False)) % 11 % 10
+
+
+@dataclass(frozen=True, slots=True)
+class Inn:
+    """Taxpayer number: 10 digits (organisation) or 12 (individual), with check digits."""
+
+    value: str
+
+    def __post_init__(self) -> None:
+        text = _digits(self.value, (10, 12), "INN")
+        if len(text) == 10:
+            ok = _inn_check(text, _INN10) == int(text[9])
+        else:
+            ok = _inn_check(text, _INN12_A) == int(text[10]) and _inn_check(text, _INN12_B) == int(text[11])
+        if not ok:
+            raise InvalidValue(f"INN {text!r} fails its check digits")
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@dataclass(frozen=True, slots=True)
+class Kpp:
+    """Tax registration reason code: 9 characters (4 digits, 2 digits or letters, 3 digits)."""
+
+    value: str
+
+    def __post_init__(self) -> None:
+        if not re.fullmatch(r"\d{4}[\dA-Z]{2}\d{3}", self.value or ""):
+            raise InvalidValue(f"KPP {self.value!r} is not 9 characters of the form NNNNPPNNN")
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@dataclass(frozen=True, slots=True)
+class Oktmo:
+    """All-Russian territory code of a municipality: 8 or 11 digits."""
+
+    value: str
+
+    def __post_init__(self) -> None:
+        _digits(self.value, (8, 11), "OKTMO")
+
+    def __str__(self) -> str:
+        return self.value
+
+
+def area(value: str | Decimal, what: str) -> Decimal:
+    """An area in square metres: non-negative, at most 4 decimal places (premises-base PremisesAreaType)."""
+    try:
+        number = Decimal(value)
+    except (InvalidOperation, TypeError):
+        raise InvalidValue(f"{what} {value!r} is not a number") from None
+    if not number.is_finite() or number < 0:
+        raise InvalidValue(f"{what} {value!r} must be a non-negative number")
+    exponent = number.as_tuple().exponent
+    if isinstance(exponent, int) and exponent < -4:
+        raise InvalidValue(f"{what} {value!r} has more than 4 decimal places")
+    return number

@@ -1,0 +1,121 @@
+"""One error tree for the whole gateway.
+
+Every error carries a stable ``code`` (documented in the README's error table), a message that names the
+offending object, and knows how it surfaces: as a SOAP fault (refused at the door, nothing stored) or as a
+per-object ``Error`` inside a ``CommonResult`` (refused by processing, the rest of the batch goes on).
+
+Codes follow the GIS ZhKKh shape so client software that classifies by prefix keeps working:
+``INT`` = refused by the integration layer before acceptance, ``SRV`` = refused by the service while
+processing. The numbers are dom-gateway's own catalogue, not the official one.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Code(StrEnum):
+    # Transport and envelope (SOAP fault, HTTP 4xx/5xx, nothing stored)
+    BODY_TOO_LARGE = "INT001001"
+    XML_MALFORMED = "INT001002"
+    XML_FORBIDDEN_CONSTRUCT = "INT001003"
+    NOT_SOAP_ENVELOPE = "INT001004"
+    UNKNOWN_OPERATION = "INT001005"
+    HEADER_INVALID = "INT001006"
+    SCHEMA_INVALID = "INT001007"
+    VERSION_UNSUPPORTED = "INT001008"
+    LIMIT_EXCEEDED = "INT001009"
+    METHOD_NOT_ALLOWED = "INT001010"
+    # Trust (SOAP fault, nothing stored)
+    SIGNATURE_MISSING = "INT002001"
+    SIGNATURE_INVALID = "INT002002"
+    SIGNATURE_SCOPE = "INT002003"
+    CERTIFICATE_UNKNOWN = "INT002004"
+    CERTIFICATE_NOT_VALID_NOW = "INT002005"
+    CERTIFICATE_REVOKED = "INT002006"
+    CERTIFICATE_ORG_MISMATCH = "INT002007"
+    ALGORITHM_UNSUPPORTED = "INT002008"
+    ORGANISATION_UNKNOWN = "INT002009"
+    # Asynchronous state
+    MESSAGE_NOT_FOUND = "INT003001"
+    MESSAGE_REUSED = "INT003002"
+    # Processing, per object (CommonResult/Error) or whole message (ErrorMessage)
+    CADASTRAL_NUMBER_INVALID = "SRV001001"
+    VALUE_INVALID = "SRV001002"
+    HOUSE_ALREADY_REGISTERED = "SRV001003"
+    HOUSE_NOT_FOUND = "SRV001004"
+    PREMISES_DUPLICATE = "SRV001005"
+    NOT_SUPPORTED = "SRV001006"
+    PARENT_REJECTED = "SRV001007"
+    AUTHORITY_DENIED = "SRV002001"
+    INTERNAL = "SRV999999"
+
+
+class GatewayError(Exception):
+    """Root of every error the gateway raises on purpose."""
+
+    code: Code = Code.INTERNAL
+    http_status: int = 500
+    #: SOAP 1.1 faultcode local name: ``Client`` for the sender's fault, ``Server`` for ours.
+    fault_actor: str = "Client"
+
+    def __init__(self, message: str, *, code: Code | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+
+    def __str__(self) -> str:
+        return f"{self.code}: {self.message}"
+
+
+class RequestRefused(GatewayError):
+    """The request is refused at the door with a SOAP fault; nothing is stored."""
+
+    http_status = 500
+
+
+class BodyTooLarge(RequestRefused):
+    code = Code.BODY_TOO_LARGE
+    http_status = 413
+
+
+class MalformedXml(RequestRefused):
+    code = Code.XML_MALFORMED
+
+
+class ForbiddenXml(RequestRefused):
+    code = Code.XML_FORBIDDEN_CONSTRUCT
+
+
+class SchemaInvalid(RequestRefused):
+    code = Code.SCHEMA_INVALID
+
+
+class TrustRefused(RequestRefused):
+    """Signature or certificate checks failed."""
+
+    code = Code.SIGNATURE_INVALID
+
+
+class MessageNotFound(RequestRefused):
+    code = Code.MESSAGE_NOT_FOUND
+
+
+class ObjectRejected(GatewayError):
+    """One object of a batch is refused; reported in its CommonResult, the batch goes on."""
+
+    def __init__(self, message: str, *, code: Code) -> None:
+        super().__init__(message, code=code)
+
+
+class Conflict(GatewayError):
+    """A write collided with what another transaction stored first (a unique key); the object is refused."""
+
+    fault_actor = "Server"
+
+
+class ConfigError(GatewayError):
+    """Configuration cannot be loaded; the process must not start."""
+
+    fault_actor = "Server"

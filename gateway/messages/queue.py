@@ -1,0 +1,158 @@
+"""The message table as an archive and a queue."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from sqlalchemy import Connection, Engine, and_, func, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
+
+from gateway.domain.values import Guid
+from gateway.errors import Code, RequestRefused
+from gateway.registry.tables import messages
+
+
+class MessageState(StrEnum):
+    RECEIVED = "received"
+    PROCESSING = "processing"
+    DONE = "done"
+    DEAD = "dead"
+
+    @property
+    def request_state(self) -> int:
+        """GIS AsyncRequestStateType: 1 received, 2 in processing, 3 processed (done or failed for good)."""
+        return {"received": 1, "processing": 2}.get(self.value, 3)
+
+
+@dataclass(frozen=True, slots=True)
+class StoredMessage:
+    guid: Guid
+    requester_message_guid: Guid
+    org_guid: Guid
+    service: str
+    operation: str
+    state: MessageState
+    received_at: datetime
+    attempts: int
+    payload: bytes
+    result: bytes | None = None
+    last_error: str | None = None
+    claim_token: str | None = None
+
+
+_COLUMNS = (messages.c.guid, messages.c.requester_message_guid, messages.c.org_guid, messages.c.service,
+            messages.c.operation, messages.c.state, messages.c.received_at, messages.c.attempts,
+            messages.c.payload, messages.c.result, messages.c.last_error, messages.c.claim_token)
+
+
+def _stored(row: object) -> StoredMessage:
+    r = row._mapping  # type: ignore[attr-defined]
+    return StoredMessage(
+        guid=Guid(r["guid"]), requester_message_guid=Guid(r["requester_message_guid"]),
+        org_guid=Guid(r["org_guid"]), service=r["service"], operation=r["operation"],
+        state=MessageState(r["state"]), received_at=r["received_at"], attempts=r["attempts"],
+        payload=r["payload"], result=r["result"], last_error=r["last_error"], claim_token=r["claim_token"],
+    )
+
+
+def accept(
+    connection: Connection, *, org: Guid, requester_message_guid: Guid, service: str, operation: str,
+    request: bytes, payload: bytes, now: datetime,
+) -> tuple[Guid, bool]:
+    """Store an accepted request; returns (gateway MessageGUID, newly stored?).
+
+    A resend of the same MessageGUID by the same organisation with the same signed content returns the
+    original MessageGUID and stores nothing. The same MessageGUID with other content is refused.
+    """
+    existing = _by_requester(connection, org, requester_message_guid)
+    if existing is None:
+        guid = Guid.new()
+        try:
+            with connection.begin_nested():
+                connection.execute(insert(messages).values(
+                    guid=str(guid), requester_message_guid=str(requester_message_guid), org_guid=str(org),
+                    service=service, operation=operation, state=MessageState.RECEIVED.value, received_at=now,
+                    attempts=0, request=request, payload=payload,
+                ))
+            return guid, True
+        except IntegrityError:
+            existing = _by_requester(connection, org, requester_message_guid)  # a concurrent resend won
+            if existing is None:
+                raise
+    if existing.operation != operation or existing.payload != payload:
+        raise RequestRefused(
+            f"MessageGUID {requester_message_guid} was already used by this organisation for another request "
+            f"(accepted as {existing.guid}); use a new MessageGUID for new content",
+            code=Code.MESSAGE_REUSED)
+    return existing.guid, False
+
+
+def _by_requester(connection: Connection, org: Guid, requester: Guid) -> StoredMessage | None:
+    row = connection.execute(select(*_COLUMNS).where(
+        messages.c.org_guid == str(org), messages.c.requester_message_guid == str(requester))).first()
+    return _stored(row) if row else None
+
+
+def find(connection: Connection, guid: Guid) -> StoredMessage | None:
+    row = connection.execute(select(*_COLUMNS).where(messages.c.guid == str(guid))).first()
+    return _stored(row) if row else None
+
+
+def claim(engine: Engine, *, now: datetime, lease_seconds: int) -> StoredMessage | None:
+    """Take the oldest message that is waiting, or whose worker's lease expired, under a new lease."""
+    claimable = or_(
+        messages.c.state == MessageState.RECEIVED.value,
+        and_(messages.c.state == MessageState.PROCESSING.value, messages.c.lease_until < now),
+    )
+    query = select(messages.c.guid).where(claimable).order_by(messages.c.received_at).limit(1)
+    if engine.dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    token = str(Guid.new())
+    with engine.begin() as connection:
+        guid = connection.execute(query).scalar()
+        if guid is None:
+            return None
+        connection.execute(update(messages).where(messages.c.guid == guid).values(
+            state=MessageState.PROCESSING.value, attempts=messages.c.attempts + 1,
+            lease_until=now + timedelta(seconds=lease_seconds), claim_token=token,
+        ))
+        row = connection.execute(select(*_COLUMNS).where(messages.c.guid == guid)).first()
+    return _stored(row)
+
+
+class LeaseLost(RuntimeError):
+    """Another worker took the message over (our lease expired); our transaction must roll back."""
+
+
+def complete(connection: Connection, message: StoredMessage, result: bytes, *, now: datetime) -> None:
+    """Record the result, in the transaction that made the registry writes."""
+    done = connection.execute(update(messages).where(
+        messages.c.guid == str(message.guid), messages.c.claim_token == message.claim_token,
+        messages.c.state == MessageState.PROCESSING.value,
+    ).values(state=MessageState.DONE.value, result=result, processed_at=now, lease_until=None, last_error=None))
+    if done.rowcount != 1:
+        raise LeaseLost(f"message {message.guid}: lease lost before completion")
+
+
+def record_failure(
+    engine: Engine, message: StoredMessage, error: str, *, now: datetime, max_attempts: int, retry_in: float,
+) -> MessageState:
+    """After a failed attempt: retry later (lease set to the back-off) or dead-letter after max_attempts."""
+    state = MessageState.DEAD if message.attempts >= max_attempts else MessageState.PROCESSING
+    with engine.begin() as connection:
+        connection.execute(update(messages).where(
+            messages.c.guid == str(message.guid), messages.c.claim_token == message.claim_token,
+        ).values(
+            state=state.value, last_error=error[:4000],
+            lease_until=None if state is MessageState.DEAD else now + timedelta(seconds=retry_in),
+            processed_at=now if state is MessageState.DEAD else None,
+        ))
+    return state
+
+
+def depth(connection: Connection) -> dict[str, int]:
+    """How many messages are in each state."""
+    rows = connection.execute(select(messages.c.state, func.count()).group_by(messages.c.state))
+    return {state: count for state, count in rows}

@@ -1,0 +1,207 @@
+"""House and premises repository: current rows plus a version row for every write."""
+
+from __future__ import annotations
+
+import zlib
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Connection, RowMapping, insert, select, update
+
+from gateway.domain.model import (
+    Cadastral,
+    CadastralStatus,
+    House,
+    HouseData,
+    NsiRef,
+    Premises,
+    PremisesData,
+    PremisesKind,
+)
+from gateway.domain.values import CadastralNumber, FiasHouseGuid, Guid, Oktmo
+from gateway.registry.tables import houses, object_versions, premises
+
+
+def _cadastral_columns(cadastral: Cadastral) -> dict[str, Any]:
+    return {
+        "cadastral_status": cadastral.status.value,
+        "cadastral_number": str(cadastral.number) if cadastral.number else None,
+    }
+
+
+def _cadastral(row: RowMapping) -> Cadastral:
+    status = CadastralStatus(row["cadastral_status"])
+    number = CadastralNumber(row["cadastral_number"]) if row["cadastral_number"] else None
+    return Cadastral(status, number)
+
+
+def house_columns(data: HouseData) -> dict[str, Any]:
+    return {
+        "fias_house_guid": str(data.fias_house_guid),
+        "house_type": "apartment",
+        **_cadastral_columns(data.cadastral),
+        "total_square": data.total_square,
+        "state_code": data.state.code,
+        "state_guid": str(data.state.guid),
+        "used_year": data.used_year,
+        "floor_count": data.floor_count,
+        "underground_floor_count": data.underground_floor_count,
+        "min_floor_count": data.min_floor_count,
+        "oktmo": str(data.oktmo) if data.oktmo else None,
+        "olson_tz_code": data.olson_tz.code,
+        "olson_tz_guid": str(data.olson_tz.guid),
+        "cultural_heritage": data.cultural_heritage,
+    }
+
+
+def premises_columns(data: PremisesData) -> dict[str, Any]:
+    return {
+        "kind": data.kind.value,
+        "number": data.number,
+        **_cadastral_columns(data.cadastral),
+        "entrance_num": data.entrance_num,
+        "total_area": data.total_area,
+        "gross_area": data.gross_area,
+        "is_common_property": data.is_common_property,
+    }
+
+
+def _json_ready(columns: dict[str, Any]) -> dict[str, Any]:
+    return {k: (str(v) if isinstance(v, Decimal | datetime) else v) for k, v in columns.items()}
+
+
+def _house_data(row: RowMapping) -> HouseData:
+    return HouseData(
+        fias_house_guid=FiasHouseGuid(row["fias_house_guid"]),
+        cadastral=_cadastral(row),
+        total_square=Decimal(row["total_square"]),
+        state=NsiRef(row["state_code"], Guid(row["state_guid"])),
+        used_year=row["used_year"],
+        floor_count=row["floor_count"],
+        underground_floor_count=row["underground_floor_count"],
+        min_floor_count=row["min_floor_count"],
+        oktmo=Oktmo(row["oktmo"]) if row["oktmo"] else None,
+        olson_tz=NsiRef(row["olson_tz_code"], Guid(row["olson_tz_guid"])),
+        cultural_heritage=bool(row["cultural_heritage"]),
+    )
+
+
+def _decimal(value: Any) -> Decimal | None:
+    return None if value is None else Decimal(value)
+
+
+def _premises(row: RowMapping) -> Premises:
+    return Premises(
+        guid=Guid(row["guid"]),
+        unique_number=row["unique_number"],
+        house_guid=Guid(row["house_guid"]),
+        version_guid=Guid(row["version_guid"]),
+        updated_at=row["updated_at"],
+        data=PremisesData(
+            kind=PremisesKind(row["kind"]),
+            number=row["number"],
+            cadastral=_cadastral(row),
+            total_area=_decimal(row["total_area"]),
+            gross_area=_decimal(row["gross_area"]),
+            entrance_num=row["entrance_num"],
+            is_common_property=row["is_common_property"],
+        ),
+    )
+
+
+def house_unique_number(oktmo: Oktmo | None, serial: int) -> str:
+    """premises-base:HouseUniqueNumberType, ``[0-9]{25}-[0-9]{5}``: OKTMO (11) + serial (14) - check (5)."""
+    head = f"{str(oktmo) if oktmo else '0':0>11}{serial:014d}"
+    return f"{head}-{zlib.crc32(head.encode()) % 100000:05d}"
+
+
+def premises_unique_number(house_number: str, serial: int) -> str:
+    """premises-base:PremisesUniqueNumberType, ``[0-9]{25}-[0-9]{10}``."""
+    return f"{house_number[:25]}-{serial:010d}"
+
+
+class HouseRepository:
+    """Houses and their premises. Writes go with a version row; reads may be as of a past moment."""
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+
+    def _record_version(
+        self, object_type: str, guid: Guid, version: Guid, at: datetime, org: Guid, message: Guid,
+        columns: dict[str, Any],
+    ) -> None:
+        self.connection.execute(
+            insert(object_versions).values(
+                version_guid=str(version), object_type=object_type, object_guid=str(guid), valid_from=at,
+                org_guid=str(org), message_guid=str(message), data=_json_ready(columns),
+            )
+        )
+
+    def find_house_holder(self, fias: FiasHouseGuid) -> tuple[Guid, Guid] | None:
+        """The house GUID and the organisation holding it, if the house is registered."""
+        row = self.connection.execute(
+            select(houses.c.guid, houses.c.posted_by).where(houses.c.fias_house_guid == str(fias))
+        ).first()
+        return (Guid(row.guid), Guid(row.posted_by)) if row else None
+
+    def add_house(
+        self, guid: Guid, data: HouseData, *, posted_by: Guid, message: Guid, at: datetime
+    ) -> str:
+        version = Guid.new()
+        columns = house_columns(data)
+        serial = self.connection.execute(
+            insert(houses).values(
+                guid=str(guid), posted_by=str(posted_by), version_guid=str(version), created_at=at,
+                updated_at=at, **columns,
+            )
+        ).inserted_primary_key[0]
+        unique_number = house_unique_number(data.oktmo, serial)
+        self.connection.execute(update(houses).where(houses.c.id == serial).values(unique_number=unique_number))
+        self._record_version("house", guid, version, at, posted_by, message,
+                             {**columns, "unique_number": unique_number, "posted_by": str(posted_by)})
+        return unique_number
+
+    def premises_taken(self, house_guid: Guid) -> set[tuple[PremisesKind, str]]:
+        rows = self.connection.execute(
+            select(premises.c.kind, premises.c.number).where(premises.c.house_guid == str(house_guid))
+        )
+        return {(PremisesKind(kind), number) for kind, number in rows}
+
+    def add_premises(
+        self, guid: Guid, house_guid: Guid, house_unique: str, data: PremisesData, *, org: Guid,
+        message: Guid, at: datetime,
+    ) -> str:
+        version = Guid.new()
+        columns = premises_columns(data)
+        serial = self.connection.execute(
+            insert(premises).values(
+                guid=str(guid), house_guid=str(house_guid), version_guid=str(version), created_at=at,
+                updated_at=at, **columns,
+            )
+        ).inserted_primary_key[0]
+        unique_number = premises_unique_number(house_unique, serial)
+        self.connection.execute(
+            update(premises).where(premises.c.id == serial).values(unique_number=unique_number)
+        )
+        self._record_version("premises", guid, version, at, org, message,
+                             {**columns, "house_guid": str(house_guid), "unique_number": unique_number})
+        return unique_number
+
+    def get(self, fias: FiasHouseGuid) -> House | None:
+        """The house as the registry holds it now, with its premises ordered by kind and number."""
+        row = self.connection.execute(select(houses).where(houses.c.fias_house_guid == str(fias))).mappings().first()
+        if row is None:
+            return None
+        rows = self.connection.execute(
+            select(premises).where(premises.c.house_guid == row["guid"]).order_by(premises.c.kind, premises.c.id)
+        ).mappings()
+        return House(
+            guid=Guid(row["guid"]),
+            unique_number=row["unique_number"],
+            data=_house_data(row),
+            posted_by=Guid(row["posted_by"]),
+            version_guid=Guid(row["version_guid"]),
+            updated_at=row["updated_at"],
+            premises=tuple(_premises(r) for r in rows),
+        )

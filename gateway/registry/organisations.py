@@ -1,0 +1,79 @@
+"""Organisations and the certificates bound to them."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import Connection, insert, select, update
+
+from gateway.domain.model import CertificateBinding, CertificateInfo, Organisation, OrgRole
+from gateway.domain.values import Guid, Inn, Kpp, Ogrn
+from gateway.registry.tables import certificates, organisations
+
+
+class OrganisationRepository:
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+
+    def add(self, org: Organisation, *, at: datetime | None = None) -> None:
+        self.connection.execute(
+            insert(organisations).values(
+                guid=str(org.guid), name=org.name, role=org.role.value, ogrn=str(org.ogrn), inn=str(org.inn),
+                kpp=str(org.kpp) if org.kpp else None, created_at=at or datetime.now(UTC),
+            )
+        )
+
+    def get(self, guid: Guid) -> Organisation | None:
+        row = self.connection.execute(select(organisations).where(organisations.c.guid == str(guid))).first()
+        if row is None:
+            return None
+        return Organisation(
+            guid=Guid(row.guid), name=row.name, role=OrgRole(row.role), ogrn=Ogrn(row.ogrn), inn=Inn(row.inn),
+            kpp=Kpp(row.kpp) if row.kpp else None,
+        )
+
+    def all(self) -> list[Organisation]:
+        guids = self.connection.execute(select(organisations.c.guid).order_by(organisations.c.name)).scalars()
+        return [org for guid in guids if (org := self.get(Guid(guid))) is not None]
+
+    def register_certificate(self, org_guid: Guid, cert: CertificateInfo, *, at: datetime | None = None) -> None:
+        """Bind a certificate to the organisation (``gateway keys register``)."""
+        self.connection.execute(
+            insert(certificates).values(
+                fingerprint=cert.fingerprint, org_guid=str(org_guid), subject=cert.subject, issuer=cert.issuer,
+                serial=cert.serial, not_before=cert.not_before, not_after=cert.not_after, pem=cert.pem,
+                registered_at=at or datetime.now(UTC),
+            )
+        )
+
+    def revoke_certificate(self, fingerprint: str, *, at: datetime) -> bool:
+        result = self.connection.execute(
+            update(certificates).where(certificates.c.fingerprint == fingerprint, certificates.c.revoked_at.is_(None))
+            .values(revoked_at=at)
+        )
+        return result.rowcount == 1
+
+    def certificate_binding(self, fingerprint: str) -> CertificateBinding | None:
+        """Which organisation a certificate is registered to, its validity and revocation."""
+        row = self.connection.execute(
+            select(certificates).where(certificates.c.fingerprint == fingerprint)
+        ).first()
+        if row is None:
+            return None
+        return CertificateBinding(
+            org_guid=Guid(row.org_guid), not_before=_utc(row.not_before), not_after=_utc(row.not_after),
+            revoked_at=_utc(row.revoked_at) if row.revoked_at else None,
+        )
+
+    def certificates(self) -> list[tuple[str, str, str, datetime, datetime | None]]:
+        """(org GUID, fingerprint, subject, not_after, revoked_at) for ``gateway keys list``."""
+        rows = self.connection.execute(
+            select(certificates.c.org_guid, certificates.c.fingerprint, certificates.c.subject,
+                   certificates.c.not_after, certificates.c.revoked_at).order_by(certificates.c.org_guid)
+        )
+        return [tuple(r) for r in rows]  # type: ignore[misc]
+
+
+def _utc(value: datetime) -> datetime:
+    """SQLite hands back naive datetimes; everything stored is UTC."""
+    return value if value.tzinfo else value.replace(tzinfo=UTC)

@@ -1,0 +1,142 @@
+"""Table definitions. Every schema change also gets an alembic migration in ``migrations/versions``."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    Numeric,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+GUID = String(36)
+TS = DateTime(timezone=True)
+
+organisations = Table(
+    "organisations",
+    metadata,
+    Column("guid", GUID, primary_key=True),
+    Column("name", String(500), nullable=False),
+    Column("role", String(32), nullable=False),
+    Column("ogrn", String(15), nullable=False, unique=True),
+    Column("inn", String(12), nullable=False),
+    Column("kpp", String(9)),
+    Column("created_at", TS, nullable=False),
+)
+
+certificates = Table(
+    "certificates",
+    metadata,
+    Column("fingerprint", String(64), primary_key=True),  # SHA-256 of the DER, hex
+    Column("org_guid", GUID, ForeignKey("organisations.guid"), nullable=False, index=True),
+    Column("subject", String(1000), nullable=False),
+    Column("issuer", String(1000), nullable=False),
+    Column("serial", String(64), nullable=False),
+    Column("not_before", TS, nullable=False),
+    Column("not_after", TS, nullable=False),
+    Column("pem", Text, nullable=False),
+    Column("registered_at", TS, nullable=False),
+    Column("revoked_at", TS),
+)
+
+houses = Table(
+    "houses",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("guid", GUID, nullable=False, unique=True),
+    Column("fias_house_guid", GUID, nullable=False, unique=True),
+    Column("unique_number", String(31), unique=True),
+    Column("house_type", String(16), nullable=False),
+    Column("cadastral_status", String(16), nullable=False),
+    Column("cadastral_number", String(255)),
+    Column("total_square", Numeric(25, 4), nullable=False),
+    Column("state_code", String(20), nullable=False),
+    Column("state_guid", GUID, nullable=False),
+    Column("used_year", Integer, nullable=False),
+    Column("floor_count", Integer, nullable=False),
+    Column("underground_floor_count", Integer, nullable=False),
+    Column("min_floor_count", Integer),
+    Column("oktmo", String(11)),
+    Column("olson_tz_code", String(20), nullable=False),
+    Column("olson_tz_guid", GUID, nullable=False),
+    Column("cultural_heritage", Boolean, nullable=False),
+    Column("posted_by", GUID, ForeignKey("organisations.guid"), nullable=False),
+    Column("version_guid", GUID, nullable=False),
+    Column("created_at", TS, nullable=False),
+    Column("updated_at", TS, nullable=False),
+)
+
+premises = Table(
+    "premises",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("guid", GUID, nullable=False, unique=True),
+    Column("house_guid", GUID, ForeignKey("houses.guid"), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("number", String(255), nullable=False),
+    Column("unique_number", String(36), unique=True),
+    Column("cadastral_status", String(16), nullable=False),
+    Column("cadastral_number", String(255)),
+    Column("entrance_num", String(255)),
+    Column("total_area", Numeric(25, 4)),
+    Column("gross_area", Numeric(25, 4)),
+    Column("is_common_property", Boolean),
+    Column("version_guid", GUID, nullable=False),
+    Column("created_at", TS, nullable=False),
+    Column("updated_at", TS, nullable=False),
+    UniqueConstraint("house_guid", "kind", "number"),
+)
+
+object_versions = Table(
+    "object_versions",
+    metadata,
+    Column("version_guid", GUID, primary_key=True),
+    Column("object_type", String(32), nullable=False),
+    Column("object_guid", GUID, nullable=False),
+    Column("valid_from", TS, nullable=False),
+    Column("org_guid", GUID, ForeignKey("organisations.guid"), nullable=False),
+    Column("message_guid", GUID, ForeignKey("messages.guid"), nullable=False),
+    Column("data", JSON, nullable=False),
+    Index("ix_object_versions_object", "object_type", "object_guid", "valid_from"),
+)
+
+messages = Table(
+    "messages",
+    metadata,
+    Column("guid", GUID, primary_key=True),  # the gateway's MessageGUID, given in the Ack
+    Column("requester_message_guid", GUID, nullable=False),
+    Column("org_guid", GUID, ForeignKey("organisations.guid"), nullable=False),
+    Column("service", String(64), nullable=False),
+    Column("operation", String(64), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("received_at", TS, nullable=False),
+    Column("processed_at", TS),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("lease_until", TS),
+    Column("claim_token", GUID),  # who holds the lease; completing needs the same token
+    Column("last_error", Text),
+    Column("request", LargeBinary, nullable=False),  # the SOAP envelope, byte-exact as received
+    Column("payload", LargeBinary, nullable=False),  # the signed element, canonical, as verified
+    Column("result", LargeBinary),  # the getStateResult element the worker produced
+    UniqueConstraint("org_guid", "requester_message_guid"),
+    Index("ix_messages_state_received", "state", "received_at"),
+)

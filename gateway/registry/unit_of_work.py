@@ -1,0 +1,58 @@
+"""Unit of work: one database transaction, with the repositories bound to it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import TracebackType
+
+from sqlalchemy import Connection, Engine, RootTransaction
+from sqlalchemy.exc import IntegrityError
+
+from gateway.errors import Conflict
+
+from gateway.registry.houses import HouseRepository
+from gateway.registry.organisations import OrganisationRepository
+
+
+class UnitOfWork:
+    """``with uow: ...; uow.commit()`` — leaving the block without commit rolls everything back."""
+
+    connection: Connection
+    houses: HouseRepository
+    organisations: OrganisationRepository
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._transaction: RootTransaction | None = None
+
+    def __enter__(self) -> UnitOfWork:
+        self.connection = self.engine.connect()
+        self._transaction = self.connection.begin()
+        self.houses = HouseRepository(self.connection)
+        self.organisations = OrganisationRepository(self.connection)
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        try:
+            if self._transaction is not None and self._transaction.is_active:
+                self._transaction.rollback()
+        finally:
+            self.connection.close()
+            self._transaction = None
+
+    def commit(self) -> None:
+        assert self._transaction is not None, "commit outside of 'with uow:'"
+        self._transaction.commit()
+        self._transaction = self.connection.begin()
+
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        """One object of a batch: its writes stand or fall together, without touching the others."""
+        try:
+            with self.connection.begin_nested():
+                yield
+        except IntegrityError as exc:
+            raise Conflict(f"stored concurrently by another transaction: {exc.orig}") from exc

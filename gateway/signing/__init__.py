@@ -1,0 +1,13 @@
+"""Signing: XAdES-BES signatures over the GIS ZhKKh ``signed-data-container``, and key tooling.
+
+Role: the only package that touches private keys (``keys``) and signature cryptography (``xades``);
+the trust decision on a verified certificate (``policy``) is pure logic over what the registry knows.
+Inputs: lxml elements and PEM files. Outputs: signed elements, ``Verified`` results, ``TrustRefused``
+errors with stable codes. Persists nothing.
+
+Public API, two verbs: ``sign(element, key=..., cert=...)`` and ``verify(element) -> Verified``.
+"""
+
+from gateway.signing.xades import Verified, sign, verify
+
+__all__ = ["Verified", "sign", "verify"]

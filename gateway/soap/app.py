@@ -1,0 +1,216 @@
+"""The WSGI application: official service paths, WSDL/XSD serving, the accept pipeline and getState."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from lxml import etree
+from sqlalchemy import Engine, text
+
+from gateway.config import Config
+from gateway.domain.values import Guid, InvalidValue
+from gateway.errors import BodyTooLarge, Code, GatewayError, MessageNotFound, RequestRefused
+from gateway.messages import queue
+from gateway.messages.queue import MessageState
+from gateway.registry.unit_of_work import UnitOfWork
+from gateway.signing import verify
+from gateway.signing.policy import check_binding
+from gateway.soap import envelope, ns, results_xml
+from gateway.soap.ns import q
+from gateway.soap.operations import ENDPOINTS, GET_STATE_REQUEST, Endpoint, by_body
+from gateway.xmlparse import parse_untrusted
+from gateway.xsd import SCHEMA_ROOT, check_version, validate
+
+log = logging.getLogger("gateway.soap")
+
+StartResponse = Callable[..., Any]
+_SCHEMA_FILE = re.compile(r"[A-Za-z0-9_.-]+\.xsd")
+SOAP_CONTENT_TYPE = "text/xml; charset=utf-8"
+
+
+@lru_cache(maxsize=16)
+def _wsdl(endpoint: Endpoint, base_url: str) -> bytes:
+    """The official WSDL with ``soap:address`` pointing at this gateway (schema imports stay relative)."""
+    tree = etree.parse(str(endpoint.schema.wsdl), etree.XMLParser(resolve_entities=False, no_network=True))
+    for address in tree.iter(q(ns.WSDL_SOAP, "address")):
+        address.set("location", base_url.rstrip("/") + endpoint.path)
+    return etree.tostring(tree, xml_declaration=True, encoding="UTF-8")
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class GatewayApp:
+    """``app = GatewayApp(engine, config)``: a WSGI callable for gunicorn or the embedded server."""
+
+    def __init__(self, engine: Engine, config: Config, clock: Callable[[], datetime] = _utcnow) -> None:
+        self.engine = engine
+        self.config = config
+        self.clock = clock
+
+    # -- HTTP ---------------------------------------------------------------------------------------
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        method = environ.get("REQUEST_METHOD", "GET")
+        path = environ.get("PATH_INFO", "") or "/"
+        endpoint = ENDPOINTS.get(path)
+        if endpoint is not None and method == "POST":
+            status, body = self.soap(endpoint, environ)
+            return self._respond(start_response, status, body, SOAP_CONTENT_TYPE)
+        if endpoint is not None and method == "GET" and environ.get("QUERY_STRING", "").lower() == "wsdl":
+            return self._respond(start_response, 200, _wsdl(endpoint, self._base_url(environ)), SOAP_CONTENT_TYPE)
+        if method == "GET" and path == "/health":
+            return self._health(start_response)
+        if method == "GET":
+            schema = self._schema_file(path)
+            if schema is not None:
+                return self._respond(start_response, 200, schema.read_bytes(), "text/xml; charset=utf-8")
+        if endpoint is not None:
+            error = RequestRefused(f"{method} is not allowed here; POST a SOAP 1.1 envelope or GET ?wsdl",
+                                   code=Code.METHOD_NOT_ALLOWED)
+            return self._respond(start_response, 405, envelope.fault(error, self.clock()), SOAP_CONTENT_TYPE,
+                                 [("Allow", "GET, POST")])
+        return self._respond(start_response, 404, b"not found\n", "text/plain; charset=utf-8")
+
+    @staticmethod
+    def _respond(start_response: StartResponse, status: int, body: bytes, content_type: str,
+                 extra: list[tuple[str, str]] | None = None) -> list[bytes]:
+        reasons = {200: "OK", 404: "Not Found", 405: "Method Not Allowed", 413: "Payload Too Large",
+                   500: "Internal Server Error", 503: "Service Unavailable"}
+        headers = [("Content-Type", content_type), ("Content-Length", str(len(body))), *(extra or [])]
+        start_response(f"{status} {reasons.get(status, 'Error')}", headers)
+        return [body]
+
+    def _base_url(self, environ: dict[str, Any]) -> str:
+        if self.config.server.public_url:
+            return self.config.server.public_url
+        host = environ.get("HTTP_HOST") or f"{environ.get('SERVER_NAME')}:{environ.get('SERVER_PORT')}"
+        return f"{environ.get('wsgi.url_scheme', 'http')}://{host}"
+
+    @staticmethod
+    def _schema_file(path: str) -> Path | None:
+        """Vendored XSDs at the URLs the WSDL's relative imports resolve to (``services/``, ``lib/``)."""
+        for endpoint in ENDPOINTS.values():
+            if not path.startswith(endpoint.prefix):
+                continue
+            folder, _, name = path[len(endpoint.prefix):].partition("/")
+            if not _SCHEMA_FILE.fullmatch(name):
+                return None
+            directory = {"services": SCHEMA_ROOT / endpoint.schema.value, "lib": SCHEMA_ROOT / "lib"}.get(folder)
+            candidate = directory / name if directory else None
+            return candidate if candidate is not None and candidate.is_file() else None
+        return None
+
+    def _health(self, start_response: StartResponse) -> list[bytes]:
+        try:
+            with self.engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+                depth = queue.depth(connection)
+            body, status = {"status": "ok", "database": "ok", "messages": depth}, 200
+        except Exception as exc:  # noqa: BLE001 - health reports the failure instead of raising it
+            body, status = {"status": "unavailable", "database": type(exc).__name__}, 503
+        return self._respond(start_response, status, json.dumps(body).encode(), "application/json")
+
+    def _read_body(self, environ: dict[str, Any]) -> bytes:
+        limit = self.config.limits.max_body_bytes
+        try:
+            declared = int(environ.get("CONTENT_LENGTH") or -1)
+        except ValueError:
+            declared = -1
+        if declared > limit:
+            raise BodyTooLarge(f"request body of {declared} bytes exceeds the limit of {limit} bytes")
+        stream = environ["wsgi.input"]
+        body = stream.read(declared) if declared >= 0 else stream.read(limit + 1)
+        if len(body) > limit:
+            raise BodyTooLarge(f"request body exceeds the limit of {limit} bytes")
+        return body
+
+    # -- SOAP ---------------------------------------------------------------------------------------
+    def soap(self, endpoint: Endpoint, environ: dict[str, Any]) -> tuple[int, bytes]:
+        now = self.clock()
+        action = (environ.get("HTTP_SOAPACTION") or "").strip().strip('"')
+        try:
+            return 200, self._handle(endpoint, self._read_body(environ), action, now)
+        except GatewayError as error:
+            log.warning("event=refused endpoint=%s action=%s code=%s reason=%s",
+                        endpoint.name, action or "-", error.code, error.message[:300])
+            return error.http_status, envelope.fault(error, now)
+        except Exception:  # noqa: BLE001 - never leak internals; the log has the traceback
+            log.exception("event=internal_error endpoint=%s action=%s", endpoint.name, action or "-")
+            error = GatewayError("internal error; the request was not accepted, send it again later")
+            error.fault_actor = "Server"
+            return 500, envelope.fault(error, now)
+
+    def _handle(self, endpoint: Endpoint, body: bytes, action: str, now: datetime) -> bytes:
+        request = envelope.split(parse_untrusted(body))
+        header = request.header.find(q(ns.BASE, "RequestHeader")) if request.header is not None else None
+        if header is not None:
+            try:
+                validate(header, endpoint.schema)
+            except RequestRefused as exc:
+                raise RequestRefused(exc.message, code=Code.HEADER_INVALID) from None
+        sender = envelope.read_request_header(request.header)
+        if request.body.tag == GET_STATE_REQUEST:
+            self._check_action(action, "getState")
+            return self._get_state(endpoint, request.body, sender, now)
+        operation = by_body(endpoint, request.body.tag)
+        if operation is None:
+            raise RequestRefused(f"{etree.QName(request.body).text} is not an operation of {endpoint.name} "
+                                 "supported by this gateway", code=Code.UNKNOWN_OPERATION)
+        self._check_action(action, operation.name)
+        validate(request.body, endpoint.schema)
+        check_version(request.body, operation.versions)
+        verified = verify(request.body) if self.config.security.require_signature else None
+        payload = verified.signed_element if verified else etree.tostring(request.body, method="c14n", exclusive=True)
+        with UnitOfWork(self.engine) as uow:
+            org = uow.organisations.get(sender.org_guid)
+            if org is None:
+                raise RequestRefused(f"organisation {sender.org_guid} is not registered with this gateway",
+                                     code=Code.ORGANISATION_UNKNOWN)
+            if verified is not None:
+                binding = uow.organisations.certificate_binding(verified.fingerprint)
+                check_binding(binding, fingerprint=verified.fingerprint, sender=org.guid, now=now)
+            guid, new = queue.accept(
+                uow.connection, org=org.guid, requester_message_guid=sender.message_guid, service=endpoint.name,
+                operation=operation.name, request=body, payload=payload, now=now)
+            uow.commit()
+        log.info("event=%s message_guid=%s requester_message_guid=%s org=%s operation=%s bytes=%d",
+                 "accepted" if new else "resend", guid, sender.message_guid, org.guid, operation.name, len(body))
+        return envelope.ack(guid, sender.message_guid, now)
+
+    @staticmethod
+    def _check_action(action: str, operation: str) -> None:
+        if action and action != f"urn:{operation}":
+            raise RequestRefused(f"SOAPAction {action!r} does not match the body, which asks for urn:{operation}",
+                                 code=Code.UNKNOWN_OPERATION)
+
+    def _get_state(self, endpoint: Endpoint, body: etree._Element, sender: envelope.Sender,
+                   now: datetime) -> bytes:
+        validate(body, endpoint.schema)
+        try:
+            guid = Guid(body.findtext(q(ns.BASE, "MessageGUID")) or "")
+        except InvalidValue as exc:
+            raise RequestRefused(str(exc), code=Code.SCHEMA_INVALID) from None
+        with UnitOfWork(self.engine) as uow:
+            message = queue.find(uow.connection, guid)
+        # another organisation's message is reported exactly like a missing one: no existence oracle
+        if message is None or message.org_guid != sender.org_guid or message.service != endpoint.name:
+            raise MessageNotFound(f"no message {guid} from organisation {sender.org_guid} on {endpoint.name}")
+        if message.state is MessageState.DONE and message.result is not None:
+            result = parse_untrusted(message.result)
+        else:
+            result = results_xml.state_result(endpoint.types_ns, endpoint.state_result_version, message.guid,
+                                              message.state.request_state)
+            if message.state is MessageState.DEAD:
+                results_xml.append_error_message(
+                    result, Code.INTERNAL,
+                    f"processing failed after {message.attempts} attempts; nothing was written. "
+                    f"Support can re-queue message {message.guid} once the cause is fixed")
+        return envelope.result(result, sender.message_guid, now)

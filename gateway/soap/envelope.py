@@ -1,0 +1,113 @@
+"""SOAP 1.1 envelopes: reading a request, writing acks, results and faults (``base:Fault`` detail)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from lxml import etree
+
+from gateway.domain.values import Guid, InvalidValue
+from gateway.errors import Code, GatewayError, RequestRefused
+from gateway.soap import ns
+from gateway.soap.ns import q
+
+
+@dataclass(frozen=True)
+class Request:
+    header: etree._Element | None
+    body: etree._Element  # the one element inside soap:Body
+
+
+def split(envelope: etree._Element) -> Request:
+    """The RequestHeader (if any) and the single body element of a SOAP 1.1 envelope."""
+    if envelope.tag != q(ns.SOAP11, "Envelope"):
+        if etree.QName(envelope).localname == "Envelope":
+            raise RequestRefused(
+                f"envelope namespace {etree.QName(envelope).namespace!r} is not SOAP 1.1 ({ns.SOAP11})",
+                code=Code.NOT_SOAP_ENVELOPE)
+        raise RequestRefused(f"root element {etree.QName(envelope).text} is not a SOAP 1.1 Envelope",
+                             code=Code.NOT_SOAP_ENVELOPE)
+    body = envelope.find(q(ns.SOAP11, "Body"))
+    if body is None:
+        raise RequestRefused("the SOAP envelope has no Body", code=Code.NOT_SOAP_ENVELOPE)
+    children = [child for child in body if isinstance(child.tag, str)]
+    if len(children) != 1:
+        raise RequestRefused(f"soap:Body must hold exactly one request element, not {len(children)}",
+                             code=Code.NOT_SOAP_ENVELOPE)
+    header = envelope.find(q(ns.SOAP11, "Header"))
+    return Request(header=header, body=children[0])
+
+
+@dataclass(frozen=True)
+class Sender:
+    org_guid: Guid
+    message_guid: Guid
+    date: str
+
+
+def read_request_header(header: etree._Element | None) -> Sender:
+    """Who sends (orgPPAGUID or SenderID) and the sender's MessageGUID, from ``base:RequestHeader``.
+
+    The header has already been validated against hcs-base.xsd.
+    """
+    request_header = header.find(q(ns.BASE, "RequestHeader")) if header is not None else None
+    if request_header is None:
+        raise RequestRefused("soap:Header must carry base:RequestHeader", code=Code.HEADER_INVALID)
+    if request_header.find(q(ns.BASE, "Citizen")) is not None:
+        raise RequestRefused("requests on behalf of a citizen (Citizen) are not accepted by this gateway",
+                             code=Code.HEADER_INVALID)
+    if request_header.findtext(q(ns.BASE, "IsOperatorSignature")) in {"true", "1"}:
+        raise RequestRefused("IsOperatorSignature is not supported: sign with the organisation's own certificate",
+                             code=Code.HEADER_INVALID)
+    org = request_header.findtext(q(ns.BASE, "orgPPAGUID")) or request_header.findtext(q(ns.BASE, "SenderID"))
+    try:
+        return Sender(
+            org_guid=Guid(org or ""),
+            message_guid=Guid(request_header.findtext(q(ns.BASE, "MessageGUID")) or ""),
+            date=request_header.findtext(q(ns.BASE, "Date")) or "",
+        )
+    except InvalidValue as exc:
+        raise RequestRefused(f"RequestHeader: {exc}", code=Code.HEADER_INVALID) from None
+
+
+def _envelope(message_guid: Guid | None, now: datetime) -> tuple[etree._Element, etree._Element]:
+    envelope = etree.Element(q(ns.SOAP11, "Envelope"), nsmap={"soap": ns.SOAP11, "base": ns.BASE})
+    if message_guid is not None:
+        header = etree.SubElement(envelope, q(ns.SOAP11, "Header"))
+        result_header = etree.SubElement(header, q(ns.BASE, "ResultHeader"))
+        etree.SubElement(result_header, q(ns.BASE, "Date")).text = now.isoformat()
+        etree.SubElement(result_header, q(ns.BASE, "MessageGUID")).text = str(message_guid)
+    body = etree.SubElement(envelope, q(ns.SOAP11, "Body"))
+    return envelope, body
+
+
+def _serialise(envelope: etree._Element) -> bytes:
+    return etree.tostring(envelope, xml_declaration=True, encoding="UTF-8")
+
+
+def ack(gateway_guid: Guid, requester_guid: Guid, now: datetime) -> bytes:
+    """``base:AckRequest``: the gateway's MessageGUID for getState, echoing the sender's."""
+    envelope, body = _envelope(requester_guid, now)
+    ack_el = etree.SubElement(etree.SubElement(body, q(ns.BASE, "AckRequest")), q(ns.BASE, "Ack"))
+    etree.SubElement(ack_el, q(ns.BASE, "MessageGUID")).text = str(gateway_guid)
+    etree.SubElement(ack_el, q(ns.BASE, "RequesterMessageGUID")).text = str(requester_guid)
+    return _serialise(envelope)
+
+
+def result(result_element: etree._Element, requester_guid: Guid, now: datetime) -> bytes:
+    envelope, body = _envelope(requester_guid, now)
+    body.append(result_element)
+    return _serialise(envelope)
+
+
+def fault(error: GatewayError, now: datetime) -> bytes:
+    """A SOAP 1.1 Fault whose detail is the official ``base:Fault`` {ErrorCode, ErrorMessage}."""
+    envelope, body = _envelope(None, now)
+    fault_el = etree.SubElement(body, q(ns.SOAP11, "Fault"))
+    etree.SubElement(fault_el, "faultcode").text = f"soap:{error.fault_actor}"
+    etree.SubElement(fault_el, "faultstring").text = f"{error.code}: {error.message}"
+    detail = etree.SubElement(etree.SubElement(fault_el, "detail"), q(ns.BASE, "Fault"))
+    etree.SubElement(detail, q(ns.BASE, "ErrorCode")).text = str(error.code)
+    etree.SubElement(detail, q(ns.BASE, "ErrorMessage")).text = error.message
+    return _serialise(envelope)

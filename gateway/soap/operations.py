@@ -1,0 +1,120 @@
+"""The operation table: which official operations the gateway answers, and how each is processed.
+
+Adding an operation = one ``Operation`` row: its WSDL name, request element, accepted ``base:version``
+values, and the worker-side function that turns the stored payload into a getStateResult.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from lxml import etree
+
+from gateway.domain.commands import ExportHouse
+from gateway.domain.model import Organisation
+from gateway.domain.values import FiasHouseGuid
+from gateway.errors import Code
+from gateway.messages.queue import StoredMessage
+from gateway.registry.unit_of_work import UnitOfWork
+from gateway.services import houses as house_services
+from gateway.soap import houses_xml, ns, results_xml
+from gateway.soap.ns import q
+from gateway.xmlparse import parse_untrusted
+from gateway.xsd import Service
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """One official async service port."""
+
+    name: str
+    path: str
+    schema: Service
+    types_ns: str
+    #: base:version of <svc>:getStateResult and of its ImportResult (both fixed by the schema)
+    state_result_version: str
+    import_result_version: str
+
+    @property
+    def prefix(self) -> str:
+        """The path above ``services/``: the WSDL's relative schemaLocations resolve under it."""
+        return self.path.rsplit("/services/", 1)[0] + "/"
+
+
+HOUSE_MANAGEMENT = Endpoint(
+    name="HouseManagementServiceAsync",
+    path="/ext-bus-home-management-service/services/HomeManagementAsync",
+    schema=Service.HOUSE_MANAGEMENT,
+    types_ns=ns.HM,
+    state_result_version="11.0.0.1",
+    import_result_version="10.0.1.1",
+)
+
+ENDPOINTS = {e.path: e for e in (HOUSE_MANAGEMENT,)}
+
+Processor = Callable[[UnitOfWork, Organisation, StoredMessage, datetime, Endpoint], etree._Element]
+
+
+@dataclass(frozen=True)
+class Operation:
+    name: str  # WSDL operation name; soapAction is urn:<name>
+    endpoint: Endpoint
+    request: str  # Clark name of the body element
+    versions: frozenset[str]
+    process: Processor
+
+
+def _import_house_uo(uow: UnitOfWork, sender: Organisation, message: StoredMessage, now: datetime,
+                     endpoint: Endpoint) -> etree._Element:
+    command = houses_xml.decode_import_house_uo(parse_untrusted(message.payload))
+    results = house_services.import_house_uo(uow, sender, command, message=message.guid, now=now)
+    root = results_xml.state_result(endpoint.types_ns, endpoint.state_result_version, message.guid, 3)
+    import_result = etree.SubElement(root, q(endpoint.types_ns, "ImportResult"))
+    import_result.set(q(ns.BASE, "version"), endpoint.import_result_version)
+    results_xml.append_common_results(import_result, endpoint.types_ns, results)
+    return root
+
+
+def _export_house(uow: UnitOfWork, sender: Organisation, message: StoredMessage, now: datetime,
+                  endpoint: Endpoint) -> etree._Element:
+    request = parse_untrusted(message.payload)
+    fias = FiasHouseGuid(request.findtext(q(ns.HM, "FIASHouseGuid")) or "")
+    house = house_services.export_house(uow, sender, ExportHouse(fias))
+    root = results_xml.state_result(endpoint.types_ns, endpoint.state_result_version, message.guid, 3)
+    if house is None:
+        results_xml.append_error_message(root, Code.HOUSE_NOT_FOUND, f"no house with FIAS GUID {fias} is registered")
+    else:
+        houses_xml.encode_export_house(root, house)
+    return root
+
+
+OPERATIONS: dict[str, Operation] = {
+    op.name: op
+    for op in (
+        Operation("importHouseUOData", HOUSE_MANAGEMENT, q(ns.HM, "importHouseUORequest"),
+                  frozenset({"11.0.10.1", "13.2.3.2"}), _import_house_uo),
+        Operation("exportHouseData", HOUSE_MANAGEMENT, q(ns.HM, "exportHouseRequest"),
+                  frozenset({"11.1.0.1", "12.2.0.1", "13.2.3.2", "15.6.0.1", "15.10.0.0"}), _export_house),
+    )
+}
+
+GET_STATE_REQUEST = q(ns.BASE, "getStateRequest")
+
+
+def by_body(endpoint: Endpoint, body_tag: str) -> Operation | None:
+    for op in OPERATIONS.values():
+        if op.endpoint is endpoint and op.request == body_tag:
+            return op
+    return None
+
+
+def process_message(uow: UnitOfWork, message: StoredMessage, now: datetime) -> bytes:
+    """The worker's handler: run the message's operation and return its getStateResult, serialised."""
+    operation = OPERATIONS[message.operation]
+    sender = uow.organisations.get(message.org_guid)
+    if sender is None:  # the organisation existed at acceptance; organisations are never deleted
+        raise LookupError(f"organisation {message.org_guid} of message {message.guid} is gone")
+    root = operation.process(uow, sender, message, now, operation.endpoint)
+    return etree.tostring(root, encoding="UTF-8")

@@ -1,0 +1,42 @@
+"""The one place that parses XML from outside: hardened lxml parsers (no DTD, no entities, no network).
+
+Every byte that comes from a provider, a fixture file or the database goes through ``parse_untrusted``.
+A DOCTYPE is refused outright: SOAP 1.1 forbids it (§3), and refusing it closes XXE, external DTDs and
+entity-expansion bombs. Without ``huge_tree`` libxml2 itself refuses nesting deeper than 256 levels and
+text nodes over 10 MB; the HTTP layer caps the whole body before parsing (``limits.max_body_bytes``).
+"""
+
+from __future__ import annotations
+
+import threading
+
+from lxml import etree
+
+from gateway.errors import ForbiddenXml, MalformedXml
+
+_local = threading.local()
+
+
+def _parser() -> etree.XMLParser:
+    parser = getattr(_local, "parser", None)
+    if parser is None:
+        parser = etree.XMLParser(
+            resolve_entities=False, no_network=True, huge_tree=False, load_dtd=False, dtd_validation=False,
+            remove_comments=False, remove_pis=False, collect_ids=False,
+        )
+        _local.parser = parser
+    return parser
+
+
+def parse_untrusted(data: bytes) -> etree._Element:
+    """Parse ``data`` into an element tree, or raise ``MalformedXml`` / ``ForbiddenXml`` with a reason."""
+    if not isinstance(data, bytes | bytearray):
+        raise MalformedXml("XML must arrive as bytes")
+    try:
+        root = etree.fromstring(data, _parser())
+    except etree.XMLSyntaxError as exc:
+        raise MalformedXml(f"not well-formed XML: {exc}") from None
+    tree = root.getroottree()
+    if tree.docinfo.doctype or tree.docinfo.internalDTD is not None or tree.docinfo.externalDTD is not None:
+        raise ForbiddenXml("a DOCTYPE (DTD) is not allowed in a SOAP message")
+    return root
