@@ -31,7 +31,8 @@ class Gateway:
 
 def build(config: Config, *, upgrade: bool = False) -> Gateway:
     """Make the engine, optionally migrate the schema, and compile the schemas once, up front."""
-    engine = db.make_engine(config.database.url, pool_size=config.database.pool_size)
+    engine = db.make_engine(config.database.url, pool_size=config.database.pool_size,
+                            schema=config.database.schema)
     if upgrade:
         db.upgrade(engine)
     for service in Service:

@@ -25,6 +25,8 @@ class DatabaseConfig:
     #: SQLAlchemy URL. SQLite is the embedded default; PostgreSQL (psycopg) is the production database.
     url: str = "sqlite:///gateway.sqlite3"
     pool_size: int = 5
+    #: PostgreSQL schema (search_path) holding the gateway's tables; empty = the server's default.
+    schema: str = ""
 
 
 @dataclass(frozen=True)

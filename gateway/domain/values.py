@@ -18,7 +18,7 @@ class InvalidValue(ValueError):
         self.code = code
 
 
-_CADASTRAL = re.compile(r"(\d{2}):(\d{2}):(\d{6,7}):(\d{1,10})")
+_CADASTRAL = re.compile(r"(\d{2}):(\d{2}):(\d{6,7}):(\d{1,10})", re.ASCII)  # ASCII: \d would take "７"
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,7 +150,7 @@ class Kpp:
     value: str
 
     def __post_init__(self) -> None:
-        if not re.fullmatch(r"\d{4}[\dA-Z]{2}\d{3}", self.value or ""):
+        if not re.fullmatch(r"\d{4}[\dA-Z]{2}\d{3}", self.value or "", re.ASCII):
             raise InvalidValue(f"KPP {self.value!r} is not 9 characters of the form NNNNPPNNN")
 
     def __str__(self) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -11,15 +12,22 @@ from alembic.config import Config as AlembicConfig
 from sqlalchemy import Engine, create_engine, event
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+_IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 
 
-def make_engine(url: str, *, pool_size: int = 5, echo: bool = False) -> Engine:
-    """An engine for ``url``: SQLite (embedded default) or PostgreSQL via psycopg (production)."""
+def make_engine(url: str, *, pool_size: int = 5, schema: str = "", echo: bool = False) -> Engine:
+    """An engine for ``url``: SQLite (embedded default) or PostgreSQL via psycopg (production).
+
+    ``schema`` (PostgreSQL only) puts the gateway's tables, alembic's included, in that schema.
+    """
     if url.startswith("sqlite"):
         engine = create_engine(url, echo=echo, connect_args={"timeout": 30, "check_same_thread": False})
         _sqlite_pragmas_and_savepoints(engine)
         return engine
-    return create_engine(url, echo=echo, pool_size=pool_size, pool_pre_ping=True, future=True)
+    if schema and not _IDENTIFIER.fullmatch(schema):
+        raise ValueError(f"database schema {schema!r} is not a plain identifier")
+    connect_args = {"options": f"-csearch_path={schema}"} if schema else {}
+    return create_engine(url, echo=echo, pool_size=pool_size, pool_pre_ping=True, connect_args=connect_args)
 
 
 def _sqlite_pragmas_and_savepoints(engine: Engine) -> None:

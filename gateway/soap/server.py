@@ -25,7 +25,8 @@ class EmbeddedServer:
 
     def __init__(self, app: Any, host: str = "127.0.0.1", port: int = 0) -> None:
         self.httpd = make_server(host, port, app, server_class=_ThreadingServer, handler_class=_QuietHandler)
-        self.thread = threading.Thread(target=self.httpd.serve_forever, name="gateway-http", daemon=True)
+        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05},
+                                       name="gateway-http", daemon=True)
 
     @property
     def url(self) -> str:

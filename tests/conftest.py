@@ -1,0 +1,179 @@
+"""Shared fixtures: databases (SQLite file and PostgreSQL schema), test PKI, a seeded gateway, a live server.
+
+PostgreSQL tests read GATEWAY_TEST_PG_URL; without it they skip, unless GATEWAY_REQUIRE_PG=1 (CI), where
+they fail. Each PostgreSQL test gets its own schema, dropped afterwards, since the server outlives the run.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, create_engine, text
+
+from gateway import bootstrap, orgfile
+from gateway.config import Config, DatabaseConfig, WorkerConfig
+from gateway.messages.worker import WorkerThread
+from gateway.registry.unit_of_work import UnitOfWork
+from gateway.signing import keys
+from gateway.soap.server import EmbeddedServer
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = ROOT / "fixtures"
+PG_URL = os.environ.get("GATEWAY_TEST_PG_URL", "")
+REQUIRE_PG = os.environ.get("GATEWAY_REQUIRE_PG") == "1"
+
+
+@pytest.fixture(scope="session")
+def org_entries() -> list[orgfile.OrgEntry]:
+    return orgfile.read(FIXTURES / "organisations.toml")
+
+
+@dataclass
+class Pki:
+    ca: keys.Issued
+    by_org: dict[str, keys.Issued]
+
+
+@pytest.fixture(scope="session")
+def pki(org_entries: list[orgfile.OrgEntry]) -> Pki:
+    """A TEST-ONLY CA and one certificate per fixture organisation, made fresh for the run."""
+    ca = keys.issue_test_ca()
+    by_org = {
+        str(e.organisation.guid): keys.issue_test_certificate(
+            ca, org_name=e.organisation.name, ogrn=str(e.organisation.ogrn), inn=str(e.organisation.inn),
+            algorithm=e.key_algorithm)
+        for e in org_entries
+    }
+    return Pki(ca, by_org)
+
+
+def _postgres_schema() -> Iterator[tuple[str, str]]:
+    if not PG_URL:
+        if REQUIRE_PG:
+            pytest.fail("GATEWAY_REQUIRE_PG=1 but GATEWAY_TEST_PG_URL is not set")
+        pytest.skip("PostgreSQL tests need GATEWAY_TEST_PG_URL")
+    schema = f"gw_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(PG_URL)
+    try:
+        with admin.begin() as connection:
+            connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    except Exception as exc:  # noqa: BLE001 - an unreachable server fails or skips with the reason
+        admin.dispose()
+        if REQUIRE_PG:
+            pytest.fail(f"PostgreSQL at GATEWAY_TEST_PG_URL is not usable: {exc}")
+        pytest.skip(f"PostgreSQL not usable: {exc}")
+    try:
+        yield PG_URL, schema
+    finally:
+        with admin.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database_kind(request: pytest.FixtureRequest) -> str:
+    if request.param == "postgres":
+        request.applymarker(pytest.mark.postgres)
+    return str(request.param)
+
+
+@pytest.fixture
+def database(database_kind: str, tmp_path: Path) -> Iterator[DatabaseConfig]:
+    if database_kind == "sqlite":
+        yield DatabaseConfig(url=f"sqlite:///{tmp_path / 'gateway.sqlite3'}")
+        return
+    for url, schema in _postgres_schema():
+        yield DatabaseConfig(url=url, schema=schema)
+
+
+@pytest.fixture
+def config(database: DatabaseConfig) -> Config:
+    return Config(database=database, worker=WorkerConfig(poll_interval=0.02, lease_seconds=30, max_attempts=3))
+
+
+@pytest.fixture
+def gateway(config: Config, org_entries: list[orgfile.OrgEntry], pki: Pki) -> Iterator[bootstrap.Gateway]:
+    """A migrated registry with the fixture organisations and their certificates registered."""
+    built = bootstrap.build(config, upgrade=True)
+    with UnitOfWork(built.engine) as uow:
+        for entry in org_entries:
+            uow.organisations.add(entry.organisation)
+            uow.organisations.register_certificate(entry.organisation.guid,
+                                                   keys.describe(pki.by_org[str(entry.organisation.guid)].cert))
+        uow.commit()
+    yield built
+    built.engine.dispose()
+
+
+@pytest.fixture
+def engine(gateway: bootstrap.Gateway) -> Engine:
+    return gateway.engine
+
+
+@pytest.fixture
+def server(gateway: bootstrap.Gateway) -> Iterator[EmbeddedServer]:
+    """The gateway's HTTP server on 127.0.0.1 (no worker: tests drain the queue themselves)."""
+    with EmbeddedServer(gateway.app) as running:
+        yield running
+
+
+@pytest.fixture
+def live_worker(gateway: bootstrap.Gateway) -> Iterator[WorkerThread]:
+    worker = WorkerThread(gateway.worker).start()
+    yield worker
+    worker.stop()
+
+
+SOAP = "http://schemas.xmlsoap.org/soap/envelope/"
+BASE = "http://dom.gosuslugi.ru/schema/integration/base/"
+HM_PATH = "/ext-bus-home-management-service/services/HomeManagementAsync"
+
+
+class Envelopes:
+    """Builds raw SOAP 1.1 requests the way provider software does, for tests below zeep's level."""
+
+    def __init__(self, pki: Pki) -> None:
+        self.pki = pki
+
+    @staticmethod
+    def wrap(body: bytes | None, *, org: str, message_guid: str | None = None, header: bool = True) -> bytes:
+        from lxml import etree
+
+        envelope = etree.Element(f"{{{SOAP}}}Envelope", nsmap={"soapenv": SOAP, "base": BASE})
+        if header:
+            request_header = etree.SubElement(etree.SubElement(envelope, f"{{{SOAP}}}Header"),
+                                              f"{{{BASE}}}RequestHeader")
+            etree.SubElement(request_header, f"{{{BASE}}}Date").text = "2026-11-23T12:00:00+03:00"
+            etree.SubElement(request_header, f"{{{BASE}}}MessageGUID").text = message_guid or str(uuid.uuid4())
+            etree.SubElement(request_header, f"{{{BASE}}}orgPPAGUID").text = org
+        body_el = etree.SubElement(envelope, f"{{{SOAP}}}Body")
+        if body is not None:
+            body_el.append(etree.fromstring(body))
+        return etree.tostring(envelope, xml_declaration=True, encoding="UTF-8")
+
+    def signed(self, body: bytes, *, org: str, signer: str | None = None, message_guid: str | None = None) -> bytes:
+        from lxml import etree
+
+        from gateway.signing import sign
+        from gateway.xmlparse import parse_untrusted
+
+        element = parse_untrusted(body)
+        issued = self.pki.by_org[signer or org]
+        sign(element, key=issued.key, cert=issued.cert)
+        return self.wrap(etree.tostring(element), org=org, message_guid=message_guid)
+
+    @staticmethod
+    def get_state(message_guid: str, *, org: str) -> bytes:
+        body = (f'<base:getStateRequest xmlns:base="{BASE}"><base:MessageGUID>{message_guid}'
+                f"</base:MessageGUID></base:getStateRequest>").encode()
+        return Envelopes.wrap(body, org=org)
+
+
+@pytest.fixture(scope="session")
+def envelopes(pki: Pki) -> Envelopes:
+    return Envelopes(pki)

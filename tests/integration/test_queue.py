@@ -1,0 +1,137 @@
+"""The message queue: claims under a lease, retry and dead-letter, exactly-once completion."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, func, select
+
+from gateway.bootstrap import Gateway
+from gateway.config import WorkerConfig
+from gateway.domain.values import Guid
+from gateway.errors import Code, RequestRefused
+from gateway.messages import queue
+from gateway.messages.queue import LeaseLost, MessageState
+from gateway.messages.worker import Worker
+from gateway.registry.tables import houses
+from gateway.registry.unit_of_work import UnitOfWork
+from gateway.soap.operations import process_message
+from gateway.xmlparse import parse_untrusted
+
+MC = Guid("6e5d4c3b-2a19-4087-b6a5-f4e3d2c1b0a9")
+HOUSE = (Path(__file__).resolve().parents[2] / "fixtures" / "houses" / "sever-1.xml").read_bytes()
+T0 = datetime(2026, 11, 23, 12, tzinfo=UTC)
+
+
+def _accept(engine: Engine, payload: bytes = HOUSE, requester: Guid | None = None) -> Guid:
+    with UnitOfWork(engine) as uow:
+        guid, _ = queue.accept(uow.connection, org=MC, requester_message_guid=requester or Guid.new(),
+                               service="HouseManagementServiceAsync", operation="importHouseUOData",
+                               request=b"<envelope/>", payload=payload, now=T0)
+        uow.commit()
+    return guid
+
+
+def _state(engine: Engine, guid: Guid) -> queue.StoredMessage:
+    with engine.connect() as connection:
+        message = queue.find(connection, guid)
+    assert message is not None
+    return message
+
+
+def _house_count(engine: Engine) -> int:
+    with engine.connect() as connection:
+        return int(connection.execute(select(func.count()).select_from(houses)).scalar() or 0)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = T0
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def test_same_message_guid_with_other_content_is_refused(engine: Engine) -> None:
+    requester = Guid.new()
+    _accept(engine, requester=requester)
+    with pytest.raises(RequestRefused) as refused:
+        _accept(engine, payload=HOUSE.replace(b"5400.5", b"5400.6"), requester=requester)
+    assert refused.value.code is Code.MESSAGE_REUSED
+
+
+def test_a_claimed_message_whose_lease_expired_is_claimed_again(engine: Engine) -> None:
+    guid = _accept(engine)
+    first = queue.claim(engine, now=T0, lease_seconds=60)
+    assert first is not None and first.guid == guid
+    assert queue.claim(engine, now=T0 + timedelta(seconds=30), lease_seconds=60) is None  # lease holds
+    second = queue.claim(engine, now=T0 + timedelta(seconds=61), lease_seconds=60)
+    assert second is not None and second.guid == guid and second.attempts == 2
+    assert second.claim_token != first.claim_token
+
+
+def test_a_worker_that_lost_its_lease_cannot_complete_and_its_writes_roll_back(engine: Engine) -> None:
+    _accept(engine)
+    stale = queue.claim(engine, now=T0, lease_seconds=1)
+    assert stale is not None
+    assert queue.claim(engine, now=T0 + timedelta(seconds=5), lease_seconds=60) is not None  # taken over
+    with pytest.raises(LeaseLost):
+        with UnitOfWork(engine) as uow:
+            result = process_message(uow, stale, T0)
+            queue.complete(uow.connection, stale, result, now=T0)
+            uow.commit()
+    assert _house_count(engine) == 0
+
+
+def test_failures_are_retried_with_backoff_then_dead_lettered(engine: Engine) -> None:
+    guid = _accept(engine)
+    clock = Clock()
+
+    def broken(*_: object) -> bytes:
+        raise ConnectionError("database went away")
+
+    worker = Worker(engine, broken, WorkerConfig(max_attempts=3, lease_seconds=60), clock=clock)
+    assert worker.run_once()
+    assert _state(engine, guid).state is MessageState.PROCESSING
+    assert not worker.run_once()  # backing off: not claimable yet
+    for _ in range(2):
+        clock.now += timedelta(minutes=10)
+        assert worker.run_once()
+    dead = _state(engine, guid)
+    assert dead.state is MessageState.DEAD and dead.attempts == 3
+    assert "database went away" in (dead.last_error or "")
+
+
+def test_processing_and_result_are_one_transaction(engine: Engine) -> None:
+    guid = _accept(engine)
+    worker = Worker(engine, process_message, WorkerConfig())
+    assert worker.drain() == 1
+    message = _state(engine, guid)
+    assert message.state is MessageState.DONE and message.result is not None
+    assert parse_untrusted(message.result).findtext("{http://dom.gosuslugi.ru/schema/integration/base/}"
+                                                    "RequestState") == "3"
+    assert _house_count(engine) == 1
+    assert worker.drain() == 0  # nothing is processed twice
+
+
+def test_concurrent_workers_each_claim_different_messages(gateway: Gateway, database_kind: str) -> None:
+    if database_kind != "postgres":
+        pytest.skip("FOR UPDATE SKIP LOCKED is the PostgreSQL path; SQLite runs one worker")
+    guids = {_accept(gateway.engine) for _ in range(12)}
+    claimed: list[Guid] = []
+    lock = threading.Lock()
+
+    def claim_all() -> None:
+        while (message := queue.claim(gateway.engine, now=T0, lease_seconds=60)) is not None:
+            with lock:
+                claimed.append(message.guid)
+
+    threads = [threading.Thread(target=claim_all) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert sorted(map(str, claimed)) == sorted(map(str, guids))  # each exactly once

@@ -1,0 +1,119 @@
+"""The registry on SQLite and PostgreSQL: migrations, writes with versions, per-object savepoints."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, func, insert, select
+
+from gateway.domain.commands import HouseToCreate, ImportHouseUO
+from gateway.domain.model import Organisation
+from gateway.domain.values import Guid, InvalidValue
+from gateway.errors import Code, Conflict
+from gateway.messages import queue
+from gateway.registry import db
+from gateway.registry.tables import houses, object_versions, premises
+from gateway.registry.unit_of_work import UnitOfWork
+from gateway.services import houses as house_services
+from gateway.soap import houses_xml
+from gateway.xmlparse import parse_untrusted
+
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "houses"
+MC = Guid("6e5d4c3b-2a19-4087-b6a5-f4e3d2c1b0a9")
+HOA = Guid("0b7c9f3e-54a1-4c2d-9e8f-7a6b5c4d3e21")
+RSO = Guid("9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6e")
+NOW = datetime(2026, 11, 23, 12, tzinfo=UTC)
+
+
+def _command(name: str) -> ImportHouseUO:
+    return houses_xml.decode_import_house_uo(parse_untrusted((FIXTURES / name).read_bytes()))
+
+
+def _message(uow: UnitOfWork, org: Guid) -> Guid:
+    guid, _ = queue.accept(uow.connection, org=org, requester_message_guid=Guid.new(), service="test",
+                           operation="importHouseUOData", request=b"<x/>", payload=b"<x/>", now=NOW)
+    return guid
+
+
+def _import(engine: Engine, org: Guid, name: str):  # type: ignore[no-untyped-def]
+    with UnitOfWork(engine) as uow:
+        sender = uow.organisations.get(org)
+        assert isinstance(sender, Organisation)
+        results = house_services.import_house_uo(uow, sender, _command(name), message=_message(uow, org), now=NOW)
+        uow.commit()
+    return results
+
+
+def test_migrations_reach_head(engine: Engine) -> None:
+    assert db.current_revision(engine) == "0001"
+
+
+def test_house_and_premises_are_registered_with_unique_numbers_and_versions(engine: Engine) -> None:
+    results = _import(engine, MC, "sever-1.xml")
+    assert all(r.ok for r in results) and len(results) == 8
+    house = results[0]
+    assert re.fullmatch(r"[0-9]{25}-[0-9]{5}", house.unique_number or "")
+    assert all(re.fullmatch(r"[0-9]{25}-[0-9]{10}", r.unique_number or "") for r in results[1:])
+    with engine.connect() as connection:
+        assert connection.execute(select(func.count()).select_from(premises)).scalar() == 7
+        versions = connection.execute(select(object_versions.c.object_type, func.count())
+                                      .group_by(object_versions.c.object_type)).all()
+    assert dict(versions) == {"house": 1, "premises": 7}
+
+
+def test_one_bad_object_is_refused_and_the_rest_of_the_batch_is_stored(engine: Engine) -> None:
+    results = _import(engine, MC, "sever-2.xml")
+    refused = [r for r in results if not r.ok]
+    assert len(refused) == 1 and refused[0].error is not None
+    assert refused[0].error.code is Code.CADASTRAL_NUMBER_INVALID
+    with engine.connect() as connection:
+        assert connection.execute(select(func.count()).select_from(premises)).scalar() == 4
+
+
+def test_registering_the_same_house_again_is_refused_without_a_second_write(engine: Engine) -> None:
+    _import(engine, MC, "sever-1.xml")
+    again = _import(engine, MC, "sever-1.xml")
+    assert again[0].error is not None and again[0].error.code is Code.HOUSE_ALREADY_REGISTERED
+    assert {r.error.code for r in again[1:] if r.error} == {Code.PARENT_REJECTED}
+    with engine.connect() as connection:
+        assert connection.execute(select(func.count()).select_from(houses)).scalar() == 1
+
+
+def test_another_organisations_house_is_refused_as_outside_authority(engine: Engine) -> None:
+    _import(engine, MC, "sever-1.xml")
+    results = _import(engine, HOA, "sever-1.xml")
+    assert results[0].error is not None and results[0].error.code is Code.AUTHORITY_DENIED
+
+
+def test_a_resource_supplier_may_not_post_houses_as_management_organisation(engine: Engine) -> None:
+    results = _import(engine, RSO, "sever-1.xml")
+    assert {r.error.code for r in results if r.error} == {Code.AUTHORITY_DENIED}
+    assert all(not r.ok for r in results)
+
+
+def test_a_unique_key_collision_rolls_back_only_that_object(engine: Engine) -> None:
+    _import(engine, MC, "lipovaya-7.xml")
+    with UnitOfWork(engine) as uow:
+        with pytest.raises(Conflict):
+            with uow.savepoint():
+                row = uow.connection.execute(select(premises).limit(1)).mappings().one()
+                uow.connection.execute(insert(premises).values({**row, "id": None, "guid": str(Guid.new()),
+                                                                "unique_number": None}))
+        assert uow.connection.execute(select(func.count()).select_from(premises)).scalar() == 3
+        uow.commit()
+
+
+def test_invalid_house_data_yields_its_code_and_refuses_its_premises(engine: Engine) -> None:
+    command = _command("sever-1.xml")
+    assert isinstance(command.house, HouseToCreate)
+    broken = ImportHouseUO(house=HouseToCreate(command.house.transport_guid, InvalidValue("TotalSquare is missing")),
+                           premises=command.premises)
+    with UnitOfWork(engine) as uow:
+        sender = uow.organisations.get(MC)
+        assert sender is not None
+        results = house_services.import_house_uo(uow, sender, broken, message=_message(uow, MC), now=NOW)
+    assert results[0].error is not None and results[0].error.code is Code.VALUE_INVALID
+    assert {r.error.code for r in results[1:] if r.error} == {Code.PARENT_REJECTED}

@@ -1,0 +1,180 @@
+"""XAdES-BES verification over signed-data-container: good, tampered, wrapped, foreign (DESIGN §5)."""
+
+from __future__ import annotations
+
+import copy
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+from lxml import etree
+from signxml import SignatureMethod
+from signxml.algorithms import CanonicalizationMethod, DigestAlgorithm
+from signxml.xades import XAdESSigner
+
+from gateway.domain.model import CertificateBinding
+from gateway.domain.values import Guid
+from gateway.errors import Code, TrustRefused
+from gateway.signing import keys, sign, verify
+from gateway.signing.policy import check_binding
+from gateway.xmlparse import parse_untrusted
+
+HOUSE = Path(__file__).resolve().parents[2] / "fixtures" / "houses" / "sever-1.xml"
+DS = "http://www.w3.org/2000/09/xmldsig#"
+HM = "http://dom.gosuslugi.ru/schema/integration/house-management/"
+
+
+@pytest.fixture(scope="module")
+def signers() -> dict[str, keys.Issued]:
+    ca = keys.issue_test_ca()
+    return {alg: keys.issue_test_certificate(ca, org_name="UK", ogrn="1027700999017", inn="7709990015",
+                                             algorithm=alg) for alg in ("rsa", "ecdsa")}
+
+
+def _signed(issued: keys.Issued) -> etree._Element:
+    element = parse_untrusted(HOUSE.read_bytes())
+    sign(element, key=issued.key, cert=issued.cert)
+    return parse_untrusted(etree.tostring(element))  # what the wire carries
+
+
+def _refused(element: etree._Element) -> Code:
+    with pytest.raises(TrustRefused) as refused:
+        verify(element)
+    return refused.value.code
+
+
+@pytest.mark.parametrize("algorithm", ["rsa", "ecdsa"])
+def test_signature_by_the_gateway_signer_verifies_and_yields_the_signed_bytes(
+        signers: dict[str, keys.Issued], algorithm: str) -> None:
+    verified = verify(_signed(signers[algorithm]))
+    assert verified.fingerprint == keys.describe(signers[algorithm].cert).fingerprint
+    signed = parse_untrusted(verified.signed_element)
+    assert signed.find(f"{{{DS}}}Signature") is None  # the enveloped signature is not part of the data
+    assert signed.findtext(f".//{{{HM}}}TotalSquare") == "5400.5"
+
+
+def test_the_signature_is_the_first_child_with_two_exclusive_c14n_references(signers: dict[str, keys.Issued]) -> None:
+    element = _signed(signers["rsa"])
+    assert element[0].tag == f"{{{DS}}}Signature"
+    references = element[0].findall(f"{{{DS}}}SignedInfo/{{{DS}}}Reference")
+    assert [r.get("URI") for r in references][0] == "#signed-data-container"
+    assert references[1].get("Type") == "http://uri.etsi.org/01903#SignedProperties"
+    assert {t.get("Algorithm") for t in element[0].iter(f"{{{DS}}}Transform")} == {
+        "http://www.w3.org/2000/09/xmldsig#enveloped-signature", "http://www.w3.org/2001/10/xml-exc-c14n#"}
+
+
+def test_signature_made_by_an_independent_signer_with_inclusive_c14n_verifies(signers: dict[str, keys.Issued]) -> None:
+    """signxml's own XAdES signer (C14N 1.1, which it round-trips correctly) — not the gateway's code."""
+    issued = signers["rsa"]
+    element = parse_untrusted(HOUSE.read_bytes())
+    signer = XAdESSigner(signature_algorithm=SignatureMethod.RSA_SHA256, digest_algorithm=DigestAlgorithm.SHA256,
+                         c14n_algorithm=CanonicalizationMethod.CANONICAL_XML_1_1)
+    pem = issued.key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                   serialization.NoEncryption())
+    signed = signer.sign(element, key=pem, cert=[issued.cert], reference_uri="#signed-data-container")
+    signature = signed.find(f"{{{DS}}}Signature")
+    signed.remove(signature)
+    signed.insert(0, signature)  # GIS puts it first; the enveloped transform does not care where it is
+    verified = verify(parse_untrusted(etree.tostring(signed)))
+    assert parse_untrusted(verified.signed_element).findtext(f".//{{{HM}}}FloorCount") == "9"
+
+
+def test_unsigned_request_is_refused_as_missing_signature() -> None:
+    assert _refused(parse_untrusted(HOUSE.read_bytes())) is Code.SIGNATURE_MISSING
+
+
+def test_a_changed_value_after_signing_is_a_digest_mismatch(signers: dict[str, keys.Issued]) -> None:
+    element = _signed(signers["ecdsa"])
+    element.find(f".//{{{HM}}}TotalSquare").text = "1.0"
+    assert _refused(element) is Code.SIGNATURE_INVALID
+
+
+def test_a_changed_signed_property_is_refused(signers: dict[str, keys.Issued]) -> None:
+    element = _signed(signers["rsa"])
+    element.find(".//{http://uri.etsi.org/01903/v1.3.2#}SigningTime").text = "2001-01-01T00:00:00Z"
+    assert _refused(element) is Code.SIGNATURE_INVALID
+
+
+def test_certificate_swapped_in_key_info_is_refused(signers: dict[str, keys.Issued]) -> None:
+    element = _signed(signers["rsa"])
+    other = signers["ecdsa"].cert.public_bytes(serialization.Encoding.DER)
+    import base64
+    element.find(f".//{{{DS}}}X509Certificate").text = base64.b64encode(other).decode()
+    assert _refused(element) in {Code.SIGNATURE_INVALID, Code.ALGORITHM_UNSUPPORTED}
+
+
+# -- signature wrapping: the gateway must process exactly the element the signature covers -------------
+
+def test_wrapping_signed_content_moved_aside_and_a_forged_body_in_its_place(signers: dict[str, keys.Issued]) -> None:
+    """Classic XSW: the signed original hides inside an Object of the signature; the root is forged."""
+    element = _signed(signers["rsa"])
+    original = copy.deepcopy(element)
+    original.remove(original.find(f"{{{DS}}}Signature"))
+    element.find(f".//{{{HM}}}TotalSquare").text = "1.0"  # forged root content
+    element.set("Id", "forged")
+    etree.SubElement(element[0], f"{{{DS}}}Object").append(original)  # signed Id now lives in the Object
+    assert _refused(element) is Code.SIGNATURE_SCOPE
+
+
+def test_wrapping_duplicate_id_is_refused(signers: dict[str, keys.Issued]) -> None:
+    element = _signed(signers["rsa"])
+    decoy = etree.SubElement(element[0], f"{{{DS}}}Object")
+    etree.SubElement(decoy, "x", Id="signed-data-container")
+    assert _refused(element) is Code.SIGNATURE_INVALID  # ambiguous reference
+
+
+def test_signature_placed_elsewhere_than_first_child_is_refused(signers: dict[str, keys.Issued]) -> None:
+    element = _signed(signers["rsa"])
+    signature = element[0]
+    element.remove(signature)
+    element.find(f"{{{HM}}}ApartmentHouse").append(signature)
+    assert _refused(element) is Code.SIGNATURE_SCOPE
+
+
+def test_signature_over_another_element_does_not_cover_the_request(signers: dict[str, keys.Issued]) -> None:
+    element = parse_untrusted(HOUSE.read_bytes())
+    inner = element.find(f"{{{HM}}}ApartmentHouse")
+    inner.set("Id", "only-this")
+    sign(inner, key=signers["rsa"].key, cert=signers["rsa"].cert)
+    signature = inner[0]
+    inner.remove(signature)
+    element.insert(0, signature)
+    assert _refused(parse_untrusted(etree.tostring(element))) is Code.SIGNATURE_SCOPE
+
+
+def test_sha1_and_unknown_algorithms_are_refused(signers: dict[str, keys.Issued]) -> None:
+    element = _signed(signers["rsa"])
+    element.find(f".//{{{DS}}}SignatureMethod").set("Algorithm", "http://www.w3.org/2000/09/xmldsig#rsa-sha1")
+    assert _refused(element) is Code.ALGORITHM_UNSUPPORTED
+
+
+# -- the certificate's binding to the sending organisation ------------------------------------------
+
+NOW = datetime(2026, 11, 23, 12, tzinfo=UTC)
+ORG = Guid("6e5d4c3b-2a19-4087-b6a5-f4e3d2c1b0a9")
+
+
+def _binding(**changes: object) -> CertificateBinding:
+    values: dict[str, object] = {"org_guid": ORG, "not_before": NOW - timedelta(days=1),
+                                 "not_after": NOW + timedelta(days=1), "revoked_at": None}
+    values.update(changes)
+    return CertificateBinding(**values)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("binding, code", [
+    (None, Code.CERTIFICATE_UNKNOWN),
+    (_binding(revoked_at=NOW - timedelta(hours=1)), Code.CERTIFICATE_REVOKED),
+    (_binding(not_after=NOW - timedelta(seconds=1)), Code.CERTIFICATE_NOT_VALID_NOW),
+    (_binding(not_before=NOW + timedelta(days=1)), Code.CERTIFICATE_NOT_VALID_NOW),
+    (_binding(org_guid=Guid("0b7c9f3e-54a1-4c2d-9e8f-7a6b5c4d3e21")), Code.CERTIFICATE_ORG_MISMATCH),
+])
+def test_certificate_must_be_registered_valid_unrevoked_and_the_senders(
+        binding: CertificateBinding | None, code: Code) -> None:
+    with pytest.raises(TrustRefused) as refused:
+        check_binding(binding, fingerprint="ab" * 32, sender=ORG, now=NOW)
+    assert refused.value.code is code
+
+
+def test_a_good_binding_passes() -> None:
+    check_binding(_binding(), fingerprint="ab" * 32, sender=ORG, now=NOW)

@@ -1,0 +1,45 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from gateway import config
+from gateway.errors import ConfigError
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_example_config_documents_every_key_and_loads() -> None:
+    loaded = config.load(ROOT / "config.example.toml", environ={})
+    assert loaded == config.Config()  # the example shows the defaults
+
+
+def test_environment_overrides_any_key_with_types() -> None:
+    loaded = config.load(None, environ={
+        "GATEWAY_DATABASE__URL": "postgresql+psycopg://gw@db/gw",
+        "GATEWAY_WORKER__POLL_INTERVAL": "0.1",
+        "GATEWAY_SECURITY__REQUIRE_SIGNATURE": "false",
+        "GATEWAY_LIMITS__MAX_BODY_BYTES": "1024",
+    })
+    assert loaded.database.url == "postgresql+psycopg://gw@db/gw"
+    assert loaded.worker.poll_interval == 0.1
+    assert loaded.security.require_signature is False
+    assert loaded.limits.max_body_bytes == 1024
+
+
+@pytest.mark.parametrize("text, message", [
+    ("[database]\nurll = 'x'\n", "unknown key database.urll"),
+    ("[nonsense]\n", "unknown section"),
+    ("[database\n", "Expected"),
+])
+def test_bad_configuration_is_refused_with_a_reason(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "gateway.toml"
+    path.write_text(text)
+    with pytest.raises(ConfigError, match=message):
+        config.load(path, environ={})
+
+
+def test_bad_environment_value_is_refused() -> None:
+    with pytest.raises(ConfigError, match="GATEWAY_SERVER__PORT"):
+        config.load(None, environ={"GATEWAY_SERVER__PORT": "eighty"})
