@@ -10,7 +10,8 @@ from pathlib import Path
 import click
 from sqlalchemy import select
 
-from gateway import bootstrap, config as config_module, orgfile
+from gateway import bootstrap, orgfile
+from gateway import config as config_module
 from gateway.domain.values import Guid
 from gateway.errors import GatewayError
 from gateway.registry import db

@@ -7,7 +7,7 @@ house has a contract in the registry, the organisation that first registered the
 
 from __future__ import annotations
 
-from gateway.domain.model import OrgRole, Organisation
+from gateway.domain.model import Organisation, OrgRole
 from gateway.domain.values import Guid
 
 #: Roles that post house data through the "UO" (management organisation) operations.

@@ -7,7 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, insert, select, update
+from sqlalchemy import Connection, CursorResult, RowMapping, insert, select, update
 
 from gateway.domain.model import (
     Cadastral,
@@ -110,6 +110,12 @@ def _premises(row: RowMapping) -> Premises:
     )
 
 
+def _new_id(result: CursorResult[Any]) -> int:
+    key = result.inserted_primary_key
+    assert key is not None, "an INSERT of one row returns its primary key"
+    return int(key[0])
+
+
 def house_unique_number(oktmo: Oktmo | None, serial: int) -> str:
     """premises-base:HouseUniqueNumberType, ``[0-9]{25}-[0-9]{5}``: OKTMO (11) + serial (14) - check (5)."""
     head = f"{str(oktmo) if oktmo else '0':0>11}{serial:014d}"
@@ -150,12 +156,12 @@ class HouseRepository:
     ) -> str:
         version = Guid.new()
         columns = house_columns(data)
-        serial = self.connection.execute(
+        serial = _new_id(self.connection.execute(
             insert(houses).values(
                 guid=str(guid), posted_by=str(posted_by), version_guid=str(version), created_at=at,
                 updated_at=at, **columns,
             )
-        ).inserted_primary_key[0]
+        ))
         unique_number = house_unique_number(data.oktmo, serial)
         self.connection.execute(update(houses).where(houses.c.id == serial).values(unique_number=unique_number))
         self._record_version("house", guid, version, at, posted_by, message,
@@ -174,12 +180,12 @@ class HouseRepository:
     ) -> str:
         version = Guid.new()
         columns = premises_columns(data)
-        serial = self.connection.execute(
+        serial = _new_id(self.connection.execute(
             insert(premises).values(
                 guid=str(guid), house_guid=str(house_guid), version_guid=str(version), created_at=at,
                 updated_at=at, **columns,
             )
-        ).inserted_primary_key[0]
+        ))
         unique_number = premises_unique_number(house_unique, serial)
         self.connection.execute(
             update(premises).where(premises.c.id == serial).values(unique_number=unique_number)

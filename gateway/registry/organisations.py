@@ -71,7 +71,7 @@ class OrganisationRepository:
             select(certificates.c.org_guid, certificates.c.fingerprint, certificates.c.subject,
                    certificates.c.not_after, certificates.c.revoked_at).order_by(certificates.c.org_guid)
         )
-        return [tuple(r) for r in rows]  # type: ignore[misc]
+        return [(r.org_guid, r.fingerprint, r.subject, _utc(r.not_after), r.revoked_at) for r in rows]
 
 
 def _utc(value: datetime) -> datetime:

@@ -10,7 +10,6 @@ from sqlalchemy import Connection, Engine, RootTransaction
 from sqlalchemy.exc import IntegrityError
 
 from gateway.errors import Conflict
-
 from gateway.registry.houses import HouseRepository
 from gateway.registry.organisations import OrganisationRepository
 

@@ -24,10 +24,15 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from cryptography.hazmat.primitives.serialization import Encoding
 from lxml import etree
-from signxml import SignatureMethod
-from signxml.algorithms import DigestAlgorithm
-from signxml.exceptions import InvalidCertificate, InvalidDigest, InvalidInput, InvalidSignature, SignXMLException
-from signxml.xades import XAdESSignatureConfiguration, XAdESVerifier
+from signxml.algorithms import DigestAlgorithm, SignatureMethod
+from signxml.exceptions import (
+    InvalidCertificate,
+    InvalidDigest,
+    InvalidInput,
+    InvalidSignature,
+    SignXMLException,
+)
+from signxml.xades.xades import XAdESSignatureConfiguration, XAdESVerifier
 
 from gateway.errors import Code, TrustRefused
 from gateway.xmlparse import parse_untrusted
@@ -60,7 +65,7 @@ def _xades(tag: str) -> str:
 
 
 def _exc_c14n(element: etree._Element) -> bytes:
-    return etree.tostring(element, method="c14n", exclusive=True, with_comments=False)
+    return bytes(etree.tostring(element, method="c14n", exclusive=True, with_comments=False))
 
 
 def _b64_sha256(data: bytes) -> str:

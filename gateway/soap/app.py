@@ -144,9 +144,9 @@ class GatewayApp:
             return error.http_status, envelope.fault(error, now)
         except Exception:  # noqa: BLE001 - never leak internals; the log has the traceback
             log.exception("event=internal_error endpoint=%s action=%s", endpoint.name, action or "-")
-            error = GatewayError("internal error; the request was not accepted, send it again later")
-            error.fault_actor = "Server"
-            return 500, envelope.fault(error, now)
+            internal = GatewayError("internal error; the request was not accepted, send it again later")
+            internal.fault_actor = "Server"
+            return 500, envelope.fault(internal, now)
 
     def _handle(self, endpoint: Endpoint, body: bytes, action: str, now: datetime) -> bytes:
         request = envelope.split(parse_untrusted(body))

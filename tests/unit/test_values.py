@@ -8,11 +8,23 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gateway.domain.values import CadastralNumber, FiasHouseGuid, Guid, Inn, InvalidValue, Kpp, Ogrn, Oktmo, area
+from gateway.domain.values import (
+    CadastralNumber,
+    FiasHouseGuid,
+    Guid,
+    Inn,
+    InvalidValue,
+    Kpp,
+    Ogrn,
+    Oktmo,
+    area,
+)
 from gateway.errors import Code
 
 
-@pytest.mark.parametrize("number", ["77:01:0001001:1042", "50:21:0080104:311", "01:01:000001:1", " 77:02:0018004:2101 "])
+@pytest.mark.parametrize("number", [
+    "77:01:0001001:1042", "50:21:0080104:311", "01:01:000001:1", " 77:02:0018004:2101 ",
+])
 def test_well_formed_cadastral_numbers_are_accepted(number: str) -> None:
     assert str(CadastralNumber(number)) == number.strip()
 
