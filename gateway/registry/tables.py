@@ -93,7 +93,7 @@ premises = Table(
     Column("house_guid", GUID, ForeignKey("houses.guid"), nullable=False),
     Column("kind", String(16), nullable=False),
     Column("number", String(255), nullable=False),
-    Column("unique_number", String(36), unique=True),
+    # the premises' unique number is derived: the house's unique number + this row's id (premises-base)
     Column("cadastral_status", String(16), nullable=False),
     Column("cadastral_number", String(255)),
     Column("entrance_num", String(255)),

@@ -28,21 +28,74 @@ def import_house_uo(
         return [ObjectResult.failed(i.transport_guid, Code.AUTHORITY_DENIED, reason) for i in items]
 
     house_result, house = _create_house(uow, sender, command.house, message=message, now=now)
-    results = [house_result]
+    results: list[ObjectResult | None] = [house_result]
     taken = uow.houses.premises_taken(house[0]) if house else set()
     seen_transport = {command.house.transport_guid}
+    to_add: list[tuple[int, PremisesToCreate]] = []
     for item in command.premises:
-        if item.transport_guid in seen_transport:
-            results.append(ObjectResult.failed(
-                item.transport_guid, Code.VALUE_INVALID, f"TransportGUID {item.transport_guid} is repeated"))
-            continue
+        refused = _premises_refusal(item, house, taken, seen_transport, parent=command.house.transport_guid)
         seen_transport.add(item.transport_guid)
-        if house is None:
-            results.append(ObjectResult.failed(
-                item.transport_guid, Code.PARENT_REJECTED,
-                f"premises not registered because house {command.house.transport_guid} was refused"))
-            continue
-        results.append(_create_premises(uow, sender, item, house, taken, message=message, now=now))
+        if refused is None:
+            assert isinstance(item, PremisesToCreate) and not isinstance(item.data, InvalidValue)
+            taken.add((item.data.kind, item.data.number))
+            to_add.append((len(results), item))
+        results.append(refused)
+    if house is not None and to_add:
+        for index, result in _add_premises(uow, sender, house, to_add, message=message, now=now):
+            results[index] = result
+    assert all(r is not None for r in results)
+    return [r for r in results if r is not None]
+
+
+def _premises_refusal(
+    item: PremisesToCreate | Unsupported, house: tuple[Guid, str] | None, taken: set[tuple[PremisesKind, str]],
+    seen: set[Guid], *, parent: Guid,
+) -> ObjectResult | None:
+    if item.transport_guid in seen:
+        return ObjectResult.failed(item.transport_guid, Code.VALUE_INVALID,
+                                   f"TransportGUID {item.transport_guid} is repeated")
+    if house is None:
+        return ObjectResult.failed(item.transport_guid, Code.PARENT_REJECTED,
+                                   f"premises not registered because house {parent} was refused")
+    refused = _refusal(item)
+    if refused is not None:
+        return refused
+    assert isinstance(item, PremisesToCreate) and not isinstance(item.data, InvalidValue)
+    if (item.data.kind, item.data.number) in taken:
+        return ObjectResult.failed(item.transport_guid, Code.PREMISES_DUPLICATE, _duplicate(item))
+    return None
+
+
+def _duplicate(item: PremisesToCreate) -> str:
+    assert not isinstance(item.data, InvalidValue)
+    return f"{_KIND_NAME[item.data.kind]} premises number {item.data.number!r} already exists in this house"
+
+
+def _add_premises(
+    uow: UnitOfWork, sender: Organisation, house: tuple[Guid, str], items: list[tuple[int, PremisesToCreate]], *,
+    message: Guid, now: datetime,
+) -> list[tuple[int, ObjectResult]]:
+    """All valid premises in one set-based write; if that collides, object by object so each stands alone."""
+    def write(batch: list[tuple[int, PremisesToCreate]]) -> list[tuple[int, ObjectResult]]:
+        guids = [Guid.new() for _ in batch]
+        data = [(guid, item.data) for guid, (_, item) in zip(guids, batch, strict=True)
+                if not isinstance(item.data, InvalidValue)]
+        with uow.savepoint():
+            uniques = uow.houses.add_premises(house[0], house[1], data, org=sender.guid, message=message, at=now)
+        return [(index, ObjectResult(item.transport_guid, guid=guid, unique_number=unique, update_date=now))
+                for (index, item), guid, unique in zip(batch, guids, uniques, strict=True)]
+
+    try:
+        return write(items)
+    except Conflict:
+        pass  # someone wrote concurrently: find out which objects collide, one savepoint each
+    results = []
+    for entry in items:
+        try:
+            results.extend(write([entry]))
+        except Conflict:
+            results.append((entry[0], ObjectResult.failed(entry[1].transport_guid, Code.PREMISES_DUPLICATE,
+                                                          _duplicate(entry[1]))))
     return results
 
 
@@ -80,30 +133,6 @@ def _create_house(
         return ObjectResult.failed(item.transport_guid, Code.HOUSE_ALREADY_REGISTERED, text), None
     result = ObjectResult(item.transport_guid, guid=guid, unique_number=unique, update_date=now)
     return result, (guid, unique)
-
-
-def _create_premises(
-    uow: UnitOfWork, sender: Organisation, item: PremisesToCreate | Unsupported, house: tuple[Guid, str],
-    taken: set[tuple[PremisesKind, str]], *, message: Guid, now: datetime,
-) -> ObjectResult:
-    refused = _refusal(item)
-    if refused is not None:
-        return refused
-    assert isinstance(item, PremisesToCreate) and not isinstance(item.data, InvalidValue)
-    key = (item.data.kind, item.data.number)
-    duplicate = (f"{_KIND_NAME[item.data.kind]} premises number {item.data.number!r} "
-                 "already exists in this house")
-    if key in taken:
-        return ObjectResult.failed(item.transport_guid, Code.PREMISES_DUPLICATE, duplicate)
-    guid = Guid.new()
-    try:
-        with uow.savepoint():
-            unique = uow.houses.add_premises(
-                guid, house[0], house[1], item.data, org=sender.guid, message=message, at=now)
-    except Conflict:
-        return ObjectResult.failed(item.transport_guid, Code.PREMISES_DUPLICATE, duplicate)
-    taken.add(key)
-    return ObjectResult(item.transport_guid, guid=guid, unique_number=unique, update_date=now)
 
 
 def export_house(uow: UnitOfWork, reader: Organisation, command: ExportHouse) -> House | None:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, func, insert, select
 
-from gateway.domain.commands import HouseToCreate, ImportHouseUO
+from gateway.domain.commands import HouseToCreate, ImportHouseUO, PremisesToCreate
 from gateway.domain.model import Organisation
 from gateway.domain.values import Guid, InvalidValue
 from gateway.errors import Code, Conflict
@@ -100,8 +101,7 @@ def test_a_unique_key_collision_rolls_back_only_that_object(engine: Engine) -> N
         with pytest.raises(Conflict):
             with uow.savepoint():
                 row = uow.connection.execute(select(premises).limit(1)).mappings().one()
-                uow.connection.execute(insert(premises).values({**row, "id": None, "guid": str(Guid.new()),
-                                                                "unique_number": None}))
+                uow.connection.execute(insert(premises).values({**row, "id": None, "guid": str(Guid.new())}))
         assert uow.connection.execute(select(func.count()).select_from(premises)).scalar() == 3
         uow.commit()
 
@@ -117,3 +117,27 @@ def test_invalid_house_data_yields_its_code_and_refuses_its_premises(engine: Eng
         results = house_services.import_house_uo(uow, sender, broken, message=_message(uow, MC), now=NOW)
     assert results[0].error is not None and results[0].error.code is Code.VALUE_INVALID
     assert {r.error.code for r in results[1:] if r.error} == {Code.PARENT_REJECTED}
+
+
+def test_a_batch_that_collides_with_a_concurrent_write_falls_back_to_per_object_results(engine: Engine) -> None:
+    """Another transaction registered flat 2 after our duplicate check: only flat 2 is refused."""
+    from gateway.services.houses import _add_premises
+
+    command = _command("lipovaya-7.xml")
+    house_result = _import(engine, HOA, "lipovaya-7.xml")[0]
+    assert house_result.guid is not None and house_result.unique_number is not None
+    fresh = [PremisesToCreate(Guid.new(), replace(p.data, number=f"{p.data.number}0"))  # type: ignore[union-attr]
+             for p in command.premises if isinstance(p, PremisesToCreate)]
+    colliding = PremisesToCreate(Guid.new(), next(p.data for p in command.premises  # type: ignore[union-attr]
+                                                  if isinstance(p, PremisesToCreate) and p.data.number == "2"))
+    batch = list(enumerate([fresh[0], colliding, fresh[1]], start=1))
+    with UnitOfWork(engine) as uow:
+        sender = uow.organisations.get(HOA)
+        assert sender is not None
+        results = dict(_add_premises(uow, sender, (house_result.guid, house_result.unique_number), batch,
+                                     message=_message(uow, HOA), now=NOW))
+        uow.commit()
+    assert results[1].ok and results[3].ok
+    assert results[2].error is not None and results[2].error.code is Code.PREMISES_DUPLICATE
+    with engine.connect() as connection:
+        assert connection.execute(select(func.count()).select_from(premises)).scalar() == 5

@@ -110,7 +110,6 @@ def upgrade() -> None:
     sa.Column('house_guid', sa.String(length=36), nullable=False),
     sa.Column('kind', sa.String(length=16), nullable=False),
     sa.Column('number', sa.String(length=255), nullable=False),
-    sa.Column('unique_number', sa.String(length=36), nullable=True),
     sa.Column('cadastral_status', sa.String(length=16), nullable=False),
     sa.Column('cadastral_number', sa.String(length=255), nullable=True),
     sa.Column('entrance_num', sa.String(length=255), nullable=True),
@@ -124,7 +123,6 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_premises')),
     sa.UniqueConstraint('guid', name=op.f('uq_premises_guid')),
     sa.UniqueConstraint('house_guid', 'kind', 'number', name=op.f('uq_premises_house_guid_kind_number')),
-    sa.UniqueConstraint('unique_number', name=op.f('uq_premises_unique_number'))
     )
 
 

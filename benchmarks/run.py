@@ -1,0 +1,144 @@
+"""`make bench`: throughput of importHouseUOData through the gateway, as ratios to a floor in the same run.
+
+Floor = what any receiver of a signed GIS ZhKKh message must do at least: lxml parse + XSD validation +
+XAdES signature verification of the same bytes, no HTTP, no database. Measured for a small house (the
+fixture: 8 objects) and a large one (1 house + 1,000 premises, 1,001 objects), on SQLite and, when
+GATEWAY_BENCH_PG_URL (or GATEWAY_TEST_PG_URL) is set, on PostgreSQL in a scratch schema.
+
+Figures: ms per message for the floor; accept (HTTP POST → signature, schema, store → Ack) and
+end-to-end (accept + worker processing into the registry); each also as a multiple of the floor.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import requests
+from lxml import etree
+from sqlalchemy import create_engine, text
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from gateway import bootstrap, orgfile  # noqa: E402
+from gateway.config import Config, DatabaseConfig, WorkerConfig  # noqa: E402
+from gateway.registry.unit_of_work import UnitOfWork  # noqa: E402
+from gateway.signing import keys, sign, verify  # noqa: E402
+from gateway.soap.server import EmbeddedServer  # noqa: E402
+from gateway.xmlparse import parse_untrusted  # noqa: E402
+from gateway.xsd import Service, validate  # noqa: E402
+
+HM = "http://dom.gosuslugi.ru/schema/integration/house-management/"
+BASE = "http://dom.gosuslugi.ru/schema/integration/base/"
+SOAP = "http://schemas.xmlsoap.org/soap/envelope/"
+PATH = "/ext-bus-home-management-service/services/HomeManagementAsync"
+MC = "6e5d4c3b-2a19-4087-b6a5-f4e3d2c1b0a9"
+
+
+def house_body(premises: int | None) -> etree._Element:
+    root = parse_untrusted((ROOT / "fixtures" / "houses" / "sever-1.xml").read_bytes())
+    root.find(f".//{{{HM}}}FIASHouseGuid").text = str(uuid.uuid4())
+    for tg in root.iter(f"{{{BASE}}}TransportGUID"):
+        tg.text = str(uuid.uuid4())
+    if premises is not None:
+        apartment = root.find(f"{{{HM}}}ApartmentHouse")
+        template = apartment.find(f"{{{HM}}}ResidentialPremises")
+        for old in apartment.findall(f"{{{HM}}}ResidentialPremises"):
+            apartment.remove(old)
+        for n in range(1, premises + 1):
+            item = copy.deepcopy(template)
+            create = item[0]
+            create.find(f"{{{HM}}}CadastralNumber").text = f"77:02:0018004:{10000 + n}"
+            create.find(f"{{{HM}}}PremisesNum").text = str(n)
+            create.find(f"{{{BASE}}}TransportGUID").text = str(uuid.uuid4())
+            apartment.append(item)
+    return root
+
+
+def envelope(body: etree._Element, issued: keys.Issued) -> bytes:
+    sign(body, key=issued.key, cert=issued.cert)
+    env = etree.Element(f"{{{SOAP}}}Envelope", nsmap={"soapenv": SOAP, "base": BASE})
+    header = etree.SubElement(etree.SubElement(env, f"{{{SOAP}}}Header"), f"{{{BASE}}}RequestHeader")
+    etree.SubElement(header, f"{{{BASE}}}Date").text = "2026-11-23T12:00:00+03:00"
+    etree.SubElement(header, f"{{{BASE}}}MessageGUID").text = str(uuid.uuid4())
+    etree.SubElement(header, f"{{{BASE}}}orgPPAGUID").text = MC
+    etree.SubElement(env, f"{{{SOAP}}}Body").append(body)
+    return etree.tostring(env, xml_declaration=True, encoding="UTF-8")
+
+
+def floor(message: bytes) -> float:
+    started = time.perf_counter()
+    body = parse_untrusted(message).find(f"{{{SOAP}}}Body")[0]
+    validate(body, Service.HOUSE_MANAGEMENT)
+    verify(body)
+    return time.perf_counter() - started
+
+
+def run_case(name: str, database: DatabaseConfig, premises: int | None, count: int) -> None:
+    entries = orgfile.read(ROOT / "fixtures" / "organisations.toml")
+    gateway = bootstrap.build(Config(database=database, worker=WorkerConfig(poll_interval=0.01)), upgrade=True)
+    ca = keys.issue_test_ca()
+    issued = keys.issue_test_certificate(ca, org_name="bench", ogrn="1027700999017", inn="7709990015")
+    with UnitOfWork(gateway.engine) as uow:
+        uow.organisations.add(entries[0].organisation)
+        uow.organisations.register_certificate(entries[0].organisation.guid, keys.describe(issued.cert))
+        uow.commit()
+    messages = [envelope(house_body(premises), issued) for _ in range(count)]
+    objects = len(parse_untrusted(messages[0]).findall(f".//{{{BASE}}}TransportGUID"))
+    floor_s = statistics.median(floor(m) for m in messages)
+    session = requests.Session()
+    accept_times = []
+    with EmbeddedServer(gateway.app) as server:
+        started = time.perf_counter()
+        for message in messages:
+            t = time.perf_counter()
+            response = session.post(server.url + PATH, data=message, timeout=60,
+                                    headers={"Content-Type": "text/xml", "SOAPAction": "urn:importHouseUOData"})
+            accept_times.append(time.perf_counter() - t)
+            assert response.status_code == 200, response.text[:500]
+        accepted_at = time.perf_counter()
+        processed = gateway.worker.drain()
+        finished = time.perf_counter()
+    assert processed == count
+    accept_s = statistics.median(accept_times)
+    e2e_s = (finished - started) / count
+    print(f"{name:<34} {len(messages[0]) / 1024:7.0f} KiB {objects:6d} obj | floor {floor_s * 1000:7.1f} ms | "
+          f"accept {accept_s * 1000:7.1f} ms ({accept_s / floor_s:4.1f}x) | "
+          f"end-to-end {e2e_s * 1000:7.1f} ms ({e2e_s / floor_s:4.1f}x) = {objects / e2e_s:8.0f} obj/s "
+          f"[accept {accepted_at - started:.2f} s, process {finished - accepted_at:.2f} s for {count}]")
+    gateway.engine.dispose()
+
+
+def main() -> None:
+    print("dom-gateway benchmark: importHouseUOData, one sender, sequential; ratios are to the floor "
+          "(lxml parse + XSD validate + XAdES verify) measured in this run\n")
+    with tempfile.TemporaryDirectory() as scratch:
+        for label, premises, count in (("small house (fixture)", None, 60), ("large house (1,000 premises)", 1000, 6)):
+            run_case(f"SQLite   {label}", DatabaseConfig(url=f"sqlite:///{scratch}/{uuid.uuid4().hex}.sqlite3"),
+                     premises, count)
+    pg_url = os.environ.get("GATEWAY_BENCH_PG_URL") or os.environ.get("GATEWAY_TEST_PG_URL")
+    if not pg_url:
+        print("\nPostgreSQL: skipped (set GATEWAY_BENCH_PG_URL)")
+        return
+    admin = create_engine(pg_url)
+    schema = f"gw_bench_{uuid.uuid4().hex[:10]}"
+    try:
+        for label, premises, count in (("small house (fixture)", None, 60), ("large house (1,000 premises)", 1000, 6)):
+            with admin.begin() as connection:
+                connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE; CREATE SCHEMA "{schema}"'))
+            run_case(f"Postgres {label}", DatabaseConfig(url=pg_url, schema=schema), premises, count)
+    finally:
+        with admin.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        admin.dispose()
+
+
+if __name__ == "__main__":
+    main()
