@@ -206,7 +206,7 @@ class HouseRepository:
         return uniques
 
     def get(self, fias: FiasHouseGuid) -> House | None:
-        """The house as the registry holds it now, with its premises ordered by kind and number."""
+        """The house as the registry holds it now, with its premises in the order they were registered."""
         row = self.connection.execute(select(houses).where(houses.c.fias_house_guid == str(fias))).mappings().first()
         if row is None:
             return None

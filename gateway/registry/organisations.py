@@ -61,8 +61,8 @@ class OrganisationRepository:
         if row is None:
             return None
         return CertificateBinding(
-            org_guid=Guid(row.org_guid), not_before=_utc(row.not_before), not_after=_utc(row.not_after),
-            revoked_at=_utc(row.revoked_at) if row.revoked_at else None,
+            org_guid=Guid(row.org_guid), not_before=row.not_before, not_after=row.not_after,
+            revoked_at=row.revoked_at,
         )
 
     def certificates(self) -> list[tuple[str, str, str, datetime, datetime | None]]:
@@ -71,9 +71,5 @@ class OrganisationRepository:
             select(certificates.c.org_guid, certificates.c.fingerprint, certificates.c.subject,
                    certificates.c.not_after, certificates.c.revoked_at).order_by(certificates.c.org_guid)
         )
-        return [(r.org_guid, r.fingerprint, r.subject, _utc(r.not_after), r.revoked_at) for r in rows]
+        return [(r.org_guid, r.fingerprint, r.subject, r.not_after, r.revoked_at) for r in rows]
 
-
-def _utc(value: datetime) -> datetime:
-    """SQLite hands back naive datetimes; everything stored is UTC."""
-    return value if value.tzinfo else value.replace(tzinfo=UTC)

@@ -141,3 +141,13 @@ def test_a_batch_that_collides_with_a_concurrent_write_falls_back_to_per_object_
     assert results[2].error is not None and results[2].error.code is Code.PREMISES_DUPLICATE
     with engine.connect() as connection:
         assert connection.execute(select(func.count()).select_from(premises)).scalar() == 5
+
+
+def test_timestamps_come_back_timezone_aware_on_every_database(engine: Engine) -> None:
+    _import(engine, MC, "sever-1.xml")
+    command = _command("sever-1.xml")
+    assert isinstance(command.house, HouseToCreate) and not isinstance(command.house.data, InvalidValue)
+    with UnitOfWork(engine) as uow:
+        house = uow.houses.get(command.house.data.fias_house_guid)
+    assert house is not None and house.updated_at == NOW and house.updated_at.tzinfo is not None
+    assert all(p.updated_at.tzinfo is not None for p in house.premises)
