@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 from gateway import bootstrap, orgfile  # noqa: E402
 from gateway.config import Config, DatabaseConfig, WorkerConfig  # noqa: E402
 from gateway.registry.unit_of_work import UnitOfWork  # noqa: E402
-from gateway.signing import keys, sign, verify  # noqa: E402
+from gateway.signing import Signer, keys, sign, verify  # noqa: E402
 from gateway.soap.server import EmbeddedServer  # noqa: E402
 from gateway.xmlparse import parse_untrusted  # noqa: E402
 from gateway.xsd import Service, validate  # noqa: E402
@@ -83,8 +83,10 @@ def floor(message: bytes) -> float:
 
 def run_case(name: str, database: DatabaseConfig, premises: int | None, count: int) -> None:
     entries = orgfile.read(ROOT / "fixtures" / "organisations.toml")
-    gateway = bootstrap.build(Config(database=database, worker=WorkerConfig(poll_interval=0.01)), upgrade=True)
     ca = keys.issue_test_ca()
+    answers = keys.issue_test_gateway_certificate(ca)
+    gateway = bootstrap.build(Config(database=database, worker=WorkerConfig(poll_interval=0.01)), upgrade=True,
+                              signer=Signer(answers.key, answers.cert))
     issued = keys.issue_test_certificate(ca, org_name="bench", ogrn="1027700999017", inn="7709990015")
     with UnitOfWork(gateway.engine) as uow:
         uow.organisations.add(entries[0].organisation)

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from pathlib import Path
 
 from sqlalchemy import Engine
 
 from gateway.config import Config
+from gateway.errors import ConfigError
 from gateway.messages.worker import Worker
 from gateway.registry import db
+from gateway.signing import Signer, keys
 from gateway.soap.app import GatewayApp
-from gateway.soap.operations import process_message
+from gateway.soap.operations import MessageProcessor
 from gateway.xsd import Service, validator
 
 
@@ -19,25 +22,47 @@ from gateway.xsd import Service, validator
 class Gateway:
     config: Config
     engine: Engine
+    signer: Signer | None
 
     @property
     def app(self) -> GatewayApp:
-        return GatewayApp(self.engine, self.config)
+        return GatewayApp(self.engine, self.config, signer=self.signer)
 
     @property
     def worker(self) -> Worker:
-        return Worker(self.engine, process_message, self.config.worker)
+        return Worker(self.engine, MessageProcessor(self.signer), self.config.worker)
 
 
-def build(config: Config, *, upgrade: bool = False) -> Gateway:
-    """Make the engine, optionally migrate the schema, and compile the schemas once, up front."""
+def answer_signer(config: Config) -> Signer | None:
+    """The gateway's own signing key, required unless answers are explicitly left unsigned."""
+    if not config.security.sign_answers:
+        logging.getLogger("gateway").warning("event=answers_unsigned reason=security.sign_answers=false")
+        return None
+    if not config.signing.key_file or not config.signing.cert_file:
+        raise ConfigError("signing.key_file and signing.cert_file must be set: the gateway signs every answer "
+                          "(for a local experiment set security.sign_answers = false; "
+                          "`gateway keys issue-test --gateway DIR` makes a TEST-ONLY pair)")
+    try:
+        return keys.load_signer(Path(config.signing.key_file), Path(config.signing.cert_file))
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"cannot load the gateway's signing key: {exc}") from None
+
+
+def build(config: Config, *, upgrade: bool = False, answers: bool = True, signer: Signer | None = None) -> Gateway:
+    """Make the engine, optionally migrate the schema, load the signing key, compile the schemas up front.
+
+    ``answers=False`` is for administrative commands that never answer a provider. ``signer`` overrides
+    the configured key (the demo and tests hand in a TEST-ONLY one).
+    """
+    if answers:
+        signer = signer or answer_signer(config)
     engine = db.make_engine(config.database.url, pool_size=config.database.pool_size,
                             schema=config.database.schema)
     if upgrade:
         db.upgrade(engine)
     for service in Service:
         validator(service)
-    return Gateway(config=config, engine=engine)
+    return Gateway(config=config, engine=engine, signer=signer)
 
 
 def configure_logging(level: str) -> None:

@@ -27,10 +27,11 @@ class Context:
     def config(self) -> config_module.Config:
         return config_module.load(self.config_path)
 
-    def gateway(self, *, upgrade: bool = False) -> bootstrap.Gateway:
+    def gateway(self, *, answers: bool = False) -> bootstrap.Gateway:
+        """The wired gateway; ``answers=True`` (serve, worker) also loads the key that signs answers."""
         config = self.config()
         bootstrap.configure_logging(config.logging.level)
-        return bootstrap.build(config, upgrade=upgrade)
+        return bootstrap.build(config, answers=answers)
 
 
 @click.group()
@@ -68,7 +69,7 @@ def serve(obj: Context, host: str | None, port: int | None, workers: int | None)
     """Serve the SOAP endpoints with gunicorn (run `gateway worker` beside it to process messages)."""
     from gunicorn.app.base import BaseApplication
 
-    gateway = obj.gateway()
+    gateway = obj.gateway(answers=True)
     server = gateway.config.server
 
     class _Gunicorn(BaseApplication):  # type: ignore[misc]
@@ -90,7 +91,7 @@ def serve(obj: Context, host: str | None, port: int | None, workers: int | None)
 @click.pass_obj
 def worker(obj: Context, once: bool) -> None:
     """Process accepted messages from the queue."""
-    gateway = obj.gateway()
+    gateway = obj.gateway(answers=True)
     if once:
         click.echo(f"processed {gateway.worker.drain()} message(s)")
         return
@@ -134,10 +135,16 @@ def keys_group() -> None:
               help="Also register each certificate to its organisation.")
 @click.pass_obj
 def keys_issue_test(obj: Context, orgs_file: Path, out: Path, register: bool) -> None:
-    """Make a TEST-ONLY CA and one key + certificate per organisation in ORGS (never for production)."""
+    """Make a TEST-ONLY CA, a gateway answer-signing pair and one key + certificate per organisation in ORGS.
+
+    Never for production. Point signing.key_file / signing.cert_file at TEST-ONLY-gateway.*.pem to use
+    the gateway pair.
+    """
     entries = orgfile.read(orgs_file)
     ca = keys.issue_test_ca()
     keys.write_pem(ca, out / "TEST-ONLY-ca.key.pem", out / "TEST-ONLY-ca.cert.pem")
+    keys.write_pem(keys.issue_test_gateway_certificate(ca), out / "TEST-ONLY-gateway.key.pem",
+                   out / "TEST-ONLY-gateway.cert.pem")
     issued = {}
     for entry in entries:
         org = entry.organisation

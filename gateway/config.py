@@ -51,6 +51,17 @@ class LimitsConfig:
 class SecurityConfig:
     #: Refuse requests without a valid XAdES signature. Only for local experiments may this be false.
     require_signature: bool = True
+    #: Sign every getState answer with the gateway's key (signing.key_file). Only for local experiments
+    #: may this be false.
+    sign_answers: bool = True
+
+
+@dataclass(frozen=True)
+class SigningConfig:
+    #: PEM private key (RSA or ECDSA) the gateway signs its answers with; keep it outside the repository.
+    key_file: str = ""
+    #: PEM certificate of that key; providers pin it to verify answers.
+    cert_file: str = ""
 
 
 @dataclass(frozen=True)
@@ -74,6 +85,7 @@ class Config:
     server: ServerConfig = field(default_factory=ServerConfig)
     limits: LimitsConfig = field(default_factory=LimitsConfig)
     security: SecurityConfig = field(default_factory=SecurityConfig)
+    signing: SigningConfig = field(default_factory=SigningConfig)
     worker: WorkerConfig = field(default_factory=WorkerConfig)
     logging: LoggingConfig = field(default_factory=LoggingConfig)
 

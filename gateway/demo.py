@@ -20,7 +20,7 @@ from gateway import bootstrap, orgfile
 from gateway.config import Config, DatabaseConfig, WorkerConfig
 from gateway.messages.worker import WorkerThread
 from gateway.registry.unit_of_work import UnitOfWork
-from gateway.signing import keys
+from gateway.signing import Signer, keys
 from gateway.soap.server import EmbeddedServer
 from providers.client import GisClient
 
@@ -41,12 +41,14 @@ def run(workdir: Path) -> None:
                         format="%(asctime)s level=%(levelname)s logger=%(name)s %(message)s")
     config = Config(database=DatabaseConfig(url=f"sqlite:///{workdir / 'gateway.sqlite3'}"),
                     worker=WorkerConfig(poll_interval=0.05))
-    gateway = bootstrap.build(config, upgrade=True)
+    ca = keys.issue_test_ca()
+    answers = keys.issue_test_gateway_certificate(ca)
+    gateway = bootstrap.build(config, upgrade=True, signer=Signer(answers.key, answers.cert))
     entries = orgfile.read(FIXTURES / "organisations.toml")
 
     _say("== dom-gateway demo: GIS ZhKKh house-management async API, release 16.3.0.0")
     _say(f"   registry: {config.database.url}")
-    ca = keys.issue_test_ca()
+    _say("   the gateway signs its answers with a TEST-ONLY ECDSA certificate; providers verify them")
     issued = {}
     with UnitOfWork(gateway.engine) as uow:
         for entry in entries:

@@ -23,7 +23,8 @@ from zeep.helpers import serialize_object
 from zeep.plugins import Plugin
 from zeep.transports import Transport
 
-from gateway.signing import sign
+from gateway.errors import GatewayError
+from gateway.signing import keys, sign, verify
 from gateway.signing.xades import SigningKey
 from gateway.xmlparse import parse_untrusted
 
@@ -47,6 +48,31 @@ class SigningPlugin(Plugin):
         request = body[0] if body is not None and len(body) else None
         if request is not None and request.get("Id"):
             sign(request, key=self.key, cert=self.cert)
+        return envelope, http_headers
+
+
+class AnswerNotTrusted(Exception):
+    """A getState answer whose signature does not verify, or was not made with the pinned gateway certificate."""
+
+
+class AnswerVerifier(Plugin):
+    """Checks that every getStateResult is signed by the gateway certificate the provider pinned."""
+
+    def __init__(self, gateway_cert: x509.Certificate) -> None:
+        self.fingerprint = keys.describe(gateway_cert).fingerprint
+
+    def ingress(self, envelope: etree._Element, http_headers: dict[str, str], operation: Any
+                ) -> tuple[etree._Element, dict[str, str]]:
+        body = envelope.find(f"{{{SOAP_ENV}}}Body")
+        answer = body[0] if body is not None and len(body) else None
+        if answer is not None and etree.QName(answer).localname == "getStateResult":
+            try:
+                verified = verify(answer)
+            except GatewayError as exc:
+                raise AnswerNotTrusted(f"getState answer signature: {exc}") from None
+            if verified.fingerprint != self.fingerprint:
+                raise AnswerNotTrusted(f"getState answer signed by certificate {verified.fingerprint[:16]}…, "
+                                       f"not the pinned gateway certificate {self.fingerprint[:16]}…")
         return envelope, http_headers
 
 
@@ -74,15 +100,19 @@ class ImportOutcome:
 
 class GisClient:
     def __init__(self, base_url: str, *, org_guid: str, key: SigningKey, cert: x509.Certificate,
-                 service: str = "house-management", timeout: float = 30.0,
-                 session: requests.Session | None = None) -> None:
+                 gateway_cert: x509.Certificate | None = None, service: str = "house-management",
+                 timeout: float = 30.0, session: requests.Session | None = None) -> None:
+        """``gateway_cert``: the gateway's answer-signing certificate; when given, every getState answer
+        must carry a valid signature by it (``AnswerNotTrusted`` otherwise)."""
         self.org_guid = org_guid
         self.address = base_url.rstrip("/") + SERVICE_PATHS[service]
         transport = Transport(session=session or requests.Session(), timeout=timeout, operation_timeout=timeout)
         # schema imports load from the same server (forbid_external would block them); DTDs and entities stay off
         settings = zeep.Settings(strict=False, forbid_dtd=True, forbid_entities=True, forbid_external=False)
-        self.client = zeep.Client(f"{self.address}?wsdl", transport=transport, settings=settings,
-                                  plugins=[SigningPlugin(key, cert)])
+        plugins: list[Plugin] = [SigningPlugin(key, cert)]
+        if gateway_cert is not None:
+            plugins.append(AnswerVerifier(gateway_cert))
+        self.client = zeep.Client(f"{self.address}?wsdl", transport=transport, settings=settings, plugins=plugins)
         self.service = self.client.service
 
     def header(self, message_guid: str | None = None) -> Any:

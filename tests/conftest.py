@@ -19,7 +19,7 @@ from gateway import bootstrap, orgfile
 from gateway.config import Config, DatabaseConfig, WorkerConfig
 from gateway.messages.worker import WorkerThread
 from gateway.registry.unit_of_work import UnitOfWork
-from gateway.signing import keys
+from gateway.signing import Signer, keys
 from gateway.soap.server import EmbeddedServer
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -37,6 +37,7 @@ def org_entries() -> list[orgfile.OrgEntry]:
 class Pki:
     ca: keys.Issued
     by_org: dict[str, keys.Issued]
+    gateway: keys.Issued  # the gateway's answer-signing pair
 
 
 @pytest.fixture(scope="session")
@@ -49,7 +50,7 @@ def pki(org_entries: list[orgfile.OrgEntry]) -> Pki:
             algorithm=e.key_algorithm)
         for e in org_entries
     }
-    return Pki(ca, by_org)
+    return Pki(ca, by_org, keys.issue_test_gateway_certificate(ca))
 
 
 def _postgres_schema() -> Iterator[tuple[str, str]]:
@@ -99,7 +100,7 @@ def config(database: DatabaseConfig) -> Config:
 @pytest.fixture
 def gateway(config: Config, org_entries: list[orgfile.OrgEntry], pki: Pki) -> Iterator[bootstrap.Gateway]:
     """A migrated registry with the fixture organisations and their certificates registered."""
-    built = bootstrap.build(config, upgrade=True)
+    built = bootstrap.build(config, upgrade=True, signer=Signer(pki.gateway.key, pki.gateway.cert))
     with UnitOfWork(built.engine) as uow:
         for entry in org_entries:
             uow.organisations.add(entry.organisation)

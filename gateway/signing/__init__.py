@@ -8,6 +8,6 @@ errors with stable codes. Persists nothing.
 Public API, two verbs: ``sign(element, key=..., cert=...)`` and ``verify(element) -> Verified``.
 """
 
-from gateway.signing.xades import Verified, sign, verify
+from gateway.signing.xades import Signer, Verified, sign, verify
 
-__all__ = ["Verified", "sign", "verify"]
+__all__ = ["Signer", "Verified", "sign", "verify"]

@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID, ObjectIdentifier
 
 from gateway.domain.model import CertificateInfo
-from gateway.signing.xades import SigningKey
+from gateway.signing.xades import Signer, SigningKey
 
 #: Russian qualified-certificate subject attributes (Order of FSB No. 795): OGRN and INN of a legal entity.
 OID_OGRN = ObjectIdentifier("1.2.643.100.1")
@@ -33,6 +33,16 @@ def load_private_key(path: Path, password: bytes | None = None) -> SigningKey:
 
 def load_certificate(path: Path) -> x509.Certificate:
     return x509.load_pem_x509_certificate(path.read_bytes())
+
+
+def load_signer(key_path: Path, cert_path: Path) -> Signer:
+    """The key and certificate from PEM files; refuses a pair that does not belong together."""
+    key, cert = load_private_key(key_path), load_certificate(cert_path)
+    pem = serialization.PublicFormat.SubjectPublicKeyInfo
+    if key.public_key().public_bytes(serialization.Encoding.DER, pem) != cert.public_key().public_bytes(
+            serialization.Encoding.DER, pem):
+        raise ValueError(f"{cert_path} is not the certificate of the key in {key_path}")
+    return Signer(key, cert)
 
 
 def describe(cert: x509.Certificate) -> CertificateInfo:
@@ -112,6 +122,12 @@ def issue_test_certificate(
         .sign(ca.key, hashes.SHA256())
     )
     return Issued(key, cert)
+
+
+def issue_test_gateway_certificate(ca: Issued, *, now: datetime | None = None) -> Issued:
+    """The gateway's own answer-signing pair (ECDSA P-256), TEST-ONLY."""
+    return issue_test_certificate(ca, org_name="dom-gateway answers", ogrn="1027700999017", inn="7709990015",
+                                  algorithm="ecdsa", now=now)
 
 
 def write_pem(issued: Issued, key_path: Path, cert_path: Path) -> None:

@@ -147,6 +147,17 @@ def sign(element: etree._Element, *, key: SigningKey, cert: x509.Certificate,
     return signature
 
 
+@dataclass(frozen=True)
+class Signer:
+    """A key and its certificate, ready to sign: the gateway's own (answers) or a provider's (requests)."""
+
+    key: SigningKey
+    cert: x509.Certificate
+
+    def sign(self, element: etree._Element) -> etree._Element:
+        return sign(element, key=self.key, cert=self.cert)
+
+
 @dataclass(frozen=True, slots=True)
 class Verified:
     """What a valid signature proves: who signed (certificate) and exactly which bytes (canonical)."""

@@ -20,7 +20,7 @@ from gateway.errors import BodyTooLarge, Code, GatewayError, MessageNotFound, Re
 from gateway.messages import queue
 from gateway.messages.queue import MessageState
 from gateway.registry.unit_of_work import UnitOfWork
-from gateway.signing import verify
+from gateway.signing import Signer, verify
 from gateway.signing.policy import check_binding
 from gateway.soap import envelope, ns, results_xml
 from gateway.soap.ns import q
@@ -51,9 +51,11 @@ def _utcnow() -> datetime:
 class GatewayApp:
     """``app = GatewayApp(engine, config)``: a WSGI callable for gunicorn or the embedded server."""
 
-    def __init__(self, engine: Engine, config: Config, clock: Callable[[], datetime] = _utcnow) -> None:
+    def __init__(self, engine: Engine, config: Config, *, signer: Signer | None = None,
+                 clock: Callable[[], datetime] = _utcnow) -> None:
         self.engine = engine
         self.config = config
+        self.signer = signer
         self.clock = clock
 
     # -- HTTP ---------------------------------------------------------------------------------------
@@ -213,4 +215,6 @@ class GatewayApp:
                     result, Code.INTERNAL,
                     f"processing failed after {message.attempts} attempts; nothing was written. "
                     f"Support can re-queue message {message.guid} once the cause is fixed")
+            if self.signer is not None:
+                self.signer.sign(result)
         return envelope.result(result, sender.message_guid, now)

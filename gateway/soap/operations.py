@@ -19,6 +19,7 @@ from gateway.errors import Code
 from gateway.messages.queue import StoredMessage
 from gateway.registry.unit_of_work import UnitOfWork
 from gateway.services import houses as house_services
+from gateway.signing import Signer
 from gateway.soap import houses_xml, ns, results_xml
 from gateway.soap.ns import q
 from gateway.xmlparse import parse_untrusted
@@ -110,11 +111,23 @@ def by_body(endpoint: Endpoint, body_tag: str) -> Operation | None:
     return None
 
 
-def process_message(uow: UnitOfWork, message: StoredMessage, now: datetime) -> bytes:
-    """The worker's handler: run the message's operation and return its getStateResult, serialised."""
-    operation = OPERATIONS[message.operation]
-    sender = uow.organisations.get(message.org_guid)
-    if sender is None:  # the organisation existed at acceptance; organisations are never deleted
-        raise LookupError(f"organisation {message.org_guid} of message {message.guid} is gone")
-    root = operation.process(uow, sender, message, now, operation.endpoint)
-    return etree.tostring(root, encoding="UTF-8")
+
+class MessageProcessor:
+    """The worker's handler: run the message's operation, sign its getStateResult, return it serialised.
+
+    The signed result is stored beside the signed request (DESIGN §4: the audit trail of who sent what
+    and what the registry answered).
+    """
+
+    def __init__(self, signer: Signer | None) -> None:
+        self.signer = signer
+
+    def __call__(self, uow: UnitOfWork, message: StoredMessage, now: datetime) -> bytes:
+        operation = OPERATIONS[message.operation]
+        sender = uow.organisations.get(message.org_guid)
+        if sender is None:  # the organisation existed at acceptance; organisations are never deleted
+            raise LookupError(f"organisation {message.org_guid} of message {message.guid} is gone")
+        root = operation.process(uow, sender, message, now, operation.endpoint)
+        if self.signer is not None:
+            self.signer.sign(root)
+        return bytes(etree.tostring(root, encoding="UTF-8"))

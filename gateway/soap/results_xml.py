@@ -17,6 +17,7 @@ from gateway.xsd.schemas import VERSION_ATTR
 def state_result(service_ns: str, version: str, message_guid: Guid, request_state: int) -> etree._Element:
     """The getStateResult skeleton; callers append ImportResult, an export payload or ErrorMessage."""
     root = etree.Element(q(service_ns, "getStateResult"), nsmap={"base": ns.BASE, None: service_ns})
+    root.set("Id", "signed-data-container")  # what the gateway's signature covers (base:BaseType)
     root.set(VERSION_ATTR, version)
     etree.SubElement(root, q(ns.BASE, "RequestState")).text = str(request_state)
     etree.SubElement(root, q(ns.BASE, "MessageGUID")).text = str(message_guid)

@@ -12,7 +12,7 @@ from gateway.bootstrap import Gateway
 from gateway.registry.tables import houses, premises
 from gateway.soap.server import EmbeddedServer
 from gateway.xmlparse import parse_untrusted
-from providers.client import GisClient, outcome
+from providers.client import AnswerNotTrusted, GisClient, outcome
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 MC = "6e5d4c3b-2a19-4087-b6a5-f4e3d2c1b0a9"
@@ -21,7 +21,8 @@ HOA = "0b7c9f3e-54a1-4c2d-9e8f-7a6b5c4d3e21"
 
 def client(server: EmbeddedServer, pki, org: str, signer: str | None = None) -> GisClient:  # type: ignore[no-untyped-def]
     issued = pki.by_org[signer or org]
-    return GisClient(server.url, org_guid=org, key=issued.key, cert=issued.cert, timeout=10)
+    return GisClient(server.url, org_guid=org, key=issued.key, cert=issued.cert, gateway_cert=pki.gateway.cert,
+                     timeout=10)
 
 
 def test_houses_posted_with_zeep_are_registered_and_exported(
@@ -79,3 +80,14 @@ def test_a_resend_returns_the_same_ack_and_writes_once(
     assert outcome(again, provider.wait(again, timeout=30)).objects == outcome(first, state).objects
     with gateway.engine.connect() as connection:
         assert connection.execute(select(func.count()).select_from(houses)).scalar() == 1
+
+
+def test_answers_are_signed_by_the_gateway_and_a_wrong_pin_is_refused(
+        server: EmbeddedServer, live_worker, pki) -> None:  # type: ignore[no-untyped-def]
+    provider = client(server, pki, MC)
+    guid = provider.send_file("importHouseUOData", FIXTURES / "houses" / "sever-1.xml")
+    assert int(provider.wait(guid, timeout=30).RequestState) == 3  # verified against the pinned certificate
+    mistrusting = GisClient(server.url, org_guid=MC, key=pki.by_org[MC].key, cert=pki.by_org[MC].cert,
+                            gateway_cert=pki.by_org[HOA].cert, timeout=10)
+    with pytest.raises(AnswerNotTrusted, match="not the pinned gateway certificate"):
+        mistrusting.get_state(guid)

@@ -18,7 +18,7 @@ from gateway.messages.queue import LeaseLost, MessageState
 from gateway.messages.worker import Worker
 from gateway.registry.tables import houses
 from gateway.registry.unit_of_work import UnitOfWork
-from gateway.soap.operations import process_message
+from gateway.soap.operations import MessageProcessor
 from gateway.xmlparse import parse_untrusted
 
 MC = Guid("6e5d4c3b-2a19-4087-b6a5-f4e3d2c1b0a9")
@@ -73,14 +73,15 @@ def test_a_claimed_message_whose_lease_expired_is_claimed_again(engine: Engine) 
     assert second.claim_token != first.claim_token
 
 
-def test_a_worker_that_lost_its_lease_cannot_complete_and_its_writes_roll_back(engine: Engine) -> None:
+def test_a_worker_that_lost_its_lease_cannot_complete_and_its_writes_roll_back(gateway: Gateway) -> None:
+    engine = gateway.engine
     _accept(engine)
     stale = queue.claim(engine, now=T0, lease_seconds=1)
     assert stale is not None
     assert queue.claim(engine, now=T0 + timedelta(seconds=5), lease_seconds=60) is not None  # taken over
     with pytest.raises(LeaseLost):
         with UnitOfWork(engine) as uow:
-            result = process_message(uow, stale, T0)
+            result = MessageProcessor(gateway.signer)(uow, stale, T0)
             queue.complete(uow.connection, stale, result, now=T0)
             uow.commit()
     assert _house_count(engine) == 0
@@ -105,9 +106,10 @@ def test_failures_are_retried_with_backoff_then_dead_lettered(engine: Engine) ->
     assert "database went away" in (dead.last_error or "")
 
 
-def test_processing_and_result_are_one_transaction(engine: Engine) -> None:
+def test_processing_and_result_are_one_transaction(gateway: Gateway) -> None:
+    engine = gateway.engine
     guid = _accept(engine)
-    worker = Worker(engine, process_message, WorkerConfig())
+    worker = gateway.worker
     assert worker.drain() == 1
     message = _state(engine, guid)
     assert message.state is MessageState.DONE and message.result is not None

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 
 from gateway.bootstrap import Gateway
 from gateway.registry.tables import messages
+from gateway.signing import keys, verify
 from gateway.soap.server import EmbeddedServer
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
@@ -78,11 +79,12 @@ def test_resending_the_same_message_returns_the_same_ack_and_stores_nothing_new(
 
 
 def test_getstate_answers_received_then_the_per_object_results(
-        server: EmbeddedServer, gateway: Gateway, envelopes) -> None:  # type: ignore[no-untyped-def]
+        server: EmbeddedServer, gateway: Gateway, envelopes, pki) -> None:  # type: ignore[no-untyped-def]
     ack = etree.fromstring(post(server, envelopes.signed(HOUSE, org=MC)).content)
     guid = ack.findtext(f".//{BASE}Ack/{BASE}MessageGUID")
     before = etree.fromstring(post(server, envelopes.get_state(guid, org=MC), "urn:getState").content)
     assert before.findtext(f".//{BASE}RequestState") == "1"
+    assert verify(before.find(f".//{HM}getStateResult")).fingerprint == keys.describe(pki.gateway.cert).fingerprint
     assert gateway.worker.drain() == 1
     after = etree.fromstring(post(server, envelopes.get_state(guid, org=MC), "urn:getState").content)
     result = after.find(f".//{HM}getStateResult")
@@ -91,6 +93,7 @@ def test_getstate_answers_received_then_the_per_object_results(
     assert result.find(f"{HM}ImportResult").get(f"{BASE}version") == "10.0.1.1"
     assert len(result.findall(f".//{HM}CommonResult")) == 8
     assert not result.findall(f".//{BASE}Error")
+    assert verify(result).fingerprint == keys.describe(pki.gateway.cert).fingerprint  # signed, as stored
 
 
 def test_another_organisation_cannot_read_a_messages_state(

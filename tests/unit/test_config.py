@@ -43,3 +43,11 @@ def test_bad_configuration_is_refused_with_a_reason(tmp_path: Path, text: str, m
 def test_bad_environment_value_is_refused() -> None:
     with pytest.raises(ConfigError, match="GATEWAY_SERVER__PORT"):
         config.load(None, environ={"GATEWAY_SERVER__PORT": "eighty"})
+
+
+def test_the_gateway_will_not_start_without_its_answer_signing_key() -> None:
+    from gateway.bootstrap import answer_signer
+
+    with pytest.raises(ConfigError, match="signing.key_file"):
+        answer_signer(config.Config())
+    assert answer_signer(config.load(None, environ={"GATEWAY_SECURITY__SIGN_ANSWERS": "false"})) is None
