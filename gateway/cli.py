@@ -224,6 +224,28 @@ def messages_list(obj: Context, state: str | None, limit: int) -> None:
                        f"attempts={row.attempts} received={row.received_at:%Y-%m-%d %H:%M:%S}{error}")
 
 
+@main.group("archive")
+def archive_group() -> None:
+    """The tamper-evident archive of requests and answers."""
+
+
+@archive_group.command("verify")
+@click.pass_obj
+def archive_verify(obj: Context) -> None:
+    """Recompute the hash chain; exit 1 and list every altered or removed entry if it is broken."""
+    from gateway.messages import archive
+
+    gateway = obj.gateway()
+    with gateway.engine.connect() as connection:
+        report = archive.verify(connection)
+    for problem in report.problems:
+        where = f"entry {problem.seq}" if problem.seq is not None else "missing entry"
+        click.echo(f"{where}: message {problem.message_guid}: {problem.what}", err=True)
+    if not report.intact:
+        raise click.ClickException(f"archive BROKEN: {len(report.problems)} problem(s) in {report.entries} entries")
+    click.echo(f"archive intact: {report.entries} entries, head {report.head}")
+
+
 @main.command()
 @click.option("--workdir", type=click.Path(path_type=Path), default=Path(".demo"), show_default=True)
 @click.pass_obj

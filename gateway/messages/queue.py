@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 
 from gateway.domain.values import Guid
 from gateway.errors import Code, RequestRefused
+from gateway.messages import archive
 from gateway.registry.tables import messages
 
 
@@ -76,6 +77,7 @@ def accept(
                     service=service, operation=operation, state=MessageState.RECEIVED.value, received_at=now,
                     attempts=0, request=request, payload=payload,
                 ))
+            archive.append(connection, guid, "request", request, at=now)
             return guid, True
         except IntegrityError:
             existing = _by_requester(connection, org, requester_message_guid)  # a concurrent resend won
@@ -134,6 +136,7 @@ def complete(connection: Connection, message: StoredMessage, result: bytes, *, n
     ).values(state=MessageState.DONE.value, result=result, processed_at=now, lease_until=None, last_error=None))
     if done.rowcount != 1:
         raise LeaseLost(f"message {message.guid}: lease lost before completion")
+    archive.append(connection, message.guid, "result", result, at=now)
 
 
 def record_failure(

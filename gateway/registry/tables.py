@@ -164,3 +164,16 @@ messages = Table(
     UniqueConstraint("org_guid", "requester_message_guid"),
     Index("ix_messages_state_received", "state", "received_at"),
 )
+
+archive = Table(
+    "archive",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("message_guid", GUID, ForeignKey("messages.guid"), nullable=False, index=True),
+    Column("kind", String(8), nullable=False),  # "request" (the envelope as received) or "result" (signed answer)
+    Column("sha256", String(64), nullable=False),  # of the archived bytes, kept in messages.request / .result
+    Column("prev", String(64), nullable=False),  # the previous entry's chain value
+    Column("chain", String(64), nullable=False),  # sha256(prev | sha256 | kind | message_guid | recorded_at)
+    Column("recorded_at", TS, nullable=False),
+    UniqueConstraint("message_guid", "kind"),
+)

@@ -1,0 +1,97 @@
+"""The tamper-evident archive (X-Road's message log, in spirit): a hash chain over what was exchanged.
+
+Each entry records the SHA-256 of bytes the ``messages`` table keeps byte-exact — the request envelope as
+received, and the signed getStateResult — and the chain value of the entry before it. Altering a stored
+request or result, an entry, or removing an entry breaks a hash or a link; ``verify`` finds it.
+Appends are serialised (an advisory lock on PostgreSQL, the write lock on SQLite), held only from the
+append to the commit of the transaction that stores the message or its result.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import Connection, func, insert, select, text
+
+from gateway.domain.values import Guid
+from gateway.registry.tables import archive, messages
+
+GENESIS = "0" * 64
+#: pg_advisory_xact_lock key for appends ("dgarchiv" as a 64-bit integer).
+_LOCK_KEY = int.from_bytes(b"dgarchiv", "big") >> 1
+
+
+def _chain(prev: str, digest: str, kind: str, message_guid: str, recorded_at: datetime) -> str:
+    text_ = "|".join((prev, digest, kind, message_guid, recorded_at.isoformat()))
+    return hashlib.sha256(text_.encode()).hexdigest()
+
+
+def append(connection: Connection, message_guid: Guid, kind: str, content: bytes, *, at: datetime) -> str:
+    """Add an entry for ``content`` (already stored in ``messages``) in the caller's transaction."""
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})
+    prev = connection.execute(select(archive.c.chain).order_by(archive.c.seq.desc()).limit(1)).scalar()
+    digest = hashlib.sha256(content).hexdigest()
+    at = at.astimezone(UTC)  # what the column gives back, so the chain recomputes from the stored value
+    chain = _chain(prev or GENESIS, digest, kind, str(message_guid), at)
+    connection.execute(insert(archive).values(message_guid=str(message_guid), kind=kind, sha256=digest,
+                                              prev=prev or GENESIS, chain=chain, recorded_at=at))
+    return chain
+
+
+@dataclass(frozen=True)
+class Problem:
+    seq: int | None
+    message_guid: str
+    what: str
+
+
+@dataclass(frozen=True)
+class Report:
+    entries: int
+    head: str
+    problems: list[Problem]
+
+    @property
+    def intact(self) -> bool:
+        return not self.problems
+
+
+def verify(connection: Connection) -> Report:
+    """Recompute every hash and link of the chain, and check no request or result lacks its entry."""
+    problems: list[Problem] = []
+    prev = GENESIS
+    entries = 0
+    for seq, guid, kind, digest, entry_prev, chain, at, request, result in _entries(connection):
+        entries += 1
+        content = request if kind == "request" else result
+        if content is None or hashlib.sha256(content).hexdigest() != digest:
+            problems.append(Problem(seq, guid, f"the archived {kind} bytes do not match their SHA-256"))
+        if entry_prev != prev:
+            problems.append(Problem(seq, guid, "link broken: an entry before this one was removed or altered"))
+        if _chain(entry_prev, digest, kind, guid, at) != chain:
+            problems.append(Problem(seq, guid, "entry altered: its chain value does not match its fields"))
+        prev = chain
+    m, a = messages.c, archive.c
+    requests = select(a.message_guid).where(a.kind == "request")
+    results = select(a.message_guid).where(a.kind == "result")
+    for (guid,) in connection.execute(select(m.guid).where(m.guid.not_in(requests))):
+        problems.append(Problem(None, guid, "the request has no archive entry (entry removed)"))
+    for (guid,) in connection.execute(select(m.guid).where(m.result.is_not(None), m.guid.not_in(results))):
+        problems.append(Problem(None, guid, "the result has no archive entry (entry removed)"))
+    return Report(entries, prev, problems)
+
+
+def _entries(connection: Connection) -> Iterator[tuple]:  # type: ignore[type-arg]
+    a, m = archive.c, messages.c
+    query = (select(a.seq, a.message_guid, a.kind, a.sha256, a.prev, a.chain, a.recorded_at, m.request, m.result)
+             .join_from(archive, messages, a.message_guid == m.guid).order_by(a.seq)
+             .execution_options(yield_per=200))
+    yield from connection.execute(query)
+
+
+def count(connection: Connection) -> int:
+    return int(connection.execute(select(func.count()).select_from(archive)).scalar() or 0)
