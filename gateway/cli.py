@@ -190,6 +190,27 @@ def keys_revoke(obj: Context, fingerprint: str) -> None:
     click.echo(f"revoked {fingerprint}")
 
 
+@keys_group.command("crl")
+@click.argument("crl_file", type=click.Path(exists=True, path_type=Path))
+@click.option("--issuer", "issuer_file", type=click.Path(exists=True, path_type=Path), required=True,
+              help="PEM certificate of the CA that issued the CRL; its signature is checked against it.")
+@click.pass_obj
+def keys_crl(obj: Context, crl_file: Path, issuer_file: Path) -> None:
+    """Import a CRL (PEM or DER): registered certificates it lists are revoked from their revocation date."""
+    from gateway.signing import crl
+
+    try:
+        revocations = crl.read(crl_file.read_bytes(), keys.load_certificate(issuer_file))
+    except crl.CrlRefused as exc:
+        raise click.ClickException(f"{crl_file}: {exc}") from None
+    gateway = obj.gateway()
+    with UnitOfWork(gateway.engine) as uow:
+        revoked = sum(uow.organisations.revoke_by_issuer_serial(r.issuer, r.serial, at=r.revoked_at)
+                      for r in revocations)
+        uow.commit()
+    click.echo(f"{len(revocations)} revocation(s) in the CRL; {revoked} registered certificate(s) revoked")
+
+
 @keys_group.command("list")
 @click.pass_obj
 def keys_list(obj: Context) -> None:

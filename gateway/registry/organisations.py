@@ -53,6 +53,15 @@ class OrganisationRepository:
         )
         return result.rowcount == 1
 
+    def revoke_by_issuer_serial(self, issuer: str, serial: str, *, at: datetime) -> bool:
+        """Revoke a registered certificate named by a CRL entry; an earlier revocation date stands."""
+        c = certificates.c
+        result = self.connection.execute(
+            update(certificates).where(c.issuer == issuer, c.serial == serial,
+                                       (c.revoked_at.is_(None)) | (c.revoked_at > at)).values(revoked_at=at)
+        )
+        return result.rowcount > 0
+
     def certificate_binding(self, fingerprint: str) -> CertificateBinding | None:
         """Which organisation a certificate is registered to, its validity and revocation."""
         row = self.connection.execute(
