@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import copy
+import shutil
+import subprocess
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -25,10 +27,12 @@ DS = "http://www.w3.org/2000/09/xmldsig#"
 HM = "http://dom.gosuslugi.ru/schema/integration/house-management/"
 
 
+SIGNERS_CA = keys.issue_test_ca()
+
+
 @pytest.fixture(scope="module")
 def signers() -> dict[str, keys.Issued]:
-    ca = keys.issue_test_ca()
-    return {alg: keys.issue_test_certificate(ca, org_name="UK", ogrn="1027700999017", inn="7709990015",
+    return {alg: keys.issue_test_certificate(SIGNERS_CA, org_name="UK", ogrn="1027700999017", inn="7709990015",
                                              algorithm=alg) for alg in ("rsa", "ecdsa")}
 
 
@@ -178,3 +182,37 @@ def test_certificate_must_be_registered_valid_unrevoked_and_the_senders(
 
 def test_a_good_binding_passes() -> None:
     check_binding(_binding(), fingerprint="ab" * 32, sender=ORG, now=NOW)
+
+
+# -- vectors made by an independent implementation (xmlsec1 / libxmlsec; fixtures/signatures) ----------
+
+VECTORS = Path(__file__).resolve().parents[2] / "fixtures" / "signatures"
+
+
+@pytest.mark.parametrize("algorithm", ["rsa", "ecdsa"])
+def test_xmlsec1_made_exclusive_c14n_xades_vectors_verify(algorithm: str) -> None:
+    vector = parse_untrusted((VECTORS / f"xmlsec1-{algorithm}-importHouseUORequest.xml").read_bytes())
+    verified = verify(vector)
+    assert parse_untrusted(verified.signed_element).findtext(f".//{{{HM}}}TotalSquare") == "5400.5"
+
+
+@pytest.mark.parametrize("algorithm", ["rsa", "ecdsa"])
+def test_a_tampered_xmlsec1_vector_is_refused(algorithm: str) -> None:
+    data = (VECTORS / f"xmlsec1-{algorithm}-importHouseUORequest.xml").read_bytes()
+    assert _refused(parse_untrusted(data.replace(b"<hm:FloorCount>9<", b"<hm:FloorCount>8<"))) is Code.SIGNATURE_INVALID
+
+
+@pytest.mark.skipif(shutil.which("xmlsec1") is None, reason="xmlsec1 (Debian package xmlsec1) is not installed")
+@pytest.mark.parametrize("algorithm", ["rsa", "ecdsa"])
+def test_the_gateway_signer_output_verifies_with_xmlsec1(signers: dict[str, keys.Issued], algorithm: str,
+                                                         tmp_path: Path) -> None:
+    signed = tmp_path / "signed.xml"
+    signed.write_bytes(etree.tostring(_signed(signers[algorithm]), xml_declaration=True, encoding="UTF-8"))
+    ca = tmp_path / "ca.pem"
+    ca.write_bytes(SIGNERS_CA.cert.public_bytes(serialization.Encoding.PEM))
+    checked = subprocess.run(
+        ["xmlsec1", "--verify", "--trusted-pem", str(ca), "--id-attr:Id", "importHouseUORequest",
+         "--id-attr:Id", "http://uri.etsi.org/01903/v1.3.2#:SignedProperties", str(signed)],
+        capture_output=True, text=True, check=False)
+    assert checked.returncode == 0, checked.stderr
+    assert "SignedInfo References (ok/all): 2/2" in checked.stderr
