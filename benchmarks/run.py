@@ -118,9 +118,39 @@ def run_case(name: str, database: DatabaseConfig, premises: int | None, count: i
     gateway.engine.dispose()
 
 
+def signatures() -> None:
+    """Sign and verify one 1,000-record message (1 house + 999 premises) with each algorithm."""
+    ca = keys.issue_test_ca()
+    body = house_body(999)
+    records = len(body.findall(f".//{{{BASE}}}TransportGUID"))
+    size = len(etree.tostring(body)) / 1024
+    rows = []
+    for algorithm in ("rsa", "ecdsa"):
+        issued = keys.issue_test_certificate(ca, org_name="bench", ogrn="1027700999017", inn="7709990015",
+                                             algorithm=algorithm)
+        sign_times, verify_times = [], []
+        for _ in range(7):
+            element = copy.deepcopy(body)
+            t = time.perf_counter()
+            sign(element, key=issued.key, cert=issued.cert)
+            sign_times.append(time.perf_counter() - t)
+            wire = parse_untrusted(etree.tostring(element))
+            t = time.perf_counter()
+            verify(wire)
+            verify_times.append(time.perf_counter() - t)
+        rows.append((algorithm, statistics.median(sign_times), statistics.median(verify_times)))
+    rsa_verify = rows[0][2]
+    print(f"XAdES-BES on one {records}-record message ({size:.0f} KiB), median of 7:")
+    for algorithm, sign_s, verify_s in rows:
+        print(f"  {algorithm:<6} sign {sign_s * 1000:6.1f} ms   verify {verify_s * 1000:6.1f} ms "
+              f"({verify_s / rsa_verify:.2f}x RSA verify)")
+    print("  gost   not available yet (GOST R 34.10-2012 / Streebog is a later step)\n")
+
+
 def main() -> None:
     print("dom-gateway benchmark: importHouseUOData, one sender, sequential; ratios are to the floor "
           "(lxml parse + XSD validate + XAdES verify) measured in this run\n")
+    signatures()
     with tempfile.TemporaryDirectory() as scratch:
         for label, premises, count in (("small house (fixture)", None, 60), ("large house (1,000 premises)", 1000, 6)):
             run_case(f"SQLite   {label}", DatabaseConfig(url=f"sqlite:///{scratch}/{uuid.uuid4().hex}.sqlite3"),

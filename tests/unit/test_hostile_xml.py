@@ -67,3 +67,9 @@ def test_envelope_parser_only_ever_refuses_with_a_gateway_error(payload: bytes) 
         envelope.split(parse_untrusted(payload))
     except GatewayError as refused:
         assert refused.code.value[:3] == "INT"
+
+
+def test_a_text_node_over_ten_megabytes_is_refused() -> None:
+    with pytest.raises(GatewayError) as refused:
+        parse_untrusted(b"<a>" + b"x" * 10_000_001 + b"</a>")
+    assert refused.value.code is Code.XML_MALFORMED and "Text node too long" in refused.value.message
