@@ -48,7 +48,7 @@ def run(workdir: Path) -> None:
 
     _say("== dom-gateway demo: GIS ZhKKh house-management async API, release 16.3.0.0")
     _say(f"   registry: {config.database.url}")
-    _say("   the gateway signs its answers with a TEST-ONLY ECDSA certificate; providers verify them")
+    _say("   the gateway signs its answers with a TEST-ONLY GOST R 34.10-2012 certificate; providers verify them")
     issued = {}
     with UnitOfWork(gateway.engine) as uow:
         for entry in entries:

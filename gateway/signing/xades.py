@@ -3,6 +3,8 @@
 Shape: ``ds:Signature`` is the first child of the signed element (``Id="signed-data-container"``), with
 two references: the element itself (enveloped-signature + exclusive c14n) and the
 ``xades:SignedProperties`` (exclusive c14n), SigningTime and SigningCertificate (digest + issuer/serial).
+Algorithms: RSA and ECDSA with SHA-256 (verified by signxml), GOST R 34.10-2012 with Streebog-256
+(the official system's; verified by ``gostxml``, signxml has no GOST).
 
 The signer is written here on lxml's exclusive c14n because signxml 5.2.0's XAdES signer writes a wrong
 SignedProperties digest with exclusive c14n. Verification is signxml's, which accepts exclusive and
@@ -35,6 +37,7 @@ from signxml.exceptions import (
 from signxml.xades.xades import XAdESSignatureConfiguration, XAdESVerifier
 
 from gateway.errors import Code, TrustRefused
+from gateway.signing import gost, gostxml
 from gateway.xmlparse import parse_untrusted
 
 DS = "http://www.w3.org/2000/09/xmldsig#"
@@ -53,7 +56,7 @@ ACCEPTED_SIGNATURE_METHODS = frozenset({
 })
 ACCEPTED_DIGESTS = frozenset({DigestAlgorithm.SHA256, DigestAlgorithm.SHA384, DigestAlgorithm.SHA512})
 
-SigningKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
+SigningKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey | gost.GostPrivateKey
 
 
 def _ds(tag: str) -> str:
@@ -68,19 +71,23 @@ def _exc_c14n(element: etree._Element) -> bytes:
     return bytes(etree.tostring(element, method="c14n", exclusive=True, with_comments=False))
 
 
-def _b64_sha256(data: bytes) -> str:
-    return base64.b64encode(hashlib.sha256(data).digest()).decode()
+def _sha256(data: bytes) -> bytes:
+    return hashlib.sha256(data).digest()
 
 
-def _reference(parent: etree._Element, uri: str, transforms: list[str], ref_type: str | None = None
-               ) -> etree._Element:
+def _b64(digest: bytes) -> str:
+    return base64.b64encode(digest).decode()
+
+
+def _reference(parent: etree._Element, uri: str, transforms: list[str], digest_uri: str,
+               ref_type: str | None = None) -> etree._Element:
     reference = etree.SubElement(parent, _ds("Reference"), URI=uri)
     if ref_type:
         reference.set("Type", ref_type)
     transforms_el = etree.SubElement(reference, _ds("Transforms"))
     for algorithm in transforms:
         etree.SubElement(transforms_el, _ds("Transform"), Algorithm=algorithm)
-    etree.SubElement(reference, _ds("DigestMethod"), Algorithm=SHA256)
+    etree.SubElement(reference, _ds("DigestMethod"), Algorithm=digest_uri)
     return etree.SubElement(reference, _ds("DigestValue"))
 
 
@@ -96,10 +103,12 @@ def sign(element: etree._Element, *, key: SigningKey, cert: x509.Certificate,
         raise ValueError("the element to sign needs an Id attribute (GIS uses 'signed-data-container')")
     for old in element.findall(_ds("Signature")):
         element.remove(old)
-    if isinstance(key, rsa.RSAPrivateKey):
-        method = RSA_SHA256
+    if isinstance(key, gost.GostPrivateKey):
+        method, digest_uri, digest = gost.SIGNATURE_URI, gost.DIGEST_URI, gost.streebog256
+    elif isinstance(key, rsa.RSAPrivateKey):
+        method, digest_uri, digest = RSA_SHA256, SHA256, _sha256
     elif isinstance(key, ec.EllipticCurvePrivateKey):
-        method = ECDSA_SHA256
+        method, digest_uri, digest = ECDSA_SHA256, SHA256, _sha256
     else:
         raise TypeError(f"unsupported key type {type(key).__name__}")
 
@@ -109,8 +118,9 @@ def sign(element: etree._Element, *, key: SigningKey, cert: x509.Certificate,
     signed_info = etree.SubElement(signature, _ds("SignedInfo"))
     etree.SubElement(signed_info, _ds("CanonicalizationMethod"), Algorithm=EXC_C14N)
     etree.SubElement(signed_info, _ds("SignatureMethod"), Algorithm=method)
-    container_digest = _reference(signed_info, f"#{container_id}", [ENVELOPED, EXC_C14N])
-    props_digest = _reference(signed_info, f"#{sig_id}-signedprops", [EXC_C14N], SIGNED_PROPERTIES_TYPE)
+    container_digest = _reference(signed_info, f"#{container_id}", [ENVELOPED, EXC_C14N], digest_uri)
+    props_digest = _reference(signed_info, f"#{sig_id}-signedprops", [EXC_C14N], digest_uri,
+                              SIGNED_PROPERTIES_TYPE)
     signature_value = etree.SubElement(signature, _ds("SignatureValue"))
     key_info = etree.SubElement(signature, _ds("KeyInfo"))
     der = cert.public_bytes(Encoding.DER)
@@ -126,18 +136,20 @@ def sign(element: etree._Element, *, key: SigningKey, cert: x509.Certificate,
     etree.SubElement(sig_props, _xades("SigningTime")).text = when.isoformat().replace("+00:00", "Z")
     cert_el = etree.SubElement(etree.SubElement(sig_props, _xades("SigningCertificate")), _xades("Cert"))
     cert_digest = etree.SubElement(cert_el, _xades("CertDigest"))
-    etree.SubElement(cert_digest, _ds("DigestMethod"), Algorithm=SHA256)
-    etree.SubElement(cert_digest, _ds("DigestValue")).text = _b64_sha256(der)
+    etree.SubElement(cert_digest, _ds("DigestMethod"), Algorithm=digest_uri)
+    etree.SubElement(cert_digest, _ds("DigestValue")).text = _b64(digest(der))
     issuer_serial = etree.SubElement(cert_el, _xades("IssuerSerial"))
     etree.SubElement(issuer_serial, _ds("X509IssuerName")).text = cert.issuer.rfc4514_string()
     etree.SubElement(issuer_serial, _ds("X509SerialNumber")).text = str(cert.serial_number)
 
     unsigned = copy.deepcopy(element)
     unsigned.remove(unsigned.find(_ds("Signature")))
-    container_digest.text = _b64_sha256(_exc_c14n(unsigned))
-    props_digest.text = _b64_sha256(_exc_c14n(signed_props))
+    container_digest.text = _b64(digest(_exc_c14n(unsigned)))
+    props_digest.text = _b64(digest(_exc_c14n(signed_props)))
     payload = _exc_c14n(signed_info)
-    if isinstance(key, rsa.RSAPrivateKey):
+    if isinstance(key, gost.GostPrivateKey):
+        raw = key.sign(gost.streebog256(payload))
+    elif isinstance(key, rsa.RSAPrivateKey):
         raw = key.sign(payload, padding.PKCS1v15(), hashes.SHA256())
     else:
         r, s = decode_dss_signature(key.sign(payload, ec.ECDSA(hashes.SHA256())))
@@ -156,6 +168,14 @@ class Signer:
 
     def sign(self, element: etree._Element) -> etree._Element:
         return sign(element, key=self.key, cert=self.cert)
+
+
+def _check_validity(certificate: x509.Certificate) -> None:
+    """What signxml checks for RSA/ECDSA, for the GOST path: the certificate is valid now."""
+    now = datetime.now(UTC)
+    if not certificate.not_valid_before_utc <= now <= certificate.not_valid_after_utc:
+        raise TrustRefused(f"certificate not valid now (valid {certificate.not_valid_before_utc:%Y-%m-%d} to "
+                           f"{certificate.not_valid_after_utc:%Y-%m-%d})", code=Code.CERTIFICATE_NOT_VALID_NOW)
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,7 +212,7 @@ def verify(element: etree._Element) -> Verified:
 
     method = first.find(f"{_ds('SignedInfo')}/{_ds('SignatureMethod')}")
     algorithm = method.get("Algorithm") if method is not None else None
-    if algorithm not in {m.value for m in ACCEPTED_SIGNATURE_METHODS}:
+    if algorithm != gost.SIGNATURE_URI and algorithm not in {m.value for m in ACCEPTED_SIGNATURE_METHODS}:
         raise TrustRefused(f"signature algorithm {algorithm!r} is not accepted", code=Code.ALGORITHM_UNSUPPORTED)
     cert_el = first.find(f"{_ds('KeyInfo')}/{_ds('X509Data')}/{_ds('X509Certificate')}")
     if cert_el is None or not (cert_el.text or "").strip():
@@ -214,7 +234,11 @@ def verify(element: etree._Element) -> Verified:
         raise TrustRefused("the reference to the signed element lacks the enveloped-signature transform",
                            code=Code.SIGNATURE_SCOPE)
 
-    detached = parse_untrusted(etree.tostring(element))
+    detached = parse_untrusted(etree.tostring(element, with_tail=False))
+    if algorithm == gost.SIGNATURE_URI:
+        _check_validity(certificate)
+        return Verified(certificate=certificate, fingerprint=hashlib.sha256(der).hexdigest(),
+                        signature_method=algorithm, signed_element=gostxml.verify(detached, certificate, covering[0]))
     config = XAdESSignatureConfiguration(
         location="./", expect_references=True, signature_methods=ACCEPTED_SIGNATURE_METHODS,
         digest_algorithms=ACCEPTED_DIGESTS,

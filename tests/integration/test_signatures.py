@@ -33,7 +33,7 @@ SIGNERS_CA = keys.issue_test_ca()
 @pytest.fixture(scope="module")
 def signers() -> dict[str, keys.Issued]:
     return {alg: keys.issue_test_certificate(SIGNERS_CA, org_name="UK", ogrn="1027700999017", inn="7709990015",
-                                             algorithm=alg) for alg in ("rsa", "ecdsa")}
+                                             algorithm=alg) for alg in ("rsa", "ecdsa", "gost")}
 
 
 def _signed(issued: keys.Issued) -> etree._Element:
@@ -48,7 +48,7 @@ def _refused(element: etree._Element) -> Code:
     return refused.value.code
 
 
-@pytest.mark.parametrize("algorithm", ["rsa", "ecdsa"])
+@pytest.mark.parametrize("algorithm", ["rsa", "ecdsa", "gost"])
 def test_signature_by_the_gateway_signer_verifies_and_yields_the_signed_bytes(
         signers: dict[str, keys.Issued], algorithm: str) -> None:
     verified = verify(_signed(signers[algorithm]))
@@ -58,8 +58,10 @@ def test_signature_by_the_gateway_signer_verifies_and_yields_the_signed_bytes(
     assert signed.findtext(f".//{{{HM}}}TotalSquare") == "5400.5"
 
 
-def test_the_signature_is_the_first_child_with_two_exclusive_c14n_references(signers: dict[str, keys.Issued]) -> None:
-    element = _signed(signers["rsa"])
+@pytest.mark.parametrize("algorithm", ["rsa", "gost"])
+def test_the_signature_is_the_first_child_with_two_exclusive_c14n_references(
+        signers: dict[str, keys.Issued], algorithm: str) -> None:
+    element = _signed(signers[algorithm])
     assert element[0].tag == f"{{{DS}}}Signature"
     references = element[0].findall(f"{{{DS}}}SignedInfo/{{{DS}}}Reference")
     assert [r.get("URI") for r in references][0] == "#signed-data-container"
@@ -88,31 +90,58 @@ def test_unsigned_request_is_refused_as_missing_signature() -> None:
     assert _refused(parse_untrusted(HOUSE.read_bytes())) is Code.SIGNATURE_MISSING
 
 
-def test_a_changed_value_after_signing_is_a_digest_mismatch(signers: dict[str, keys.Issued]) -> None:
-    element = _signed(signers["ecdsa"])
+@pytest.mark.parametrize("algorithm", ["ecdsa", "gost"])
+def test_a_changed_value_after_signing_is_a_digest_mismatch(signers: dict[str, keys.Issued], algorithm: str) -> None:
+    element = _signed(signers[algorithm])
     element.find(f".//{{{HM}}}TotalSquare").text = "1.0"
     assert _refused(element) is Code.SIGNATURE_INVALID
 
 
-def test_a_changed_signed_property_is_refused(signers: dict[str, keys.Issued]) -> None:
-    element = _signed(signers["rsa"])
+@pytest.mark.parametrize("algorithm", ["rsa", "gost"])
+def test_a_changed_signed_property_is_refused(signers: dict[str, keys.Issued], algorithm: str) -> None:
+    element = _signed(signers[algorithm])
     element.find(".//{http://uri.etsi.org/01903/v1.3.2#}SigningTime").text = "2001-01-01T00:00:00Z"
     assert _refused(element) is Code.SIGNATURE_INVALID
 
 
-def test_certificate_swapped_in_key_info_is_refused(signers: dict[str, keys.Issued]) -> None:
-    element = _signed(signers["rsa"])
-    other = signers["ecdsa"].cert.public_bytes(serialization.Encoding.DER)
+@pytest.mark.parametrize("algorithm", ["rsa", "gost"])
+def test_certificate_swapped_in_key_info_is_refused(signers: dict[str, keys.Issued], algorithm: str) -> None:
+    element = _signed(signers[algorithm])
+    other = signers["ecdsa" if algorithm == "rsa" else "rsa"].cert.public_bytes(serialization.Encoding.DER)
     import base64
     element.find(f".//{{{DS}}}X509Certificate").text = base64.b64encode(other).decode()
     assert _refused(element) in {Code.SIGNATURE_INVALID, Code.ALGORITHM_UNSUPPORTED}
 
 
+@pytest.mark.parametrize("algorithm", ["rsa", "ecdsa", "gost"])
+def test_a_second_certificate_for_the_same_key_is_not_the_signing_certificate(
+        signers: dict[str, keys.Issued], algorithm: str) -> None:
+    """KeyInfo swapped for another certificate of the same key: the signature verifies, XAdES does not."""
+    import base64
+
+    element = _signed(signers[algorithm])
+    twin = keys.issue_test_certificate(SIGNERS_CA, org_name="UK twin", ogrn="1027700999017", inn="7709990015",
+                                       key=signers[algorithm].key)
+    element.find(f".//{{{DS}}}X509Certificate").text = base64.b64encode(
+        twin.cert.public_bytes(serialization.Encoding.DER)).decode()
+    assert _refused(element) is Code.SIGNATURE_INVALID
+
+
+def test_gost_signatures_use_streebog_digests_and_the_gost_signature_method(signers: dict[str, keys.Issued]) -> None:
+    from gateway.signing import gost
+
+    element = _signed(signers["gost"])
+    assert element.find(f".//{{{DS}}}SignatureMethod").get("Algorithm") == gost.SIGNATURE_URI
+    assert {m.get("Algorithm") for m in element.iter(f"{{{DS}}}DigestMethod")} == {gost.DIGEST_URI}
+
+
 # -- signature wrapping: the gateway must process exactly the element the signature covers -------------
 
-def test_wrapping_signed_content_moved_aside_and_a_forged_body_in_its_place(signers: dict[str, keys.Issued]) -> None:
+@pytest.mark.parametrize("algorithm", ["rsa", "gost"])
+def test_wrapping_signed_content_moved_aside_and_a_forged_body_in_its_place(
+        signers: dict[str, keys.Issued], algorithm: str) -> None:
     """Classic XSW: the signed original hides inside an Object of the signature; the root is forged."""
-    element = _signed(signers["rsa"])
+    element = _signed(signers[algorithm])
     original = copy.deepcopy(element)
     original.remove(original.find(f"{{{DS}}}Signature"))
     element.find(f".//{{{HM}}}TotalSquare").text = "1.0"  # forged root content
@@ -121,34 +150,40 @@ def test_wrapping_signed_content_moved_aside_and_a_forged_body_in_its_place(sign
     assert _refused(element) is Code.SIGNATURE_SCOPE
 
 
-def test_wrapping_duplicate_id_is_refused(signers: dict[str, keys.Issued]) -> None:
-    element = _signed(signers["rsa"])
+@pytest.mark.parametrize("algorithm", ["rsa", "gost"])
+def test_wrapping_duplicate_id_is_refused(signers: dict[str, keys.Issued], algorithm: str) -> None:
+    element = _signed(signers[algorithm])
     decoy = etree.SubElement(element[0], f"{{{DS}}}Object")
     etree.SubElement(decoy, "x", Id="signed-data-container")
     assert _refused(element) is Code.SIGNATURE_INVALID  # ambiguous reference
 
 
-def test_signature_placed_elsewhere_than_first_child_is_refused(signers: dict[str, keys.Issued]) -> None:
-    element = _signed(signers["rsa"])
+@pytest.mark.parametrize("algorithm", ["rsa", "gost"])
+def test_signature_placed_elsewhere_than_first_child_is_refused(
+        signers: dict[str, keys.Issued], algorithm: str) -> None:
+    element = _signed(signers[algorithm])
     signature = element[0]
     element.remove(signature)
     element.find(f"{{{HM}}}ApartmentHouse").append(signature)
     assert _refused(element) is Code.SIGNATURE_SCOPE
 
 
-def test_signature_over_another_element_does_not_cover_the_request(signers: dict[str, keys.Issued]) -> None:
+@pytest.mark.parametrize("algorithm", ["rsa", "gost"])
+def test_signature_over_another_element_does_not_cover_the_request(
+        signers: dict[str, keys.Issued], algorithm: str) -> None:
     element = parse_untrusted(HOUSE.read_bytes())
     inner = element.find(f"{{{HM}}}ApartmentHouse")
     inner.set("Id", "only-this")
-    sign(inner, key=signers["rsa"].key, cert=signers["rsa"].cert)
+    sign(inner, key=signers[algorithm].key, cert=signers[algorithm].cert)
     signature = inner[0]
     inner.remove(signature)
     element.insert(0, signature)
     assert _refused(parse_untrusted(etree.tostring(element))) is Code.SIGNATURE_SCOPE
 
 
-def test_sha1_and_unknown_algorithms_are_refused(signers: dict[str, keys.Issued]) -> None:
-    element = _signed(signers["rsa"])
+@pytest.mark.parametrize("algorithm", ["rsa", "gost"])
+def test_sha1_and_unknown_algorithms_are_refused(signers: dict[str, keys.Issued], algorithm: str) -> None:
+    element = _signed(signers[algorithm])
     element.find(f".//{{{DS}}}SignatureMethod").set("Algorithm", "http://www.w3.org/2000/09/xmldsig#rsa-sha1")
     assert _refused(element) is Code.ALGORITHM_UNSUPPORTED
 
@@ -216,3 +251,18 @@ def test_the_gateway_signer_output_verifies_with_xmlsec1(signers: dict[str, keys
         capture_output=True, text=True, check=False)
     assert checked.returncode == 0, checked.stderr
     assert "SignedInfo References (ok/all): 2/2" in checked.stderr
+
+
+@pytest.mark.parametrize("algorithm", ["rsa", "ecdsa", "gost"])
+def test_keys_written_to_pem_load_back_as_a_matching_signer(
+        signers: dict[str, keys.Issued], algorithm: str, tmp_path: Path) -> None:
+    keys.write_pem(signers[algorithm], tmp_path / "k.pem", tmp_path / "c.pem")
+    signer = keys.load_signer(tmp_path / "k.pem", tmp_path / "c.pem")
+    element = parse_untrusted(HOUSE.read_bytes())
+    signer.sign(element)
+    verified = verify(parse_untrusted(etree.tostring(element)))
+    assert verified.fingerprint == keys.describe(signers[algorithm].cert).fingerprint
+    other = "rsa" if algorithm != "rsa" else "gost"
+    keys.write_pem(signers[other], tmp_path / "k2.pem", tmp_path / "c2.pem")
+    with pytest.raises(ValueError, match="is not the certificate of the key"):
+        keys.load_signer(tmp_path / "k.pem", tmp_path / "c2.pem")

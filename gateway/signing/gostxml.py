@@ -1,0 +1,158 @@
+"""XMLDSig/XAdES-BES verification for GOST R 34.10-2012 signatures (signxml has no GOST).
+
+Called by ``xades.verify`` after its scope checks (signature first child, a single reference covering
+the element by Id with the enveloped transform), on the request element detached from its envelope.
+Supports what GIS ZhKKh traffic uses: same-document references (``#Id``), the enveloped-signature
+transform, exclusive and inclusive canonicalisation, Streebog-256 (and SHA-2) digests, and the XAdES
+SignedProperties with SigningCertificate. Anything else is refused, never skipped.
+
+Canonicalisation of a subtree goes through a detached copy (``tostring`` keeps every in-scope
+namespace declaration): libxml2's inclusive c14n of a document subset writes a spurious ``xmlns=""``.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from collections.abc import Callable
+
+from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding
+from lxml import etree
+
+from gateway.errors import Code, TrustRefused
+from gateway.signing import gost
+from gateway.xmlparse import parse_untrusted
+
+DS = "http://www.w3.org/2000/09/xmldsig#"
+XADES = "http://uri.etsi.org/01903/v1.3.2#"
+ENVELOPED = "http://www.w3.org/2000/09/xmldsig#enveloped-signature"
+EXC_C14N = "http://www.w3.org/2001/10/xml-exc-c14n#"
+C14N_10 = "http://www.w3.org/TR/2001/REC-xml-c14n-20010315"
+C14N_11 = "http://www.w3.org/2006/12/xml-c14n11"  # same output as 1.0 without xml:id/xml:base attributes
+SIGNED_PROPERTIES_TYPE = "http://uri.etsi.org/01903#SignedProperties"
+C14N_METHODS = {EXC_C14N: True, C14N_10: False, C14N_11: False}  # URI -> exclusive
+
+DIGESTS: dict[str, Callable[[bytes], bytes]] = {
+    gost.DIGEST_URI: gost.streebog256,
+    "http://www.w3.org/2001/04/xmlenc#sha256": lambda data: hashlib.sha256(data).digest(),
+    "http://www.w3.org/2001/04/xmldsig-more#sha384": lambda data: hashlib.sha384(data).digest(),
+    "http://www.w3.org/2001/04/xmlenc#sha512": lambda data: hashlib.sha512(data).digest(),
+}
+
+
+def _ds(tag: str) -> str:
+    return f"{{{DS}}}{tag}"
+
+
+def _invalid(message: str) -> TrustRefused:
+    return TrustRefused(message, code=Code.SIGNATURE_INVALID)
+
+
+def _detached(element: etree._Element) -> etree._Element:
+    return parse_untrusted(etree.tostring(element, with_tail=False))
+
+
+def _canonical(element: etree._Element, algorithm: str) -> bytes:
+    if algorithm not in C14N_METHODS:
+        raise _invalid(f"canonicalisation {algorithm!r} is not supported")
+    return bytes(etree.tostring(_detached(element), method="c14n", exclusive=C14N_METHODS[algorithm],
+                                with_comments=False))
+
+
+def _digest(method: etree._Element | None, data: bytes) -> bytes:
+    algorithm = method.get("Algorithm") if method is not None else None
+    digest = DIGESTS.get(algorithm or "")
+    if digest is None:
+        raise TrustRefused(f"digest algorithm {algorithm!r} is not accepted", code=Code.ALGORITHM_UNSUPPORTED)
+    return digest(data)
+
+
+def _value(element: etree._Element | None, what: str) -> bytes:
+    if element is None or not (element.text or "").strip():
+        raise _invalid(f"{what} is missing")
+    try:
+        return base64.b64decode("".join(element.text.split()), validate=True)
+    except ValueError:
+        raise _invalid(f"{what} is not base64") from None
+
+
+def _without_signature(element: etree._Element, signature_id: str | None) -> etree._Element:
+    """The enveloped-signature transform on a copy: drop our ds:Signature, keep its tail text."""
+    copy = _detached(element)
+    for candidate in copy.iter(_ds("Signature")):
+        if signature_id is None or candidate.get("Id") == signature_id:
+            parent, previous = candidate.getparent(), candidate.getprevious()
+            if parent is None:
+                raise _invalid("the enveloped signature cannot be the referenced element itself")
+            if candidate.tail:
+                if previous is not None:
+                    previous.tail = (previous.tail or "") + candidate.tail
+                else:
+                    parent.text = (parent.text or "") + candidate.tail
+            parent.remove(candidate)
+            return copy
+    raise _invalid("the enveloped signature is not inside the referenced element")
+
+
+def _referenced(root: etree._Element, uri: str | None) -> etree._Element:
+    if not uri or not uri.startswith("#") or len(uri) < 2:
+        raise _invalid(f"reference URI {uri!r} is not a same-document #Id reference")
+    found = root.xpath("//*[@Id=$id or @ID=$id or @id=$id]", id=uri[1:])
+    if len(found) != 1:
+        raise _invalid(f"reference {uri} resolves to {len(found)} elements, not exactly one")
+    return found[0]
+
+
+def _reference_data(root: etree._Element, reference: etree._Element, signature_id: str | None) -> bytes:
+    transforms = [t.get("Algorithm") or "" for t in reference.iter(_ds("Transform"))]
+    target = _referenced(root, reference.get("URI"))
+    unknown = [t for t in transforms if t != ENVELOPED and t not in C14N_METHODS]
+    if unknown:
+        raise _invalid(f"transform {unknown[0]!r} is not supported")
+    if ENVELOPED in transforms:
+        target = _without_signature(target, signature_id)
+    c14n = [t for t in transforms if t in C14N_METHODS]
+    data = _canonical(target, c14n[-1] if c14n else C14N_10)
+    expected = _value(reference.find(_ds("DigestValue")), f"DigestValue of reference {reference.get('URI')}")
+    if _digest(reference.find(_ds("DigestMethod")), data) != expected:
+        raise _invalid(f"digest mismatch for reference {reference.get('URI')}: the signed data was altered")
+    return data
+
+
+def _check_signing_certificate(signed_properties: etree._Element, certificate: x509.Certificate) -> None:
+    cert = signed_properties.find(
+        f".//{{{XADES}}}SigningCertificate/{{{XADES}}}Cert/{{{XADES}}}CertDigest")
+    if cert is None:
+        raise _invalid("xades:SigningCertificate/Cert/CertDigest is missing")
+    expected = _value(cert.find(_ds("DigestValue")), "CertDigest/DigestValue")
+    if _digest(cert.find(_ds("DigestMethod")), certificate.public_bytes(Encoding.DER)) != expected:
+        raise _invalid("xades:SigningCertificate does not name the certificate in KeyInfo")
+
+
+def verify(root: etree._Element, certificate: x509.Certificate, container_reference: int) -> bytes:
+    """Verify the GOST XAdES-BES signature (first child of ``root``); return the container's signed bytes."""
+    signature = root[0]
+    public_key = gost.public_key_of(certificate)
+    if public_key is None:
+        raise TrustRefused("a GOST signature needs a GOST R 34.10-2012 certificate in KeyInfo",
+                           code=Code.ALGORITHM_UNSUPPORTED)
+    signed_info = signature.find(_ds("SignedInfo"))
+    assert signed_info is not None  # the caller found SignatureMethod inside it
+    method = signed_info.find(_ds("CanonicalizationMethod"))
+    signed_info_c14n = _canonical(signed_info, method.get("Algorithm", "") if method is not None else "")
+    signature_value = _value(signature.find(_ds("SignatureValue")), "SignatureValue")
+    if not public_key.verify(gost.streebog256(signed_info_c14n), signature_value):
+        raise _invalid("the GOST R 34.10-2012 signature value does not verify with the certificate's key")
+
+    signature_id = signature.get("Id")
+    references = signed_info.findall(_ds("Reference"))
+    signed = [_reference_data(root, reference, signature_id) for reference in references]
+    properties = [r for r in references if r.get("Type") == SIGNED_PROPERTIES_TYPE]
+    if len(properties) != 1:
+        raise _invalid("a XAdES-BES signature references exactly one xades:SignedProperties")
+    signed_properties = _referenced(root, properties[0].get("URI"))
+    if signed_properties.tag != f"{{{XADES}}}SignedProperties":
+        raise _invalid("the SignedProperties reference does not point at xades:SignedProperties")
+    _check_signing_certificate(signed_properties, certificate)
+    return signed[container_reference]
