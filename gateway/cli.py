@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import multiprocessing
+import os
+import signal
 import sys
 import threading
 from datetime import UTC, datetime
@@ -79,6 +82,7 @@ def serve(obj: Context, host: str | None, port: int | None, workers: int | None)
             self.cfg.set("threads", server.threads)
             self.cfg.set("worker_class", "gthread")
             self.cfg.set("accesslog", "-")
+            self.cfg.set("child_exit", _metrics_child_exit)
 
         def load(self) -> object:
             return gateway.app
@@ -86,20 +90,62 @@ def serve(obj: Context, host: str | None, port: int | None, workers: int | None)
     _Gunicorn().run()
 
 
+def _metrics_child_exit(server: object, worker: object) -> None:
+    """gunicorn hook: forget a dead worker process's live gauges (prometheus-client multiprocess mode)."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)  # type: ignore[attr-defined]
+
+
 @main.command()
 @click.option("--once", is_flag=True, help="Process what is queued, then exit.")
+@click.option("--concurrency", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="Worker processes (PostgreSQL; on SQLite only 1).")
+@click.option("--metrics-port", type=int, help="Serve this worker's Prometheus metrics on 127.0.0.1:PORT.")
 @click.pass_obj
-def worker(obj: Context, once: bool) -> None:
-    """Process accepted messages from the queue."""
+def worker(obj: Context, once: bool, concurrency: int, metrics_port: int | None) -> None:
+    """Process accepted messages from the queue until stopped (SIGTERM or Ctrl-C finish the current one)."""
     gateway = obj.gateway(answers=True)
+    if concurrency > 1 and gateway.engine.dialect.name == "sqlite":
+        raise click.ClickException("SQLite takes one worker; use PostgreSQL for --concurrency above 1")
     if once:
         click.echo(f"processed {gateway.worker.drain()} message(s)")
         return
+    if metrics_port is not None:
+        from prometheus_client import start_http_server
+
+        start_http_server(metrics_port, addr="127.0.0.1")
+    if concurrency == 1:
+        _run_worker(gateway)
+        return
+    gateway.engine.dispose()  # each process opens its own connections
+    context = multiprocessing.get_context("spawn")
+    processes = [context.Process(target=_worker_process, args=(obj.config_path,), name=f"gateway-worker-{n}")
+                 for n in range(concurrency)]
+    for process in processes:
+        process.start()
+    signal.signal(signal.SIGTERM, lambda *_: [p.terminate() for p in processes])
+    try:
+        for process in processes:
+            process.join()
+    except KeyboardInterrupt:
+        for process in processes:
+            process.terminate()
+            process.join()
+
+
+def _run_worker(gateway: bootstrap.Gateway) -> None:
     stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
         gateway.worker.run(stop)
     except KeyboardInterrupt:
         stop.set()
+
+
+def _worker_process(config_path: Path | None) -> None:
+    _run_worker(Context(config_path).gateway(answers=True))
 
 
 @main.group("orgs")
@@ -245,6 +291,49 @@ def messages_list(obj: Context, state: str | None, limit: int) -> None:
                        f"attempts={row.attempts} received={row.received_at:%Y-%m-%d %H:%M:%S}{error}")
 
 
+@messages_group.command("show")
+@click.argument("message_guid")
+@click.pass_obj
+def messages_show(obj: Context, message_guid: str) -> None:
+    """One message: state, attempts, last error and its result, as support needs them."""
+    from gateway.messages import queue
+
+    gateway = obj.gateway()
+    with gateway.engine.connect() as connection:
+        message = queue.find(connection, Guid(message_guid))
+    if message is None:
+        raise click.ClickException(f"no message {message_guid}")
+    click.echo(f"message      {message.guid}\nrequester    {message.requester_message_guid}\n"
+               f"organisation {message.org_guid}\noperation    {message.service}.{message.operation}\n"
+               f"state        {message.state} (getState RequestState {message.state.request_state})\n"
+               f"received     {message.received_at:%Y-%m-%d %H:%M:%S %Z}\nattempts     {message.attempts}")
+    if message.last_error:
+        click.echo(f"last error   {message.last_error}")
+    if message.result is not None:
+        click.echo("result:\n" + message.result.decode("utf-8", "replace"))
+
+
+@messages_group.command("retry")
+@click.argument("message_guids", nargs=-1)
+@click.option("--all-dead", is_flag=True, help="Re-queue every dead message.")
+@click.pass_obj
+def messages_retry(obj: Context, message_guids: tuple[str, ...], all_dead: bool) -> None:
+    """Put dead messages back in the queue once the cause of their failure is fixed."""
+    from gateway.messages import queue
+
+    gateway = obj.gateway()
+    with UnitOfWork(gateway.engine) as uow:
+        if all_dead:
+            message_guids = tuple(uow.connection.execute(
+                select(messages_table.c.guid).where(messages_table.c.state == "dead")).scalars())
+        requeued = [g for g in message_guids if queue.requeue(uow.connection, Guid(g))]
+        uow.commit()
+    missing = set(message_guids) - set(requeued)
+    click.echo(f"re-queued {len(requeued)} message(s)")
+    if missing:
+        raise click.ClickException(f"not dead or unknown: {', '.join(sorted(missing))}")
+
+
 @main.group("archive")
 def archive_group() -> None:
     """The tamper-evident archive of requests and answers."""
@@ -278,6 +367,7 @@ def demo(obj: Context, workdir: Path) -> None:
 
 
 def run() -> None:
+    """The ``gateway`` console script."""
     try:
         main(standalone_mode=True)
     except GatewayError as error:

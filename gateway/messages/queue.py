@@ -159,3 +159,19 @@ def depth(connection: Connection) -> dict[str, int]:
     """How many messages are in each state."""
     rows = connection.execute(select(messages.c.state, func.count()).group_by(messages.c.state))
     return {state: count for state, count in rows}
+
+
+def oldest_waiting(connection: Connection) -> datetime | None:
+    """When the oldest message still waiting for (or in) processing was received: the queue's lag."""
+    waiting = messages.c.state.in_([MessageState.RECEIVED.value, MessageState.PROCESSING.value])
+    value = connection.execute(select(func.min(messages.c.received_at)).where(waiting)).scalar()
+    return value if isinstance(value, datetime) else None
+
+
+def requeue(connection: Connection, guid: Guid) -> bool:
+    """Put a dead message back in the queue (``gateway messages retry``) once its cause is fixed."""
+    done = connection.execute(update(messages).where(
+        messages.c.guid == str(guid), messages.c.state == MessageState.DEAD.value,
+    ).values(state=MessageState.RECEIVED.value, attempts=0, lease_until=None, claim_token=None,
+             processed_at=None))
+    return done.rowcount == 1

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import Engine
 
+from gateway import metrics
 from gateway.config import WorkerConfig
 from gateway.messages import queue
 from gateway.messages.queue import StoredMessage
@@ -22,6 +23,7 @@ Handler = Callable[[UnitOfWork, StoredMessage, datetime], bytes]
 
 def _utcnow() -> datetime:
     return datetime.now(UTC)
+
 
 
 class Worker:
@@ -50,8 +52,12 @@ class Worker:
                 max_attempts=self.config.max_attempts, retry_in=retry_in)
             log.exception("event=process_failed message_guid=%s org=%s operation=%s attempt=%d next_state=%s",
                           message.guid, message.org_guid, message.operation, message.attempts, state)
+            metrics.PROCESSING_FAILURES.labels(message.operation, state.value).inc()
             return True
-        elapsed_ms = (self.clock() - started).total_seconds() * 1000
+        finished = self.clock()
+        elapsed_ms = (finished - started).total_seconds() * 1000
+        metrics.ACK_TO_DONE.labels(message.operation).observe(
+            max((finished - message.received_at).total_seconds(), 0.0))
         log.info("event=processed message_guid=%s org=%s operation=%s attempt=%d ms=%.1f",
                  message.guid, message.org_guid, message.operation, message.attempts, elapsed_ms)
         return True

@@ -12,8 +12,10 @@ from pathlib import Path
 from typing import Any
 
 from lxml import etree
+from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy import Engine, text
 
+from gateway import metrics
 from gateway.config import Config
 from gateway.domain.values import Guid, InvalidValue
 from gateway.errors import BodyTooLarge, Code, GatewayError, MessageNotFound, RequestRefused
@@ -70,6 +72,8 @@ class GatewayApp:
             return self._respond(start_response, 200, _wsdl(endpoint, self._base_url(environ)), SOAP_CONTENT_TYPE)
         if method == "GET" and path == "/health":
             return self._health(start_response)
+        if method == "GET" and path == "/metrics":
+            return self._respond(start_response, 200, metrics.exposition(self.engine), CONTENT_TYPE_LATEST)
         if method == "GET":
             schema = self._schema_file(path)
             if schema is not None:
@@ -115,7 +119,10 @@ class GatewayApp:
             with self.engine.connect() as connection:
                 connection.execute(text("SELECT 1"))
                 depth = queue.depth(connection)
-            body, status = {"status": "ok", "database": "ok", "messages": depth}, 200
+                oldest = queue.oldest_waiting(connection)
+            body = {"status": "ok", "database": "ok", "messages": depth,
+                    "queue_lag_seconds": round(metrics.queue_lag(oldest), 3)}
+            status = 200
         except Exception as exc:  # noqa: BLE001 - health reports the failure instead of raising it
             body, status = {"status": "unavailable", "database": type(exc).__name__}, 503
         return self._respond(start_response, status, json.dumps(body).encode(), "application/json")
@@ -143,6 +150,8 @@ class GatewayApp:
         except GatewayError as error:
             log.warning("event=refused endpoint=%s action=%s code=%s reason=%s",
                         endpoint.name, action or "-", error.code, error.message[:300])
+            metrics.REFUSALS.labels(str(error.code)).inc()
+            metrics.REQUESTS.labels(action.removeprefix("urn:") or "unknown", "refused").inc()
             return error.http_status, envelope.fault(error, now)
         except Exception:  # noqa: BLE001 - never leak internals; the log has the traceback
             log.exception("event=internal_error endpoint=%s action=%s", endpoint.name, action or "-")
@@ -185,6 +194,7 @@ class GatewayApp:
             uow.commit()
         log.info("event=%s message_guid=%s requester_message_guid=%s org=%s operation=%s bytes=%d",
                  "accepted" if new else "resend", guid, sender.message_guid, org.guid, operation.name, len(body))
+        metrics.REQUESTS.labels(operation.name, "accepted" if new else "resend").inc()
         return envelope.ack(guid, sender.message_guid, now)
 
     @staticmethod
@@ -200,6 +210,7 @@ class GatewayApp:
             guid = Guid(body.findtext(q(ns.BASE, "MessageGUID")) or "")
         except InvalidValue as exc:
             raise RequestRefused(str(exc), code=Code.SCHEMA_INVALID) from None
+        metrics.REQUESTS.labels("getState", "answered").inc()
         with UnitOfWork(self.engine) as uow:
             message = queue.find(uow.connection, guid)
         # another organisation's message is reported exactly like a missing one: no existence oracle

@@ -12,6 +12,7 @@ from datetime import datetime
 
 from lxml import etree
 
+from gateway import metrics
 from gateway.domain.commands import ExportHouse
 from gateway.domain.model import Organisation
 from gateway.domain.values import FiasHouseGuid
@@ -128,6 +129,9 @@ class MessageProcessor:
         if sender is None:  # the organisation existed at acceptance; organisations are never deleted
             raise LookupError(f"organisation {message.org_guid} of message {message.guid} is gone")
         root = operation.process(uow, sender, message, now, operation.endpoint)
+        for common in root.iter(q(operation.endpoint.types_ns, "CommonResult")):
+            failed = common.find(q(ns.BASE, "Error")) is not None
+            metrics.OBJECTS.labels(operation.name, "error" if failed else "ok").inc()
         if self.signer is not None:
             self.signer.sign(root)
         return bytes(etree.tostring(root, encoding="UTF-8"))

@@ -137,3 +137,26 @@ def test_concurrent_workers_each_claim_different_messages(gateway: Gateway, data
     for thread in threads:
         thread.join(30)
     assert sorted(map(str, claimed)) == sorted(map(str, guids))  # each exactly once
+
+
+def test_support_can_inspect_and_requeue_a_dead_message(gateway: Gateway, config) -> None:  # type: ignore[no-untyped-def]
+    from click.testing import CliRunner
+
+    from gateway.cli import main
+
+    guid = _accept(gateway.engine)
+
+    def broken(*_: object) -> bytes:
+        raise RuntimeError("registry constraint changed")
+
+    Worker(gateway.engine, broken, WorkerConfig(max_attempts=1)).run_once()
+    env = {"GATEWAY_DATABASE__URL": config.database.url, "GATEWAY_DATABASE__SCHEMA": config.database.schema,
+           "GATEWAY_LOGGING__LEVEL": "WARNING"}
+    shown = CliRunner().invoke(main, ["messages", "show", str(guid)], env=env)
+    assert shown.exit_code == 0 and "dead" in shown.output and "registry constraint changed" in shown.output
+    retried = CliRunner().invoke(main, ["messages", "retry", "--all-dead"], env=env)
+    assert retried.exit_code == 0 and "re-queued 1 message(s)" in retried.output
+    assert _state(gateway.engine, guid).state is MessageState.RECEIVED
+    assert gateway.worker.drain() == 1 and _state(gateway.engine, guid).state is MessageState.DONE
+    again = CliRunner().invoke(main, ["messages", "retry", str(guid)], env=env)
+    assert again.exit_code != 0 and "not dead or unknown" in again.output

@@ -177,3 +177,25 @@ def test_wrong_method_and_unknown_paths(server: EmbeddedServer) -> None:
 def test_health_reports_database_and_queue(server: EmbeddedServer) -> None:
     health = requests.get(server.url + "/health", timeout=10).json()
     assert health["status"] == "ok" and health["database"] == "ok"
+
+
+def test_metrics_count_requests_refusals_objects_and_read_the_queue(
+        server: EmbeddedServer, gateway: Gateway, envelopes) -> None:  # type: ignore[no-untyped-def]
+    post(server, envelopes.signed(HOUSE, org=MC))
+    post(server, envelopes.wrap(HOUSE, org=MC))  # unsigned: INT002001
+    gateway.worker.drain()
+    page = requests.get(server.url + "/metrics", timeout=10)
+    assert page.status_code == 200 and page.headers["Content-Type"].startswith("text/plain")
+    text = page.text
+    assert 'gateway_requests_total{operation="importHouseUOData",outcome="accepted"}' in text
+    assert 'gateway_refusals_total{code="INT002001"}' in text
+    assert 'gateway_objects_processed_total{operation="importHouseUOData",result="ok"}' in text
+    assert 'gateway_messages{state="done"} 1.0' in text
+    assert "gateway_queue_lag_seconds 0.0" in text
+    assert "gateway_ack_to_done_seconds_count" in text
+
+
+def test_health_reports_the_queue_lag(server: EmbeddedServer, envelopes) -> None:  # type: ignore[no-untyped-def]
+    post(server, envelopes.signed(HOUSE, org=MC))
+    health = requests.get(server.url + "/health", timeout=10).json()
+    assert health["messages"] == {"received": 1} and health["queue_lag_seconds"] >= 0
