@@ -59,7 +59,7 @@ def _postgres_schema() -> Iterator[tuple[str, str]]:
             pytest.fail("GATEWAY_REQUIRE_PG=1 but GATEWAY_TEST_PG_URL is not set")
         pytest.skip("PostgreSQL tests need GATEWAY_TEST_PG_URL")
     schema = f"gw_test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(PG_URL)
+    admin = create_engine(PG_URL, pool_pre_ping=True)  # survives the fault tests restarting the server
     try:
         with admin.begin() as connection:
             connection.execute(text(f'CREATE SCHEMA "{schema}"'))

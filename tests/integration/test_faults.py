@@ -1,0 +1,206 @@
+"""Fault tests on real PostgreSQL: a worker killed mid-batch, the database restarted mid-processing, and
+four workers on one queue. Afterwards every object is in the registry exactly once, every message has a
+final state and the archive is intact.
+
+No sleeps as synchronisation: each test waits for a condition it can observe (a backend blocked on a
+lock the test holds, a message state), with a bounded timeout. Lease expiry after a kill is made to
+happen by moving the lease, not by waiting for the clock.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from lxml import etree
+from sqlalchemy import Connection, Engine, func, select, text, update
+from sqlalchemy.exc import OperationalError
+
+from gateway.bootstrap import Gateway
+from gateway.domain.values import Guid
+from gateway.messages import archive, queue
+from gateway.registry.tables import houses, messages, object_versions, premises
+from gateway.registry.unit_of_work import UnitOfWork
+from gateway.signing import keys
+from gateway.xmlparse import parse_untrusted
+
+ROOT = Path(__file__).resolve().parents[2]
+HM = "http://dom.gosuslugi.ru/schema/integration/house-management/"
+BASE = "http://dom.gosuslugi.ru/schema/integration/base/"
+MC = Guid("6e5d4c3b-2a19-4087-b6a5-f4e3d2c1b0a9")
+
+
+@pytest.fixture
+def pg(gateway: Gateway, database_kind: str) -> Gateway:
+    if database_kind != "postgres":
+        pytest.skip("fault tests run against PostgreSQL: many workers, SKIP LOCKED, server restarts")
+    return gateway
+
+
+def house(flats: int) -> bytes:
+    """An importHouseUORequest for a new house (fresh FIAS GUID) with ``flats`` residential premises."""
+    root = parse_untrusted((ROOT / "fixtures" / "houses" / "sever-1.xml").read_bytes())
+    root.find(f".//{{{HM}}}FIASHouseGuid").text = str(uuid.uuid4())
+    apartment = root.find(f"{{{HM}}}ApartmentHouse")
+    template = apartment.find(f"{{{HM}}}ResidentialPremises")
+    for old in apartment.findall(f"{{{HM}}}ResidentialPremises") + apartment.findall(
+            f"{{{HM}}}NonResidentialPremiseToCreate"):
+        apartment.remove(old)
+    for number in range(1, flats + 1):
+        flat = copy.deepcopy(template)
+        flat[0].find(f"{{{HM}}}PremisesNum").text = str(number)
+        flat[0].find(f"{{{HM}}}CadastralNumber").text = f"77:02:0018004:{20000 + number}"
+        apartment.append(flat)
+    for transport in root.iter(f"{{{BASE}}}TransportGUID"):
+        transport.text = str(uuid.uuid4())
+    return bytes(etree.tostring(root))
+
+
+def accept(engine: Engine, count: int, flats: int) -> list[Guid]:
+    from datetime import UTC, datetime
+
+    guids = []
+    with UnitOfWork(engine) as uow:
+        for _ in range(count):
+            body = house(flats)
+            guid, _ = queue.accept(uow.connection, org=MC, requester_message_guid=Guid.new(),
+                                   service="HouseManagementServiceAsync", operation="importHouseUOData",
+                                   request=body, payload=body, now=datetime.now(UTC))
+            guids.append(guid)
+        uow.commit()
+    return guids
+
+
+def wait_for(condition: Callable[[], bool], what: str, timeout: float = 60.0) -> None:
+    """Poll ``condition`` until true; a database that is not reachable yet counts as 'not yet'."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if condition():
+                return
+        except OperationalError:
+            pass
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(0.05)  # polling interval of the wait, not a synchronisation guess
+
+
+def scalar(engine: Engine, query) -> int:  # type: ignore[no-untyped-def]
+    with engine.connect() as connection:
+        return int(connection.execute(query).scalar() or 0)
+
+
+def states(engine: Engine) -> dict[str, int]:
+    with engine.connect() as connection:
+        return queue.depth(connection)
+
+
+def assert_exactly_once(engine: Engine, messages_count: int, flats: int) -> None:
+    assert states(engine) == {"done": messages_count}
+    assert scalar(engine, select(func.count()).select_from(houses)) == messages_count
+    assert scalar(engine, select(func.count()).select_from(premises)) == messages_count * flats
+    assert scalar(engine, select(func.count()).select_from(object_versions)) == messages_count * (flats + 1)
+    with engine.connect() as connection:
+        report = archive.verify(connection)
+    assert report.intact and report.entries == 2 * messages_count
+
+
+@contextmanager
+def blocked_versions(engine: Engine) -> Iterator[Connection]:
+    """Hold a lock that stops any worker right after it wrote a house, inside its transaction."""
+    connection = engine.connect()
+    transaction = connection.begin()
+    connection.execute(text("LOCK TABLE object_versions IN ACCESS EXCLUSIVE MODE"))
+    try:
+        yield connection
+    finally:
+        try:
+            transaction.rollback()
+            connection.close()
+        except OperationalError:
+            connection.invalidate()  # the server was restarted under it: nothing left to release
+
+
+def blocked_backends(engine: Engine) -> list[int]:
+    with engine.connect() as connection:
+        return list(connection.execute(text(
+            "SELECT pid FROM pg_locks WHERE NOT granted AND relation = 'object_versions'::regclass")).scalars())
+
+
+@pytest.fixture
+def worker_command(pg: Gateway, pki, tmp_path: Path) -> Callable[..., subprocess.Popen[bytes]]:  # type: ignore[no-untyped-def]
+    keys.write_pem(pki.gateway, tmp_path / "gateway.key.pem", tmp_path / "gateway.cert.pem")
+    env = {**os.environ,
+           "GATEWAY_DATABASE__URL": pg.config.database.url, "GATEWAY_DATABASE__SCHEMA": pg.config.database.schema,
+           "GATEWAY_SIGNING__KEY_FILE": str(tmp_path / "gateway.key.pem"),
+           "GATEWAY_SIGNING__CERT_FILE": str(tmp_path / "gateway.cert.pem"),
+           "GATEWAY_WORKER__POLL_INTERVAL": "0.05", "GATEWAY_LOGGING__LEVEL": "WARNING"}
+    started: list[subprocess.Popen[bytes]] = []
+
+    def start(*args: str, lease: int = 300) -> subprocess.Popen[bytes]:
+        process = subprocess.Popen([sys.executable, "-m", "gateway.launcher", "worker", *args],
+                                   env={**env, "GATEWAY_WORKER__LEASE_SECONDS": str(lease)}, cwd=ROOT)
+        started.append(process)
+        return process
+
+    yield start
+    for process in started:
+        if process.poll() is None:
+            process.terminate()
+            process.wait(30)
+
+
+def test_a_worker_killed_mid_batch_leaves_nothing_half_written(pg: Gateway, worker_command) -> None:  # type: ignore[no-untyped-def]
+    accept(pg.engine, 3, flats=1000)
+    with blocked_versions(pg.engine):
+        worker = worker_command()
+        wait_for(lambda: len(blocked_backends(pg.engine)) == 1, "the worker to block inside its transaction")
+        backend = blocked_backends(pg.engine)[0]
+        worker.send_signal(signal.SIGKILL)
+        worker.wait(30)
+    # the server rolls the dead client's transaction back when it finds the client gone
+    gone = text("SELECT count(*) FROM pg_stat_activity WHERE pid = :pid").bindparams(pid=backend)
+    wait_for(lambda: scalar(pg.engine, gone) == 0, "the killed worker's backend to end")
+    assert scalar(pg.engine, select(func.count()).select_from(houses)) == 0
+    with pg.engine.begin() as connection:  # the lease runs out (instead of waiting lease_seconds)
+        connection.execute(update(messages).where(messages.c.state == "processing")
+                           .values(lease_until=func.now() - text("interval '1 second'")))
+    assert pg.worker.drain() == 3
+    assert_exactly_once(pg.engine, 3, 1000)
+
+
+@pytest.mark.skipif(shutil.which("pg_ctlcluster") is None or os.geteuid() != 0,
+                    reason="restarting the local PostgreSQL needs pg_ctlcluster and root")
+def test_a_database_restart_during_processing_loses_and_duplicates_nothing(
+        pg: Gateway, worker_command) -> None:  # type: ignore[no-untyped-def]
+    accept(pg.engine, 4, flats=300)
+    version = sorted(os.listdir("/etc/postgresql"))[-1]
+    with blocked_versions(pg.engine):
+        worker_command(lease=3)
+        wait_for(lambda: len(blocked_backends(pg.engine)) == 1, "the worker to block inside its transaction")
+        subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "restart", "-m", "fast"],
+                       check=True, capture_output=True, timeout=120)
+    wait_for(lambda: states(pg.engine).get("done", 0) == 4, "every message to be processed after the restart",
+             timeout=120)
+    assert_exactly_once(pg.engine, 4, 300)
+
+
+def test_four_workers_on_one_queue_process_every_message_exactly_once(
+        pg: Gateway, worker_command) -> None:  # type: ignore[no-untyped-def]
+    accept(pg.engine, 24, flats=50)
+    worker_command("--concurrency", "4")
+    wait_for(lambda: states(pg.engine).get("done", 0) == 24, "all 24 messages to be processed", timeout=120)
+    assert_exactly_once(pg.engine, 24, 50)
+    with pg.engine.connect() as connection:
+        attempts = connection.execute(select(func.max(messages.c.attempts))).scalar()
+    assert attempts == 1  # no message was processed twice
