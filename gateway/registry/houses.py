@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import zlib
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -67,8 +67,15 @@ def premises_columns(data: PremisesData) -> dict[str, Any]:
     }
 
 
-def _json_ready(columns: dict[str, Any]) -> dict[str, Any]:
-    return {k: (str(v) if isinstance(v, Decimal | datetime) else v) for k, v in columns.items()}
+def json_ready(value: Any) -> Any:
+    """A version's data as JSON can hold it: decimals, dates and moments as their ISO/decimal text."""
+    if isinstance(value, dict):
+        return {k: json_ready(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_ready(v) for v in value]
+    if isinstance(value, Decimal | datetime | date):
+        return str(value) if isinstance(value, Decimal) else value.isoformat()
+    return value
 
 
 def _house_data(row: RowMapping) -> HouseData:
@@ -87,7 +94,7 @@ def _house_data(row: RowMapping) -> HouseData:
     )
 
 
-def _decimal(value: Any) -> Decimal | None:
+def decimal_or_none(value: Any) -> Decimal | None:
     return None if value is None else Decimal(value)
 
 
@@ -102,8 +109,8 @@ def _premises(row: RowMapping, house_unique: str) -> Premises:
             kind=PremisesKind(row["kind"]),
             number=row["number"],
             cadastral=_cadastral(row),
-            total_area=_decimal(row["total_area"]),
-            gross_area=_decimal(row["gross_area"]),
+            total_area=decimal_or_none(row["total_area"]),
+            gross_area=decimal_or_none(row["gross_area"]),
             entrance_num=row["entrance_num"],
             is_common_property=row["is_common_property"],
         ),
@@ -143,7 +150,7 @@ class HouseRepository:
         self.connection.execute(
             insert(object_versions).values(
                 version_guid=str(version), object_type=object_type, object_guid=str(guid), valid_from=at,
-                org_guid=str(org), message_guid=str(message), data=_json_ready(columns),
+                org_guid=str(org), message_guid=str(message), data=json_ready(columns),
             )
         )
 
@@ -200,7 +207,7 @@ class HouseRepository:
         self.connection.execute(insert(object_versions), [
             {"version_guid": str(version), "object_type": "premises", "object_guid": row["guid"], "valid_from": at,
              "org_guid": str(org), "message_guid": str(message),
-             "data": _json_ready({**premises_columns(data), "house_guid": str(house_guid), "unique_number": unique})}
+             "data": json_ready({**premises_columns(data), "house_guid": str(house_guid), "unique_number": unique})}
             for version, row, (_, data), unique in zip(versions, rows, items, uniques, strict=True)
         ])
         return uniques

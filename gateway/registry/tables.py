@@ -9,6 +9,7 @@ from sqlalchemy import (
     JSON,
     Boolean,
     Column,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -176,4 +177,48 @@ archive = Table(
     Column("chain", String(64), nullable=False),  # sha256(prev | sha256 | kind | message_guid | recorded_at)
     Column("recorded_at", TS, nullable=False),
     UniqueConstraint("message_guid", "kind"),
+)
+
+accounts = Table(
+    "accounts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("guid", GUID, nullable=False, unique=True),
+    Column("unified_number", String(10), unique=True),  # ELS, assigned from id after insert
+    Column("account_type", String(16), nullable=False),
+    Column("account_number", String(30)),
+    Column("posted_by", GUID, ForeignKey("organisations.guid"), nullable=False, index=True),
+    Column("payer_kind", String(8)),  # "person" | "org" | NULL
+    Column("payer_surname", String(255)),
+    Column("payer_first_name", String(255)),
+    Column("payer_patronymic", String(255)),
+    Column("payer_snils", String(11)),
+    Column("payer_document_type", String(20)),
+    Column("payer_document_series", String(45)),
+    Column("payer_document_number", String(45)),
+    Column("payer_org_version_guid", GUID),
+    Column("is_renter", Boolean, nullable=False),
+    Column("living_persons", Integer),
+    Column("total_square", Numeric(25, 4)),
+    Column("residential_square", Numeric(25, 4)),
+    Column("heated_area", Numeric(25, 4)),
+    Column("closed_reason_code", String(20)),
+    Column("closed_reason_guid", GUID),
+    Column("closed_on", Date),
+    Column("closed_description", String(250)),
+    Column("version_guid", GUID, nullable=False),
+    Column("created_at", TS, nullable=False),
+    Column("updated_at", TS, nullable=False),
+)
+
+account_accommodations = Table(
+    "account_accommodations",
+    metadata,
+    Column("account_guid", GUID, ForeignKey("accounts.guid"), primary_key=True),
+    Column("ordinal", Integer, primary_key=True),  # 1..99, the ServiceID suffix; stable across versions
+    Column("premises_guid", GUID, ForeignKey("premises.guid")),
+    Column("fias_house_guid", GUID),
+    Column("house_guid", GUID, ForeignKey("houses.guid"), nullable=False, index=True),
+    Column("share_percent", Numeric(5, 2)),
+    Column("service_id", String(13), nullable=False, unique=True),
 )

@@ -10,6 +10,7 @@ from sqlalchemy import Connection, Engine, RootTransaction
 from sqlalchemy.exc import IntegrityError
 
 from gateway.errors import Conflict
+from gateway.registry.accounts import AccountRepository
 from gateway.registry.houses import HouseRepository
 from gateway.registry.organisations import OrganisationRepository
 
@@ -18,6 +19,7 @@ class UnitOfWork:
     """``with uow: ...; uow.commit()`` — leaving the block without commit rolls everything back."""
 
     connection: Connection
+    accounts: AccountRepository
     houses: HouseRepository
     organisations: OrganisationRepository
 
@@ -28,6 +30,7 @@ class UnitOfWork:
     def __enter__(self) -> UnitOfWork:
         self.connection = self.engine.connect()
         self._transaction = self.connection.begin()
+        self.accounts = AccountRepository(self.connection)
         self.houses = HouseRepository(self.connection)
         self.organisations = OrganisationRepository(self.connection)
         return self

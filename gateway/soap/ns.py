@@ -14,6 +14,8 @@ NSI_BASE = _GIS + "nsi-base/"
 PREMISES_BASE = _GIS + "premises-base/"
 ACCOUNT_BASE = _GIS + "account-base/"
 METERING_DEVICE_BASE = _GIS + "metering-device-base/"
+INDIVIDUAL_REGISTRY_BASE = _GIS + "individual-registry-base/"
+ORGANIZATIONS_REGISTRY_BASE = _GIS + "organizations-registry-base/"
 HM_SERVICE = _GIS + "house-management-service-async/"
 DM_SERVICE = _GIS + "device-metering-service-async/"
 

@@ -19,9 +19,10 @@ from gateway.domain.values import FiasHouseGuid
 from gateway.errors import Code
 from gateway.messages.queue import StoredMessage
 from gateway.registry.unit_of_work import UnitOfWork
+from gateway.services import accounts as account_services
 from gateway.services import houses as house_services
 from gateway.signing import Signer
-from gateway.soap import houses_xml, ns, results_xml
+from gateway.soap import accounts_xml, houses_xml, ns, results_xml
 from gateway.soap.ns import q
 from gateway.xmlparse import parse_untrusted
 from gateway.xsd import Service
@@ -68,14 +69,45 @@ class Operation:
     process: Processor
 
 
+def _import_result(endpoint: Endpoint, message: StoredMessage) -> tuple[etree._Element, etree._Element]:
+    """A processed getStateResult and its ImportResult, ready for CommonResults."""
+    root = results_xml.state_result(endpoint.types_ns, endpoint.state_result_version, message.guid, 3)
+    import_result = etree.SubElement(root, q(endpoint.types_ns, "ImportResult"))
+    import_result.set(q(ns.BASE, "version"), endpoint.import_result_version)
+    return root, import_result
+
+
 def _import_house_uo(uow: UnitOfWork, sender: Organisation, message: StoredMessage, now: datetime,
                      endpoint: Endpoint) -> etree._Element:
     command = houses_xml.decode_import_house_uo(parse_untrusted(message.payload))
     results = house_services.import_house_uo(uow, sender, command, message=message.guid, now=now)
-    root = results_xml.state_result(endpoint.types_ns, endpoint.state_result_version, message.guid, 3)
-    import_result = etree.SubElement(root, q(endpoint.types_ns, "ImportResult"))
-    import_result.set(q(ns.BASE, "version"), endpoint.import_result_version)
+    root, import_result = _import_result(endpoint, message)
     results_xml.append_common_results(import_result, endpoint.types_ns, results)
+    return root
+
+
+def _import_accounts(uow: UnitOfWork, sender: Organisation, message: StoredMessage, now: datetime,
+                     endpoint: Endpoint) -> etree._Element:
+    command = accounts_xml.decode_import_accounts(parse_untrusted(message.payload))
+    results = account_services.import_accounts(uow, sender, command, message=message.guid, now=now)
+    root, import_result = _import_result(endpoint, message)
+    commons = results_xml.append_common_results(import_result, endpoint.types_ns, [r.result for r in results])
+    for common, item in zip(commons, results, strict=True):
+        if item.unified_number and item.service_id:
+            accounts_xml.append_import_account(common, item.unified_number, item.service_id)
+    return root
+
+
+def _export_accounts(uow: UnitOfWork, sender: Organisation, message: StoredMessage, now: datetime,
+                     endpoint: Endpoint) -> etree._Element:
+    command = accounts_xml.decode_export_accounts(parse_untrusted(message.payload))
+    found = account_services.export_accounts(uow, sender, command)
+    root = results_xml.state_result(endpoint.types_ns, endpoint.state_result_version, message.guid, 3)
+    if not found:
+        results_xml.append_error_message(root, Code.ACCOUNT_NOT_FOUND,
+                                         "no account you may see matches the request")
+    for account in found:
+        accounts_xml.encode_export_account(root, account)
     return root
 
 
@@ -99,6 +131,10 @@ OPERATIONS: dict[str, Operation] = {
                   frozenset({"11.0.10.1", "13.2.3.2"}), _import_house_uo),
         Operation("exportHouseData", HOUSE_MANAGEMENT, q(ns.HM, "exportHouseRequest"),
                   frozenset({"11.1.0.1", "12.2.0.1", "13.2.3.2", "15.6.0.1", "15.10.0.0"}), _export_house),
+        Operation("importAccountData", HOUSE_MANAGEMENT, q(ns.HM, "importAccountRequest"),
+                  frozenset({"10.0.1.1"}), _import_accounts),
+        Operation("exportAccountData", HOUSE_MANAGEMENT, q(ns.HM, "exportAccountRequest"),
+                  frozenset({"10.0.1.1"}), _export_accounts),
     )
 }
 

@@ -24,8 +24,13 @@ def state_result(service_ns: str, version: str, message_guid: Guid, request_stat
     return root
 
 
-def append_common_results(parent: etree._Element, service_ns: str, results: Iterable[ObjectResult]) -> None:
-    """One ``CommonResult`` per TransportGUID: GUID, UniqueNumber, UpdateDate — or Error(code, text)."""
+def append_common_results(parent: etree._Element, service_ns: str, results: Iterable[ObjectResult]
+                          ) -> list[etree._Element]:
+    """One ``CommonResult`` per TransportGUID: GUID, UniqueNumber, UpdateDate — or Error(code, text).
+
+    Returns the CommonResult elements in order, for operations that add their own child (ImportAccount…).
+    """
+    appended = []
     for item in results:
         common = etree.SubElement(parent, q(service_ns, "CommonResult"))
         if item.guid is not None:
@@ -40,6 +45,8 @@ def append_common_results(parent: etree._Element, service_ns: str, results: Iter
             error = etree.SubElement(common, q(ns.BASE, "Error"))
             etree.SubElement(error, q(ns.BASE, "ErrorCode")).text = str(item.error.code)
             etree.SubElement(error, q(ns.BASE, "Description")).text = item.error.description
+        appended.append(common)
+    return appended
 
 
 def append_error_message(parent: etree._Element, code: Code, description: str) -> None:

@@ -1,0 +1,177 @@
+"""Account repository: accounts, what each pays for, their ELS and ServiceIDs, a version per write."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, RowMapping, delete, insert, or_, select, update
+
+from gateway.domain.accounts import (
+    Accommodation,
+    Account,
+    AccountData,
+    AccountType,
+    Closing,
+    OrganisationPayer,
+    PersonPayer,
+    StoredAccommodation,
+    service_id,
+    unified_account_number,
+)
+from gateway.domain.model import NsiRef
+from gateway.domain.values import FiasHouseGuid, Guid
+from gateway.registry.houses import decimal_or_none, json_ready
+from gateway.registry.tables import account_accommodations, accounts, houses, object_versions, premises
+
+#: Where an accommodation lies: (house GUID, organisation holding the house, the house's OKTMO).
+Place = tuple[Guid, Guid, str | None]
+
+
+def _columns(data: AccountData) -> dict[str, Any]:
+    payer: dict[str, Any] = {"payer_kind": None}
+    if isinstance(data.payer, PersonPayer):
+        p = data.payer
+        payer = {"payer_kind": "person", "payer_surname": p.surname, "payer_first_name": p.first_name,
+                 "payer_patronymic": p.patronymic, "payer_snils": p.snils, "payer_document_type": p.document_type,
+                 "payer_document_series": p.document_series, "payer_document_number": p.document_number}
+    elif isinstance(data.payer, OrganisationPayer):
+        payer = {"payer_kind": "org", "payer_org_version_guid": str(data.payer.org_version_guid)}
+    closed = data.closed
+    return {
+        "account_type": data.account_type.value, "account_number": data.account_number, "is_renter": data.is_renter,
+        "living_persons": data.living_persons, "total_square": data.total_square,
+        "residential_square": data.residential_square, "heated_area": data.heated_area,
+        "closed_reason_code": closed.reason.code if closed else None,
+        "closed_reason_guid": str(closed.reason.guid) if closed else None,
+        "closed_on": closed.on if closed else None, "closed_description": closed.description if closed else None,
+        **{k: None for k in ("payer_surname", "payer_first_name", "payer_patronymic", "payer_snils",
+                             "payer_document_type", "payer_document_series", "payer_document_number",
+                             "payer_org_version_guid")},
+        **payer,
+    }
+
+
+def _data(row: RowMapping, stored: tuple[StoredAccommodation, ...]) -> AccountData:
+    payer: PersonPayer | OrganisationPayer | None = None
+    if row["payer_kind"] == "person":
+        payer = PersonPayer(row["payer_surname"], row["payer_first_name"], row["payer_patronymic"],
+                            row["payer_snils"], row["payer_document_type"], row["payer_document_series"],
+                            row["payer_document_number"])
+    elif row["payer_kind"] == "org":
+        payer = OrganisationPayer(Guid(row["payer_org_version_guid"]))
+    closed = None
+    if row["closed_reason_code"]:
+        closed = Closing(NsiRef(row["closed_reason_code"], Guid(row["closed_reason_guid"])), row["closed_on"],
+                         row["closed_description"])
+    return AccountData(
+        account_type=AccountType(row["account_type"]), payer=payer,
+        accommodations=tuple(s.accommodation for s in stored), account_number=row["account_number"],
+        living_persons=row["living_persons"], total_square=decimal_or_none(row["total_square"]),
+        residential_square=decimal_or_none(row["residential_square"]), heated_area=decimal_or_none(row["heated_area"]),
+        is_renter=bool(row["is_renter"]), closed=closed,
+    )
+
+
+class AccountRepository:
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+
+    def places(self, items: Iterable[Accommodation]) -> dict[str, Place]:
+        """Where each named premises or house lies, in two queries whatever the batch size."""
+        premises_guids = {str(a.premises_guid) for a in items if a.premises_guid}
+        house_fias = {str(a.fias_house_guid) for a in items if a.fias_house_guid}
+        found: dict[str, Place] = {}
+        if premises_guids:
+            rows = self.connection.execute(
+                select(premises.c.guid, houses.c.guid.label("house"), houses.c.posted_by, houses.c.oktmo)
+                .join_from(premises, houses, premises.c.house_guid == houses.c.guid)
+                .where(premises.c.guid.in_(premises_guids)))
+            found.update({f"p:{r.guid}": (Guid(r.house), Guid(r.posted_by), r.oktmo) for r in rows})
+        if house_fias:
+            rows = self.connection.execute(select(houses.c.fias_house_guid, houses.c.guid, houses.c.posted_by,
+                                                  houses.c.oktmo).where(houses.c.fias_house_guid.in_(house_fias)))
+            found.update({f"h:{r.fias_house_guid}": (Guid(r.guid), Guid(r.posted_by), r.oktmo) for r in rows})
+        return found
+
+    def holder(self, guid: Guid) -> Guid | None:
+        row = self.connection.execute(select(accounts.c.posted_by).where(accounts.c.guid == str(guid))).first()
+        return Guid(row.posted_by) if row else None
+
+    def save(self, guid: Guid, data: AccountData, places: dict[str, Place], *, org: Guid, message: Guid,
+             at: datetime, new: bool) -> tuple[str, list[str]]:
+        """Create the account or write its new version; returns its ELS and ServiceIDs (in accommodation order).
+
+        A premises that stays in the account keeps its ServiceID across versions.
+        """
+        version = Guid.new()
+        columns = _columns(data)
+        if new:
+            serial = self.connection.execute(insert(accounts).values(
+                guid=str(guid), posted_by=str(org), version_guid=str(version), created_at=at, updated_at=at,
+                **columns)).inserted_primary_key
+            assert serial is not None
+            region = (places[data.accommodations[0].place][2] or "00")[:2]
+            els = unified_account_number(region, int(serial[0]))
+            self.connection.execute(update(accounts).where(accounts.c.id == serial[0]).values(unified_number=els))
+            kept: dict[str, int] = {}
+        else:
+            els = self.connection.execute(update(accounts).where(accounts.c.guid == str(guid)).values(
+                version_guid=str(version), updated_at=at, **columns).returning(accounts.c.unified_number)).scalar_one()
+            old = self.connection.execute(select(account_accommodations).where(
+                account_accommodations.c.account_guid == str(guid))).mappings().all()
+            kept = {(f"p:{r['premises_guid']}" if r["premises_guid"] else f"h:{r['fias_house_guid']}"): r["ordinal"]
+                    for r in old}
+            self.connection.execute(delete(account_accommodations).where(
+                account_accommodations.c.account_guid == str(guid)))  # current state; history is in versions
+        next_ordinal = max(kept.values(), default=0) + 1
+        rows: list[dict[str, Any]] = []
+        for accommodation in data.accommodations:
+            key = accommodation.place
+            ordinal = kept.get(key)
+            if ordinal is None:
+                ordinal, next_ordinal = next_ordinal, next_ordinal + 1
+            premises_guid, fias = accommodation.premises_guid, accommodation.fias_house_guid
+            rows.append({"account_guid": str(guid), "ordinal": ordinal, "house_guid": str(places[key][0]),
+                         "premises_guid": str(premises_guid) if premises_guid else None,
+                         "fias_house_guid": str(fias) if fias else None,
+                         "share_percent": accommodation.share_percent, "service_id": service_id(els, ordinal)})
+        self.connection.execute(insert(account_accommodations), rows)
+        self.connection.execute(insert(object_versions).values(
+            version_guid=str(version), object_type="account", object_guid=str(guid), valid_from=at, org_guid=str(org),
+            message_guid=str(message), data=json_ready({**columns, "unified_number": els, "accommodations": rows})))
+        return els, [r["service_id"] for r in rows]
+
+    def find(self, *, house: FiasHouseGuid | None = None, guids: Iterable[Guid] = (), unified: Iterable[str] = (),
+             service_ids: Iterable[str] = (), visible_to: Guid | None = None) -> list[Account]:
+        """Accounts matching any criterion, two queries in all; ``visible_to`` limits them to one holder."""
+        a, acc = accounts.c, account_accommodations.c
+        criteria = []
+        if house is not None:
+            house_guid = select(houses.c.guid).where(houses.c.fias_house_guid == str(house)).scalar_subquery()
+            criteria.append(a.guid.in_(select(acc.account_guid).where(acc.house_guid == house_guid)))
+        if guid_list := [str(g) for g in guids]:
+            criteria.append(a.guid.in_(guid_list))
+        if unified_list := list(unified):
+            criteria.append(a.unified_number.in_(unified_list))
+        if service_list := list(service_ids):
+            criteria.append(a.guid.in_(select(acc.account_guid).where(acc.service_id.in_(service_list))))
+        if not criteria:
+            return []
+        query = select(accounts).where(or_(*criteria)).order_by(a.id)
+        if visible_to is not None:
+            query = query.where(a.posted_by == str(visible_to))
+        rows = self.connection.execute(query).mappings().all()
+        if not rows:
+            return []
+        stored: dict[str, list[StoredAccommodation]] = {r["guid"]: [] for r in rows}
+        for r in self.connection.execute(select(account_accommodations).where(
+                acc.account_guid.in_(list(stored))).order_by(acc.account_guid, acc.ordinal)).mappings():
+            place = Accommodation(
+                premises_guid=Guid(r["premises_guid"]) if r["premises_guid"] else None,
+                fias_house_guid=FiasHouseGuid(r["fias_house_guid"]) if r["fias_house_guid"] else None,
+                share_percent=decimal_or_none(r["share_percent"]))
+            stored[r["account_guid"]].append(StoredAccommodation(place, r["service_id"]))
+        return [Account(Guid(r["guid"]), r["unified_number"], _data(r, tuple(stored[r["guid"]])), Guid(r["posted_by"]),
+                        r["created_at"], r["updated_at"], tuple(stored[r["guid"]])) for r in rows]

@@ -1,0 +1,94 @@
+"""importAccountData and exportAccountData (house-management service): personal accounts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from gateway.domain import authority
+from gateway.domain.accounts import Account, AccountToImport, AccountType, ExportAccounts, ImportAccounts
+from gateway.domain.model import Organisation, OrgRole
+from gateway.domain.results import ObjectResult
+from gateway.domain.values import Guid, InvalidValue
+from gateway.errors import Code, Conflict
+from gateway.registry.accounts import Place
+from gateway.registry.unit_of_work import UnitOfWork
+
+#: Account types this version can authorise: a management organisation's own accounts. Others need
+#: records it does not keep yet (resource supply contracts, capital-repair fund owners, waste contracts).
+SUPPORTED_TYPES = frozenset({AccountType.MANAGEMENT})
+READ_ALL_ROLES = frozenset({OrgRole.REGULATOR, OrgRole.OPERATOR})
+
+
+@dataclass(frozen=True, slots=True)
+class AccountResult:
+    """The CommonResult of one account, with the numbers the registry gave it (ImportAccount)."""
+
+    result: ObjectResult
+    unified_number: str | None = None
+    service_id: str | None = None
+
+
+def import_accounts(
+    uow: UnitOfWork, sender: Organisation, command: ImportAccounts, *, message: Guid, now: datetime
+) -> list[AccountResult]:
+    """Open or update accounts; each TransportGUID succeeds or fails on its own (≤ 100 per message, XSD)."""
+    valid = [a.data for a in command.accounts if not isinstance(a.data, InvalidValue)]
+    places = uow.accounts.places(acc for data in valid for acc in data.accommodations)
+    seen: set[Guid] = set()
+    results = []
+    for item in command.accounts:
+        refused = _refusal(uow, sender, item, places, seen)
+        seen.add(item.transport_guid)
+        if refused is not None:
+            results.append(AccountResult(ObjectResult.failed(item.transport_guid, *refused)))
+            continue
+        assert not isinstance(item.data, InvalidValue)
+        guid = item.account_guid or Guid.new()
+        try:
+            with uow.savepoint():
+                els, service_ids = uow.accounts.save(guid, item.data, places, org=sender.guid, message=message,
+                                                     at=now, new=item.account_guid is None)
+        except Conflict as exc:
+            results.append(AccountResult(ObjectResult.failed(item.transport_guid, Code.VALUE_INVALID, exc.message)))
+            continue
+        results.append(AccountResult(ObjectResult(item.transport_guid, guid=guid, unique_number=els, update_date=now),
+                                     els, service_ids[0]))
+    return results
+
+
+def _refusal(uow: UnitOfWork, sender: Organisation, item: AccountToImport, places: dict[str, Place],
+             seen: set[Guid]) -> tuple[Code, str] | None:
+    if item.transport_guid in seen:
+        return Code.VALUE_INVALID, f"TransportGUID {item.transport_guid} is repeated"
+    if isinstance(item.data, InvalidValue):
+        return item.data.code, str(item.data)
+    if not authority.may_post_house_uo(sender):
+        return Code.AUTHORITY_DENIED, f"organisation {sender.guid} ({sender.role}) may not post accounts here"
+    if item.data.account_type not in SUPPORTED_TYPES:
+        return Code.NOT_SUPPORTED, (f"{item.data.account_type.name.lower().replace('_', ' ')} accounts need "
+                                    "contracts this gateway version does not record yet")
+    if item.account_guid is not None:
+        holder = uow.accounts.holder(item.account_guid)
+        if holder is None:
+            return Code.ACCOUNT_NOT_FOUND, f"no account {item.account_guid} to update"
+        if holder != sender.guid:
+            return Code.AUTHORITY_DENIED, f"account {item.account_guid} belongs to another organisation"
+    for accommodation in item.data.accommodations:
+        place = places.get(accommodation.place)
+        if place is None:
+            if accommodation.premises_guid:
+                return Code.PREMISES_NOT_FOUND, f"no premises {accommodation.premises_guid} is registered"
+            return Code.HOUSE_NOT_FOUND, f"no house with FIAS GUID {accommodation.fias_house_guid} is registered"
+        if not authority.holds_house(sender, place[1]):
+            return Code.AUTHORITY_DENIED, (f"house {place[0]} is managed by another organisation; "
+                                           "accounts are posted by the house's management organisation")
+    return None
+
+
+def export_accounts(uow: UnitOfWork, reader: Organisation, command: ExportAccounts) -> list[Account]:
+    """Accounts hold personal data: an organisation sees the accounts it posted; regulators see all."""
+    visible_to = None if reader.role in READ_ALL_ROLES else reader.guid
+    return uow.accounts.find(house=command.fias_house_guid, guids=command.account_guids,
+                             unified=command.unified_numbers, service_ids=command.service_ids,
+                             visible_to=visible_to)

@@ -1,0 +1,179 @@
+"""importAccountRequest → ImportAccounts; accounts → exportAccountResult and ImportAccount results."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from lxml import etree
+
+from gateway.domain.accounts import (
+    Accommodation,
+    Account,
+    AccountData,
+    AccountToImport,
+    AccountType,
+    Closing,
+    ExportAccounts,
+    ImportAccounts,
+    OrganisationPayer,
+    PersonPayer,
+)
+from gateway.domain.values import FiasHouseGuid, Guid, InvalidValue, area
+from gateway.errors import Code
+from gateway.soap import ns
+from gateway.soap.ns import q
+from gateway.soap.xmlmap import (
+    boolean,
+    decoded,
+    hm,
+    iso,
+    nsi,
+    nsi_out,
+    optional_area,
+    required,
+    sub,
+    text,
+    transport_guid,
+)
+
+#: The official choice of account type flags, in schema order.
+TYPE_FLAGS = {
+    "isUOAccount": AccountType.MANAGEMENT, "isRSOAccount": AccountType.RESOURCE_SUPPLY,
+    "isCRAccount": AccountType.CAPITAL_REPAIR, "isRCAccount": AccountType.SETTLEMENT_CENTRE,
+    "isOGVorOMSAccount": AccountType.STATE_OR_MUNICIPAL, "isTKOAccount": AccountType.WASTE,
+}
+FLAG_OF = {kind: flag for flag, kind in TYPE_FLAGS.items()}
+IR = ns.INDIVIDUAL_REGISTRY_BASE
+
+
+def _payer(account: etree._Element) -> tuple[PersonPayer | OrganisationPayer | None, bool]:
+    info = account.find(hm("PayerInfo"))
+    if info is None:
+        raise InvalidValue("PayerInfo is missing")
+    renter = boolean(text(info, "IsRenter")) is True
+    person = info.find(hm("Ind"))
+    if person is not None:
+        document = person.find(q(IR, "ID"))
+        document_type = document.find(q(IR, "Type")) if document is not None else None
+        return PersonPayer(
+            surname=required(person, "Surname", IR), first_name=required(person, "FirstName", IR),
+            patronymic=text(person, "Patronymic", IR), snils=text(person, "SNILS", IR),
+            document_type=text(document_type, "Code", ns.NSI_BASE) if document_type is not None else None,
+            document_series=text(document, "Series", IR) if document is not None else None,
+            document_number=text(document, "Number", IR) if document is not None else None,
+        ), renter
+    org = info.find(hm("Org"))
+    if org is not None:
+        return OrganisationPayer(Guid(required(org, "orgVersionGUID", ns.ORGANIZATIONS_REGISTRY_BASE))), renter
+    return None, renter
+
+
+def _accommodation(element: etree._Element) -> Accommodation:
+    if element.find(hm("LivingRoomGUID")) is not None:
+        raise InvalidValue("accounts for living rooms (LivingRoomGUID) are not supported by this gateway version",
+                           code=Code.NOT_SUPPORTED)
+    premises, house = text(element, "PremisesGUID"), text(element, "FIASHouseGuid")
+    share = text(element, "SharePercent")
+    return Accommodation(premises_guid=Guid(premises) if premises else None,
+                         fias_house_guid=FiasHouseGuid(house) if house else None,
+                         share_percent=area(share, "SharePercent") if share is not None else None)
+
+
+def _account_data(account: etree._Element) -> AccountData:
+    kind = next((TYPE_FLAGS[etree.QName(child).localname] for child in account
+                 if isinstance(child.tag, str) and etree.QName(child).localname in TYPE_FLAGS), None)
+    if kind is None:
+        raise InvalidValue("the account type flag (isUOAccount, isRSOAccount, …) is missing")
+    payer, renter = _payer(account)
+    closed_el = account.find(hm("Closed"))
+    closed = None
+    if closed_el is not None:
+        closed = Closing(nsi(closed_el, "CloseReason"), date.fromisoformat(required(closed_el, "CloseDate")[:10]),
+                         text(closed_el, "Description"))
+    persons = text(account, "LivingPersonsNumber")
+    return AccountData(
+        account_type=kind, payer=payer, is_renter=renter,
+        accommodations=tuple(_accommodation(a) for a in account.findall(hm("Accommodation"))),
+        account_number=text(account, "AccountNumber", ns.ACCOUNT_BASE),
+        living_persons=int(persons) if persons is not None else None,
+        total_square=optional_area(account, "TotalSquare"),
+        residential_square=optional_area(account, "ResidentialSquare"),
+        heated_area=optional_area(account, "HeatedArea"), closed=closed,
+    )
+
+
+def decode_import_accounts(request: etree._Element) -> ImportAccounts:
+    """The command carried by a schema-valid ``hm:importAccountRequest`` (≤ 100 accounts, XSD)."""
+    items = []
+    for account in request.findall(hm("Account")):
+        guid = text(account, "AccountGUID")
+        items.append(AccountToImport(transport_guid(account), decoded(_account_data, account),
+                                     Guid(guid) if guid else None))
+    return ImportAccounts(tuple(items))
+
+
+def decode_export_accounts(request: etree._Element) -> ExportAccounts:
+    house = text(request, "FIASHouseGuid")
+    return ExportAccounts(
+        fias_house_guid=FiasHouseGuid(house) if house else None,
+        account_guids=tuple(Guid(e.text or "") for e in request.findall(hm("AccountGUID"))),
+        unified_numbers=tuple((e.text or "").strip() for e in request.findall(q(ns.ACCOUNT_BASE,
+                                                                                 "UnifiedAccountNumber"))),
+        service_ids=tuple((e.text or "").strip() for e in request.findall(q(ns.ACCOUNT_BASE, "ServiceID"))),
+    )
+
+
+def append_import_account(common: etree._Element, unified_number: str, service_id: str) -> None:
+    """``hm:ImportAccount`` inside a CommonResult: the ELS and ServiceID the registry assigned."""
+    numbers = etree.SubElement(common, hm("ImportAccount"))
+    sub(numbers, "UnifiedAccountNumber", unified_number, ns.ACCOUNT_BASE)
+    sub(numbers, "ServiceID", service_id, ns.ACCOUNT_BASE)
+
+
+def _payer_out(parent: etree._Element, data: AccountData) -> None:
+    info = etree.SubElement(parent, hm("PayerInfo"))
+    if data.is_renter:
+        sub(info, "IsRenter", True)
+    if isinstance(data.payer, PersonPayer):
+        person = etree.SubElement(info, hm("Ind"))
+        sub(person, "Surname", data.payer.surname, IR)
+        sub(person, "FirstName", data.payer.first_name, IR)
+        sub(person, "Patronymic", data.payer.patronymic, IR)
+        if data.payer.snils:
+            sub(person, "SNILS", data.payer.snils, IR)
+        elif data.payer.document_number:
+            document = etree.SubElement(person, hm("ID"))
+            sub(document, "Series", data.payer.document_series)
+            sub(document, "Number", data.payer.document_number)
+    elif isinstance(data.payer, OrganisationPayer):
+        sub(etree.SubElement(info, hm("Org")), "orgVersionGUID", data.payer.org_version_guid,
+            ns.ORGANIZATIONS_REGISTRY_BASE)
+
+
+def encode_export_account(parent: etree._Element, account: Account) -> None:
+    """``hm:exportAccountResult`` (exportAccountResultType) for one account, appended to ``parent``."""
+    data = account.data
+    result = etree.SubElement(parent, hm("exportAccountResult"))
+    sub(result, FLAG_OF[data.account_type], True)
+    sub(result, "CreationDate", iso(account.created_at))
+    sub(result, "LivingPersonsNumber", data.living_persons)
+    sub(result, "TotalSquare", data.total_square)
+    sub(result, "ResidentialSquare", data.residential_square)
+    sub(result, "HeatedArea", data.heated_area)
+    if data.closed is not None:
+        closed = etree.SubElement(result, hm("Closed"))
+        nsi_out(closed, "CloseReason", data.closed.reason)
+        sub(closed, "CloseDate", data.closed.on.isoformat())
+        sub(closed, "Description", data.closed.description)
+    for stored in account.accommodations:
+        accommodation = etree.SubElement(result, hm("Accommodation"))
+        place = stored.accommodation
+        sub(accommodation, "PremisesGUID", place.premises_guid)
+        sub(accommodation, "FIASHouseGuid", place.fias_house_guid)
+        sub(accommodation, "SharePercent", place.share_percent)
+    _payer_out(result, data)
+    sub(result, "AccountNumber", data.account_number)
+    sub(result, "AccountGUID", account.guid)
+    sub(result, "UnifiedAccountNumber", account.unified_number, ns.ACCOUNT_BASE)
+    if account.accommodations:
+        sub(result, "ServiceID", account.accommodations[0].service_id, ns.ACCOUNT_BASE)
