@@ -74,6 +74,7 @@ def run(workdir: Path) -> None:
             _push_houses(entries, clients)
             _refusals(entries, clients, issued)
             _export(entries, clients)
+            _accounts(entries, clients)
     finally:
         worker.stop()
         gateway.engine.dispose()
@@ -154,3 +155,44 @@ def _export(entries: list[orgfile.OrgEntry], clients: dict) -> None:
     for premises in house.ApartmentHouse.NonResidentialPremises or []:
         _say(f"     non-residential {premises.PremisesNum}: {premises.TotalArea} m², cadastral "
              f"{premises.CadastralNumber or '— none on record'}")
+
+
+PAYERS = [("Иванов", "Иван"), ("Петрова", "Анна"), ("Сидоров", "Пётр"), ("Кузнецова", "Мария"),
+          ("Смирнов", "Олег"), ("Попова", "Елена")]
+
+
+def _premises_guids(client: GisClient, fias: str) -> dict[str, str]:
+    guid = client.send("exportHouseData", {"FIASHouseGuid": fias, "Id": "signed-data-container",
+                                           "version": "15.10.0.0"})
+    house = client.wait(guid).exportHouseResult.ApartmentHouse
+    return {p.PremisesNum: p.PremisesGUID for p in house.ResidentialPremises or []}
+
+
+def _accounts(entries: list[orgfile.OrgEntry], clients: dict) -> None:
+    _say("\n== 4. importAccountData: personal accounts for the flats (PremisesGUIDs read back first)")
+    mc, hoa = entries[0], entries[1]
+    client = clients[mc.organisation.guid]
+    fias = etree.parse(str(mc.houses[0])).getroot().findtext(".//{*}FIASHouseGuid")
+    hoa_fias = etree.parse(str(hoa.houses[0])).getroot().findtext(".//{*}FIASHouseGuid")
+    flats = _premises_guids(client, fias)
+    foreign = next(iter(_premises_guids(clients[hoa.organisation.guid], hoa_fias).values()))
+    accounts = [
+        {"isUOAccount": True, "TotalSquare": "50", "LivingPersonsNumber": 2,
+         "Accommodation": [{"PremisesGUID": premises}],
+         "PayerInfo": {"Ind": {"Surname": surname, "FirstName": first}},
+         "TransportGUID": str(uuid.uuid4()), "AccountNumber": f"100{number}"}
+        for (number, premises), (surname, first) in zip(sorted(flats.items()), PAYERS, strict=False)
+    ]
+    accounts.append({"isUOAccount": True, "Accommodation": [{"PremisesGUID": foreign}],
+                     "PayerInfo": {"Ind": {"Surname": "Посторонний", "FirstName": "Павел"}},
+                     "TransportGUID": str(uuid.uuid4())})  # planted: a flat of the HOA's house
+    guid = client.send("importAccountData", {"Account": accounts, "Id": "signed-data-container",
+                                             "version": "10.0.1.1"})
+    state = client.wait(guid)
+    for account, common in zip(accounts, state.ImportResult[0].CommonResult, strict=True):
+        payer = account["PayerInfo"]["Ind"]["Surname"]
+        if getattr(common, "ImportAccount", None) is not None:
+            _say(f"   {payer:<12} ELS {common.ImportAccount.UnifiedAccountNumber}  "
+                 f"ServiceID {common.ImportAccount.ServiceID}")
+        else:
+            _say(f"   {payer:<12} refused: {common.Error[0].ErrorCode} {common.Error[0].Description}")
