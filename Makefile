@@ -23,7 +23,7 @@ lint: $(STAMP)
 	$(VENV)/bin/mypy gateway/domain gateway/services gateway/signing
 
 bench: $(STAMP)
-	$(PY) benchmarks/run.py
+	$(PY) -m benchmarks.run
 
 serve: $(STAMP)
 	$(VENV)/bin/gateway serve

@@ -155,6 +155,16 @@ def main() -> None:
         for label, premises, count in (("small house (fixture)", None, 60), ("large house (1,000 premises)", 1000, 6)):
             run_case(f"SQLite   {label}", DatabaseConfig(url=f"sqlite:///{scratch}/{uuid.uuid4().hex}.sqlite3"),
                      premises, count)
+    from benchmarks import load
+
+    print("\nUnder load (gateway serve: gunicorn 2 processes; gateway worker; 8 concurrent senders over HTTP):")
+    with tempfile.TemporaryDirectory() as scratch:
+        load.run("SQLite", DatabaseConfig(url=f"sqlite:///{scratch}/load.sqlite3"), Path(scratch))
+    from benchmarks import registry_size
+
+    print("\nExports on a large registry (GATEWAY_BENCH_ACCOUNTS, default 1,000,000 accounts):")
+    with tempfile.TemporaryDirectory() as scratch:
+        registry_size.run("SQLite", DatabaseConfig(url=f"sqlite:///{scratch}/large.sqlite3"))
     pg_url = os.environ.get("GATEWAY_BENCH_PG_URL") or os.environ.get("GATEWAY_TEST_PG_URL")
     if not pg_url:
         print("\nPostgreSQL: skipped (set GATEWAY_BENCH_PG_URL)")
@@ -166,6 +176,13 @@ def main() -> None:
             with admin.begin() as connection:
                 connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE; CREATE SCHEMA "{schema}"'))
             run_case(f"Postgres {label}", DatabaseConfig(url=pg_url, schema=schema), premises, count)
+        with admin.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE; CREATE SCHEMA "{schema}"'))
+        with tempfile.TemporaryDirectory() as scratch:
+            load.run("Postgres", DatabaseConfig(url=pg_url, schema=schema), Path(scratch), concurrency=2)
+        with admin.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE; CREATE SCHEMA "{schema}"'))
+        registry_size.run("Postgres", DatabaseConfig(url=pg_url, schema=schema))
     finally:
         with admin.begin() as connection:
             connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))

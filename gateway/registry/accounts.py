@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, delete, insert, or_, select, update
+from sqlalchemy import Connection, RowMapping, bindparam, delete, insert, or_, select, update
 
 from gateway.domain.accounts import (
     Accommodation,
@@ -99,49 +99,70 @@ class AccountRepository:
         row = self.connection.execute(select(accounts.c.posted_by).where(accounts.c.guid == str(guid))).first()
         return Guid(row.posted_by) if row else None
 
-    def save(self, guid: Guid, data: AccountData, places: dict[str, Place], *, org: Guid, message: Guid,
-             at: datetime, new: bool) -> tuple[str, list[str]]:
-        """Create the account or write its new version; returns its ELS and ServiceIDs (in accommodation order).
+    def save(self, items: list[tuple[Guid, AccountData, bool]], places: dict[str, Place], *, org: Guid,
+             message: Guid, at: datetime) -> list[tuple[str, list[str]]]:
+        """Create accounts (``True``) or write new versions (``False``), set-based; returns (ELS, ServiceIDs) each.
 
-        A premises that stays in the account keeps its ServiceID across versions.
+        New accounts cost one multi-row INSERT…RETURNING and one UPDATE for their ELS whatever their number;
+        accommodations and versions one INSERT each. A premises that stays in an account keeps its
+        ServiceID across versions.
         """
-        version = Guid.new()
-        columns = _columns(data)
-        if new:
-            serial = self.connection.execute(insert(accounts).values(
-                guid=str(guid), posted_by=str(org), version_guid=str(version), created_at=at, updated_at=at,
-                **columns)).inserted_primary_key
-            assert serial is not None
-            region = (places[data.accommodations[0].place][2] or "00")[:2]
-            els = unified_account_number(region, int(serial[0]))
-            self.connection.execute(update(accounts).where(accounts.c.id == serial[0]).values(unified_number=els))
-            kept: dict[str, int] = {}
-        else:
-            els = self.connection.execute(update(accounts).where(accounts.c.guid == str(guid)).values(
-                version_guid=str(version), updated_at=at, **columns).returning(accounts.c.unified_number)).scalar_one()
-            old = self.connection.execute(select(account_accommodations).where(
-                account_accommodations.c.account_guid == str(guid))).mappings().all()
-            kept = {(f"p:{r['premises_guid']}" if r["premises_guid"] else f"h:{r['fias_house_guid']}"): r["ordinal"]
-                    for r in old}
-            self.connection.execute(delete(account_accommodations).where(
-                account_accommodations.c.account_guid == str(guid)))  # current state; history is in versions
+        versions = [Guid.new() for _ in items]
+        columns = [_columns(data) for _, data, _ in items]
+        unified: dict[Guid, str] = {}
+        created = [(i, guid) for i, (guid, _, new) in enumerate(items) if new]
+        if created:
+            ids = self.connection.execute(insert(accounts).returning(accounts.c.id, sort_by_parameter_order=True), [
+                {"guid": str(guid), "posted_by": str(org), "version_guid": str(versions[i]), "created_at": at,
+                 "updated_at": at, **columns[i]} for i, guid in created]).scalars().all()
+            for (i, guid), serial in zip(created, ids, strict=True):
+                region = (places[items[i][1].accommodations[0].place][2] or "00")[:2]
+                unified[guid] = unified_account_number(region, serial)
+            self.connection.execute(
+                update(accounts).where(accounts.c.id == bindparam("b_id")).values(unified_number=bindparam("b_els")),
+                [{"b_id": serial, "b_els": unified[guid]} for (_, guid), serial in zip(created, ids, strict=True)])
+        kept: dict[Guid, dict[str, int]] = {guid: {} for guid, _, _ in items}
+        changed = [(i, guid) for i, (guid, _, new) in enumerate(items) if not new]
+        if changed:
+            for i, guid in changed:
+                unified[guid] = self.connection.execute(update(accounts).where(accounts.c.guid == str(guid)).values(
+                    version_guid=str(versions[i]), updated_at=at, **columns[i]).returning(accounts.c.unified_number)
+                ).scalar_one()
+            acc = account_accommodations.c
+            changed_guids = [str(guid) for _, guid in changed]
+            for r in self.connection.execute(select(account_accommodations).where(
+                    acc.account_guid.in_(changed_guids))).mappings():
+                place = f"p:{r['premises_guid']}" if r["premises_guid"] else f"h:{r['fias_house_guid']}"
+                kept[Guid(r["account_guid"])][place] = r["ordinal"]
+            # the current state is replaced; what was there stays in the account's versions
+            self.connection.execute(delete(account_accommodations).where(acc.account_guid.in_(changed_guids)))
+        per_account = [self._accommodation_rows(guid, data, places, unified[guid], kept[guid])
+                       for guid, data, _ in items]
+        self.connection.execute(insert(account_accommodations), [row for rows in per_account for row in rows])
+        self.connection.execute(insert(object_versions), [
+            {"version_guid": str(version), "object_type": "account", "object_guid": str(guid), "valid_from": at,
+             "org_guid": str(org), "message_guid": str(message),
+             "data": json_ready({**column, "unified_number": unified[guid], "accommodations": rows})}
+            for (guid, _, _), version, column, rows in zip(items, versions, columns, per_account, strict=True)])
+        return [(unified[guid], [r["service_id"] for r in rows]) for (guid, _, _), rows in zip(items, per_account,
+                                                                                              strict=True)]
+
+    @staticmethod
+    def _accommodation_rows(guid: Guid, data: AccountData, places: dict[str, Place], els: str,
+                            kept: dict[str, int]) -> list[dict[str, Any]]:
         next_ordinal = max(kept.values(), default=0) + 1
         rows: list[dict[str, Any]] = []
         for accommodation in data.accommodations:
-            key = accommodation.place
-            ordinal = kept.get(key)
+            ordinal = kept.get(accommodation.place)
             if ordinal is None:
                 ordinal, next_ordinal = next_ordinal, next_ordinal + 1
             premises_guid, fias = accommodation.premises_guid, accommodation.fias_house_guid
-            rows.append({"account_guid": str(guid), "ordinal": ordinal, "house_guid": str(places[key][0]),
+            rows.append({"account_guid": str(guid), "ordinal": ordinal,
+                         "house_guid": str(places[accommodation.place][0]),
                          "premises_guid": str(premises_guid) if premises_guid else None,
                          "fias_house_guid": str(fias) if fias else None,
                          "share_percent": accommodation.share_percent, "service_id": service_id(els, ordinal)})
-        self.connection.execute(insert(account_accommodations), rows)
-        self.connection.execute(insert(object_versions).values(
-            version_guid=str(version), object_type="account", object_guid=str(guid), valid_from=at, org_guid=str(org),
-            message_guid=str(message), data=json_ready({**columns, "unified_number": els, "accommodations": rows})))
-        return els, [r["service_id"] for r in rows]
+        return rows
 
     def find(self, *, house: FiasHouseGuid | None = None, guids: Iterable[Guid] = (), unified: Iterable[str] = (),
              service_ids: Iterable[str] = (), visible_to: Guid | None = None) -> list[Account]:

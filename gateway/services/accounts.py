@@ -36,24 +36,45 @@ def import_accounts(
     valid = [a.data for a in command.accounts if not isinstance(a.data, InvalidValue)]
     places = uow.accounts.places(acc for data in valid for acc in data.accommodations)
     seen: set[Guid] = set()
-    results = []
+    results: list[AccountResult | None] = []
+    to_save: list[tuple[int, AccountToImport]] = []
     for item in command.accounts:
         refused = _refusal(uow, sender, item, places, seen)
         seen.add(item.transport_guid)
-        if refused is not None:
-            results.append(AccountResult(ObjectResult.failed(item.transport_guid, *refused)))
-            continue
-        assert not isinstance(item.data, InvalidValue)
-        guid = item.account_guid or Guid.new()
+        if refused is None:
+            to_save.append((len(results), item))
+        results.append(None if refused is None else AccountResult(ObjectResult.failed(item.transport_guid, *refused)))
+    for index, result in _save(uow, sender, to_save, places, message=message, now=now):
+        results[index] = result
+    return [r for r in results if r is not None]
+
+
+def _save(uow: UnitOfWork, sender: Organisation, items: list[tuple[int, AccountToImport]], places: dict[str, Place],
+          *, message: Guid, now: datetime) -> list[tuple[int, AccountResult]]:
+    """All accounts in one set-based write; if that collides, one by one so each stands or falls alone."""
+    def write(batch: list[tuple[int, AccountToImport]]) -> list[tuple[int, AccountResult]]:
+        guids = [item.account_guid or Guid.new() for _, item in batch]
+        rows = [(guid, item.data, item.account_guid is None) for guid, (_, item) in zip(guids, batch, strict=True)
+                if not isinstance(item.data, InvalidValue)]
+        with uow.savepoint():
+            numbers = uow.accounts.save(rows, places, org=sender.guid, message=message, at=now)
+        return [(index, AccountResult(ObjectResult(item.transport_guid, guid=guid, unique_number=els, update_date=now),
+                                      els, service_ids[0]))
+                for (index, item), guid, (els, service_ids) in zip(batch, guids, numbers, strict=True)]
+
+    if not items:
+        return []
+    try:
+        return write(items)
+    except Conflict:
+        pass  # someone wrote concurrently: find out which account collides, one savepoint each
+    results = []
+    for entry in items:
         try:
-            with uow.savepoint():
-                els, service_ids = uow.accounts.save(guid, item.data, places, org=sender.guid, message=message,
-                                                     at=now, new=item.account_guid is None)
+            results.extend(write([entry]))
         except Conflict as exc:
-            results.append(AccountResult(ObjectResult.failed(item.transport_guid, Code.VALUE_INVALID, exc.message)))
-            continue
-        results.append(AccountResult(ObjectResult(item.transport_guid, guid=guid, unique_number=els, update_date=now),
-                                     els, service_ids[0]))
+            results.append((entry[0], AccountResult(ObjectResult.failed(entry[1].transport_guid, Code.VALUE_INVALID,
+                                                                         exc.message))))
     return results
 
 

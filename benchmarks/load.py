@@ -1,0 +1,223 @@
+"""Load benchmark in the deployment shape: `gateway serve` (gunicorn) + `gateway worker` as processes,
+N concurrent senders over real HTTP posting signed importAccountData messages of 100 accounts.
+
+Floor, measured in the same run on one core: what any receiver must do with such a message — lxml parse,
+XSD validation, XAdES verification — plus a bare bulk insert of the same 100 accounts and their
+accommodations into the same database, with no gateway around it.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import requests
+from lxml import etree
+from sqlalchemy import Engine, insert, select
+
+ROOT = Path(__file__).resolve().parent.parent
+
+from gateway import bootstrap, orgfile  # noqa: E402
+from gateway.config import Config, DatabaseConfig  # noqa: E402
+from gateway.domain.values import Guid  # noqa: E402
+from gateway.registry.tables import account_accommodations, accounts, messages, premises  # noqa: E402
+from gateway.registry.unit_of_work import UnitOfWork  # noqa: E402
+from gateway.services import houses as house_services  # noqa: E402
+from gateway.signing import keys, sign, verify  # noqa: E402
+from gateway.soap import houses_xml  # noqa: E402
+from gateway.xmlparse import parse_untrusted  # noqa: E402
+from gateway.xsd import Service, validate  # noqa: E402
+
+HM = "http://dom.gosuslugi.ru/schema/integration/house-management/"
+BASE = "http://dom.gosuslugi.ru/schema/integration/base/"
+IR = "http://dom.gosuslugi.ru/schema/integration/individual-registry-base/"
+AB = "http://dom.gosuslugi.ru/schema/integration/account-base/"
+SOAP = "http://schemas.xmlsoap.org/soap/envelope/"
+PATH = "/ext-bus-home-management-service/services/HomeManagementAsync"
+
+
+def _e(parent: etree._Element, ns: str, tag: str, text: Any = None) -> etree._Element:
+    element = etree.SubElement(parent, f"{{{ns}}}{tag}")
+    if text is not None:
+        element.text = str(text)
+    return element
+
+
+def accounts_body(premises_guids: list[str]) -> etree._Element:
+    root = etree.Element(f"{{{HM}}}importAccountRequest", nsmap={"hm": HM, "base": BASE, "ir": IR, "ab": AB})
+    root.set("Id", "signed-data-container")
+    root.set(f"{{{BASE}}}version", "10.0.1.1")
+    for n, guid in enumerate(premises_guids):
+        account = _e(root, HM, "Account")
+        _e(account, HM, "isUOAccount", "true")
+        _e(account, HM, "LivingPersonsNumber", 2)
+        _e(account, HM, "TotalSquare", "54.3")
+        _e(_e(account, HM, "Accommodation"), HM, "PremisesGUID", guid)
+        person = _e(_e(account, HM, "PayerInfo"), HM, "Ind")
+        _e(person, IR, "Surname", f"Плательщик{n}")
+        _e(person, IR, "FirstName", "Иван")
+        _e(account, BASE, "TransportGUID", uuid.uuid4())
+        _e(account, AB, "AccountNumber", f"LS{n:06d}")
+    return root
+
+
+def envelope(body: etree._Element, org: str) -> bytes:
+    env = etree.Element(f"{{{SOAP}}}Envelope", nsmap={"soapenv": SOAP, "base": BASE})
+    header = _e(_e(env, SOAP, "Header"), BASE, "RequestHeader")
+    _e(header, BASE, "Date", "2026-11-23T12:00:00+03:00")
+    _e(header, BASE, "MessageGUID", uuid.uuid4())
+    _e(header, BASE, "orgPPAGUID", org)
+    _e(env, SOAP, "Body").append(body)
+    return etree.tostring(env, xml_declaration=True, encoding="UTF-8")
+
+
+def _houses(gateway: bootstrap.Gateway, org: Guid, count: int, flats: int) -> list[list[str]]:
+    """Registers ``count`` houses of ``flats`` flats directly through the service (setup, not measured)."""
+    from benchmarks.run import house_body
+
+    with UnitOfWork(gateway.engine) as uow:
+        sender = uow.organisations.get(org)
+        assert sender is not None
+        for _ in range(count):
+            command = houses_xml.decode_import_house_uo(house_body(flats))
+            from datetime import UTC, datetime
+
+            from gateway.messages import queue
+            message, _ = queue.accept(uow.connection, org=org, requester_message_guid=Guid.new(), service="setup",
+                                      operation="setup", request=b"<setup/>", payload=b"<setup/>",
+                                      now=datetime.now(UTC))
+            house_services.import_house_uo(uow, sender, command, message=message, now=datetime.now(UTC))
+        uow.commit()
+        rows = uow.connection.execute(select(premises.c.house_guid, premises.c.guid)
+                                      .where(premises.c.kind == "residential").order_by(premises.c.id)).all()
+    by_house: dict[str, list[str]] = {}
+    for house, guid in rows:
+        by_house.setdefault(house, []).append(guid)
+    return list(by_house.values())
+
+
+def floor(engine: Engine, message: bytes, org: Guid) -> float:
+    """Parse + validate + verify one message, then bulk-insert its accounts: the work no gateway can skip."""
+    started = time.perf_counter()
+    body = parse_untrusted(message).find(f"{{{SOAP}}}Body")[0]
+    validate(body, Service.HOUSE_MANAGEMENT)
+    verify(body)
+    guids = [a.findtext(f"{{{HM}}}Accommodation/{{{HM}}}PremisesGUID") for a in body.findall(f"{{{HM}}}Account")]
+    from datetime import UTC, datetime
+
+    now = datetime.now(UTC)
+    rows = [{"guid": str(uuid.uuid4()), "account_type": "uo", "posted_by": str(org), "is_renter": False,
+             "version_guid": str(uuid.uuid4()), "created_at": now, "updated_at": now, "payer_kind": "person",
+             "payer_surname": "x", "payer_first_name": "y"} for _ in guids]
+    with engine.begin() as connection:
+        connection.execute(insert(accounts), rows)
+        house = connection.execute(select(premises.c.house_guid).where(premises.c.guid == guids[0])).scalar()
+        connection.execute(insert(account_accommodations), [
+            {"account_guid": r["guid"], "ordinal": 1, "premises_guid": g, "house_guid": house,
+             "service_id": f"F{uuid.uuid4().hex[:12]}"} for r, g in zip(rows, guids, strict=True)])
+        connection.rollback()  # measure the work, keep the registry as the gateway will find it
+    return time.perf_counter() - started
+
+
+def run(label: str, database: DatabaseConfig, scratch: Path, *, senders: int = 8, messages_count: int = 40,
+        concurrency: int = 1) -> None:
+    entries = orgfile.read(ROOT / "fixtures" / "organisations.toml")
+    mc = entries[0].organisation
+    ca = keys.issue_test_ca()
+    provider = keys.issue_test_certificate(ca, org_name=mc.name, ogrn=str(mc.ogrn), inn=str(mc.inn), algorithm="gost")
+    answers = keys.issue_test_gateway_certificate(ca)
+    keys.write_pem(answers, scratch / "gw.key", scratch / "gw.crt")
+    gateway = bootstrap.build(Config(database=database), upgrade=True, signer=keys.load_signer(
+        scratch / "gw.key", scratch / "gw.crt"))
+    with UnitOfWork(gateway.engine) as uow:
+        uow.organisations.add(mc)
+        uow.organisations.register_certificate(mc.guid, keys.describe(provider.cert))
+        uow.commit()
+    flats = _houses(gateway, mc.guid, messages_count, 100)
+    bodies = [envelope(_signed(accounts_body(f), provider), str(mc.guid)) for f in flats]
+    floor_s = statistics.median(floor(gateway.engine, m, mc.guid) for m in bodies[:5])
+
+    env = {**os.environ, "GATEWAY_DATABASE__URL": database.url, "GATEWAY_DATABASE__SCHEMA": database.schema,
+           "GATEWAY_SIGNING__KEY_FILE": str(scratch / "gw.key"), "GATEWAY_SIGNING__CERT_FILE": str(scratch / "gw.crt"),
+           "GATEWAY_LOGGING__LEVEL": "WARNING", "GATEWAY_WORKER__POLL_INTERVAL": "0.02",
+           "PROMETHEUS_MULTIPROC_DIR": str(scratch)}
+    port = 18300 + os.getpid() % 500
+    server = subprocess.Popen([sys.executable, "-m", "gateway.launcher", "serve", "--port", str(port), "--workers",
+                               "2"], env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    worker = subprocess.Popen([sys.executable, "-m", "gateway.launcher", "worker", "--concurrency", str(concurrency)],
+                              env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait(lambda: requests.get(url + "/health", timeout=2).status_code == 200, 60)
+        latencies: list[float] = []
+        lock = threading.Lock()
+        shares = [bodies[i::senders] for i in range(senders)]
+
+        def send(share: list[bytes]) -> None:
+            session = requests.Session()
+            for message in share:
+                t = time.perf_counter()
+                response = session.post(url + PATH, data=message, timeout=120,
+                                        headers={"Content-Type": "text/xml", "SOAPAction": "urn:importAccountData"})
+                elapsed = time.perf_counter() - t
+                assert response.status_code == 200, response.text[:300]
+                with lock:
+                    latencies.append(elapsed)
+
+        started = time.perf_counter()
+        threads = [threading.Thread(target=send, args=(share,)) for share in shares]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        acked = time.perf_counter()
+        _wait(lambda: _done(gateway.engine) == messages_count, 600)
+        finished = time.perf_counter()
+    finally:
+        for process in (server, worker):
+            process.terminate()
+            process.wait(30)
+    objects = messages_count * 100
+    rate = objects / (finished - started)
+    floor_rate = 100 / floor_s
+    latencies.sort()
+    p50, p99 = latencies[len(latencies) // 2], latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
+    print(f"{label:<9} importAccountData 100/msg, {senders} senders, {messages_count} msgs, "
+          f"worker procs {concurrency} | "
+          f"ack p50 {p50 * 1000:6.0f} ms p99 {p99 * 1000:6.0f} ms | {rate:6.0f} obj/s end-to-end "
+          f"= {rate / floor_rate:4.2f} of the floor ({floor_rate:5.0f} obj/s, one core) "
+          f"[acks in {acked - started:.1f} s, all done in {finished - started:.1f} s]")
+    gateway.engine.dispose()
+
+
+def _signed(body: etree._Element, issued: keys.Issued) -> etree._Element:
+    sign(body, key=issued.key, cert=issued.cert)
+    return body
+
+
+def _done(engine: Engine) -> int:
+    from sqlalchemy import func
+
+    with engine.connect() as connection:
+        return int(connection.execute(select(func.count()).select_from(messages).where(
+            messages.c.state == "done", messages.c.operation == "importAccountData")).scalar() or 0)
+
+
+def _wait(condition: Any, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if condition():
+                return
+        except requests.RequestException:
+            pass
+        if time.monotonic() > deadline:
+            raise TimeoutError("benchmark condition not reached")
+        time.sleep(0.05)
