@@ -13,6 +13,7 @@ from gateway.domain.values import Guid, InvalidValue
 from gateway.errors import Code, Conflict
 from gateway.registry.accounts import Place
 from gateway.registry.unit_of_work import UnitOfWork
+from gateway.services.batch import write_batch
 
 #: Account types this version can authorise: a management organisation's own accounts. Others need
 #: records it does not keep yet (resource supply contracts, capital-repair fund owners, waste contracts).
@@ -62,20 +63,11 @@ def _save(uow: UnitOfWork, sender: Organisation, items: list[tuple[int, AccountT
                                       els, service_ids[0]))
                 for (index, item), guid, (els, service_ids) in zip(batch, guids, numbers, strict=True)]
 
-    if not items:
-        return []
-    try:
-        return write(items)
-    except Conflict:
-        pass  # someone wrote concurrently: find out which account collides, one savepoint each
-    results = []
-    for entry in items:
-        try:
-            results.extend(write([entry]))
-        except Conflict as exc:
-            results.append((entry[0], AccountResult(ObjectResult.failed(entry[1].transport_guid, Code.VALUE_INVALID,
-                                                                         exc.message))))
-    return results
+    def refuse(entry: tuple[int, AccountToImport], conflict: Conflict) -> tuple[int, AccountResult]:
+        return entry[0], AccountResult(ObjectResult.failed(entry[1].transport_guid, Code.VALUE_INVALID,
+                                                           conflict.message))
+
+    return write_batch(items, write, refuse)
 
 
 def _refusal(uow: UnitOfWork, sender: Organisation, item: AccountToImport, places: dict[str, Place],

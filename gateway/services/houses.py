@@ -11,6 +11,7 @@ from gateway.domain.results import ObjectResult
 from gateway.domain.values import Guid, InvalidValue
 from gateway.errors import Code, Conflict
 from gateway.registry.unit_of_work import UnitOfWork
+from gateway.services.batch import write_batch
 
 _KIND_NAME = {PremisesKind.RESIDENTIAL: "residential", PremisesKind.NON_RESIDENTIAL: "non-residential"}
 
@@ -85,18 +86,10 @@ def _add_premises(
         return [(index, ObjectResult(item.transport_guid, guid=guid, unique_number=unique, update_date=now))
                 for (index, item), guid, unique in zip(batch, guids, uniques, strict=True)]
 
-    try:
-        return write(items)
-    except Conflict:
-        pass  # someone wrote concurrently: find out which objects collide, one savepoint each
-    results = []
-    for entry in items:
-        try:
-            results.extend(write([entry]))
-        except Conflict:
-            results.append((entry[0], ObjectResult.failed(entry[1].transport_guid, Code.PREMISES_DUPLICATE,
-                                                          _duplicate(entry[1]))))
-    return results
+    def refuse(entry: tuple[int, PremisesToCreate], _: Conflict) -> tuple[int, ObjectResult]:
+        return entry[0], ObjectResult.failed(entry[1].transport_guid, Code.PREMISES_DUPLICATE, _duplicate(entry[1]))
+
+    return write_batch(items, write, refuse)
 
 
 def _refusal(item: HouseToCreate | PremisesToCreate | Unsupported) -> ObjectResult | None:
