@@ -166,18 +166,23 @@ class AccountRepository:
 
     def find(self, *, house: FiasHouseGuid | None = None, guids: Iterable[Guid] = (), unified: Iterable[str] = (),
              service_ids: Iterable[str] = (), visible_to: Guid | None = None) -> list[Account]:
-        """Accounts matching any criterion, two queries in all; ``visible_to`` limits them to one holder."""
+        """Accounts matching any criterion, in a few indexed queries; ``visible_to`` limits them to one holder."""
         a, acc = accounts.c, account_accommodations.c
-        criteria = []
+        # resolve house and ServiceID criteria to account GUIDs through their own indexes first: a single
+        # query with IN (subquery) lets SQLite walk the whole accounts table (0.3 s at a million accounts)
+        wanted = {str(g) for g in guids}
         if house is not None:
             house_guid = select(houses.c.guid).where(houses.c.fias_house_guid == str(house)).scalar_subquery()
-            criteria.append(a.guid.in_(select(acc.account_guid).where(acc.house_guid == house_guid)))
-        if guid_list := [str(g) for g in guids]:
-            criteria.append(a.guid.in_(guid_list))
+            wanted.update(self.connection.execute(
+                select(acc.account_guid).where(acc.house_guid == house_guid)).scalars())
+        if service_list := list(service_ids):
+            wanted.update(self.connection.execute(
+                select(acc.account_guid).where(acc.service_id.in_(service_list))).scalars())
+        criteria = []
+        if wanted:
+            criteria.append(a.guid.in_(sorted(wanted)))
         if unified_list := list(unified):
             criteria.append(a.unified_number.in_(unified_list))
-        if service_list := list(service_ids):
-            criteria.append(a.guid.in_(select(acc.account_guid).where(acc.service_id.in_(service_list))))
         if not criteria:
             return []
         query = select(accounts).where(or_(*criteria)).order_by(a.id)
