@@ -185,10 +185,11 @@ class AccountRepository:
             criteria.append(a.unified_number.in_(unified_list))
         if not criteria:
             return []
-        query = select(accounts).where(or_(*criteria)).order_by(a.id)
+        rows = self.connection.execute(select(accounts).where(or_(*criteria)).order_by(a.id)).mappings().all()
         if visible_to is not None:
-            query = query.where(a.posted_by == str(visible_to))
-        rows = self.connection.execute(query).mappings().all()
+            # filtered here, not in SQL: the set is small by construction, and a posted_by condition
+            # tempts SQLite's planner into walking the holder's index (every account of a big company)
+            rows = [r for r in rows if r["posted_by"] == str(visible_to)]
         if not rows:
             return []
         stored: dict[str, list[StoredAccommodation]] = {r["guid"]: [] for r in rows}
