@@ -41,7 +41,8 @@ def answer_signer(config: Config) -> Signer | None:
     if not config.signing.key_file or not config.signing.cert_file:
         raise ConfigError("signing.key_file and signing.cert_file must be set: the gateway signs every answer "
                           "(for a local experiment set security.sign_answers = false; "
-                          "`gateway keys issue-test --gateway DIR` makes a TEST-ONLY pair)")
+                          "`gateway keys issue-test --orgs FILE --out DIR` writes a TEST-ONLY pair, "
+                          "TEST-ONLY-gateway.*.pem)")
     try:
         return keys.load_signer(Path(config.signing.key_file), Path(config.signing.cert_file))
     except (OSError, ValueError) as exc:
