@@ -26,7 +26,7 @@ from gateway.signing import Signer, verify
 from gateway.signing.policy import check_binding
 from gateway.soap import envelope, ns, results_xml
 from gateway.soap.ns import q
-from gateway.soap.operations import ENDPOINTS, GET_STATE_REQUEST, Endpoint, by_body
+from gateway.soap.operations import ENDPOINTS, GET_STATE_REQUEST, OPERATIONS, Endpoint, by_body
 from gateway.xmlparse import parse_untrusted
 from gateway.xsd import SCHEMA_ROOT, check_version, validate
 
@@ -44,6 +44,12 @@ def _wsdl(endpoint: Endpoint, base_url: str) -> bytes:
     for address in tree.iter(q(ns.WSDL_SOAP, "address")):
         address.set("location", base_url.rstrip("/") + endpoint.path)
     return etree.tostring(tree, xml_declaration=True, encoding="UTF-8")
+
+
+def _known_operation(action: str) -> str:
+    """A metrics label from the sender's SOAPAction, bounded to the operations we know (labels are memory)."""
+    name = action.removeprefix("urn:")
+    return name if name in OPERATIONS or name == "getState" else "other"
 
 
 def _utcnow() -> datetime:
@@ -151,7 +157,7 @@ class GatewayApp:
             log.warning("event=refused endpoint=%s action=%s code=%s reason=%s",
                         endpoint.name, action or "-", error.code, error.message[:300])
             metrics.REFUSALS.labels(str(error.code)).inc()
-            metrics.REQUESTS.labels(action.removeprefix("urn:") or "unknown", "refused").inc()
+            metrics.REQUESTS.labels(_known_operation(action), "refused").inc()
             return error.http_status, envelope.fault(error, now)
         except Exception:  # noqa: BLE001 - never leak internals; the log has the traceback
             log.exception("event=internal_error endpoint=%s action=%s", endpoint.name, action or "-")

@@ -199,3 +199,12 @@ def test_health_reports_the_queue_lag(server: EmbeddedServer, envelopes) -> None
     post(server, envelopes.signed(HOUSE, org=MC))
     health = requests.get(server.url + "/health", timeout=10).json()
     assert health["messages"] == {"received": 1} and health["queue_lag_seconds"] >= 0
+
+
+def test_invented_soap_actions_do_not_become_metrics_labels(server: EmbeddedServer) -> None:
+    """Labels cost memory: a sender must not be able to mint new ones."""
+    for n in range(3):
+        post(server, b"<junk/>", action=f"urn:invented{n}")
+    text = requests.get(server.url + "/metrics", timeout=10).text
+    assert "invented" not in text
+    assert 'gateway_requests_total{operation="other",outcome="refused"}' in text
