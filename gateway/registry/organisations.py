@@ -32,10 +32,6 @@ class OrganisationRepository:
             kpp=Kpp(row.kpp) if row.kpp else None,
         )
 
-    def all(self) -> list[Organisation]:
-        guids = self.connection.execute(select(organisations.c.guid).order_by(organisations.c.name)).scalars()
-        return [org for guid in guids if (org := self.get(Guid(guid))) is not None]
-
     def register_certificate(self, org_guid: Guid, cert: CertificateInfo, *, at: datetime | None = None) -> None:
         """Bind a certificate to the organisation (``gateway keys register``)."""
         self.connection.execute(
