@@ -38,8 +38,12 @@ def load_private_key(path: Path, password: bytes | None = None) -> SigningKey:
     data = path.read_bytes()
     try:
         key = serialization.load_pem_private_key(data, password=password)
-    except (ValueError, TypeError, UnsupportedAlgorithm):
-        return _load_gost_private_key(data, path)
+    except (ValueError, TypeError, UnsupportedAlgorithm) as not_rsa_or_ec:
+        try:
+            return _load_gost_private_key(data, path)
+        except ValueError:
+            # neither reader knows it: report what the standard reader said (wrong password, damaged key…)
+            raise ValueError(f"{path}: cannot load the private key: {not_rsa_or_ec}") from None
     if not isinstance(key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey):
         raise ValueError(f"{path}: only RSA, ECDSA and GOST R 34.10-2012 keys are supported")
     return key

@@ -266,3 +266,13 @@ def test_keys_written_to_pem_load_back_as_a_matching_signer(
     keys.write_pem(signers[other], tmp_path / "k2.pem", tmp_path / "c2.pem")
     with pytest.raises(ValueError, match="is not the certificate of the key"):
         keys.load_signer(tmp_path / "k.pem", tmp_path / "c2.pem")
+
+
+def test_an_encrypted_key_with_the_wrong_password_says_why(signers: dict[str, keys.Issued], tmp_path: Path) -> None:
+    path = tmp_path / "locked.pem"
+    path.write_bytes(signers["rsa"].key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.BestAvailableEncryption(b"right")))
+    with pytest.raises(ValueError, match="cannot load the private key.*(password|decrypt)"):
+        keys.load_private_key(path, password=b"wrong")
+    assert keys.load_private_key(path, password=b"right").public_key() is not None
