@@ -13,7 +13,7 @@ from pathlib import Path
 import click
 from sqlalchemy import select
 
-from gateway import bootstrap, orgfile
+from gateway import bootstrap, nsifile, orgfile
 from gateway import config as config_module
 from gateway.domain.values import Guid
 from gateway.errors import GatewayError
@@ -167,6 +167,21 @@ def orgs_load(obj: Context, file: Path) -> None:
                 added += 1
         uow.commit()
     click.echo(f"registered {added} organisation(s)")
+
+
+@main.group("nsi")
+def nsi_group() -> None:
+    """Reference directories (NSI)."""
+
+
+@nsi_group.command("load")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.pass_obj
+def nsi_load(obj: Context, paths: tuple[Path, ...]) -> None:
+    """Load directories from TOML files or folders of them (see fixtures/nsi/); each replaces its directory."""
+    gateway = obj.gateway()
+    for registry, count in nsifile.load(gateway.engine, list(paths), datetime.now(UTC)):
+        click.echo(f"NSI {registry}: {count} item(s)")
 
 
 @main.group("keys")

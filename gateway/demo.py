@@ -11,12 +11,13 @@ import logging
 import shutil
 import time
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 
 import zeep
 from lxml import etree
 
-from gateway import bootstrap, orgfile
+from gateway import bootstrap, nsifile, orgfile
 from gateway.config import Config, DatabaseConfig, WorkerConfig
 from gateway.messages.worker import WorkerThread
 from gateway.registry.unit_of_work import UnitOfWork
@@ -60,6 +61,9 @@ def run(workdir: Path) -> None:
             _say(f"   organisation {org.name} ({org.role}), TEST-ONLY {entry.key_algorithm.upper()} certificate")
         uow.commit()
 
+    loaded = nsifile.load(gateway.engine, [FIXTURES / "nsi"], datetime.now(UTC))
+    _say(f"   reference directories (NSI) loaded: {', '.join(str(registry) for registry, _ in loaded)}")
+
     worker = WorkerThread(gateway.worker).start()
     try:
         with EmbeddedServer(gateway.app) as server:
@@ -71,6 +75,7 @@ def run(workdir: Path) -> None:
                                                cert=issued[e.organisation.guid].cert)
                 for e in entries if e.houses
             }
+            _push_documents(entries, clients)
             _push_houses(entries, clients)
             _refusals(entries, clients, issued)
             _export(entries, clients)
@@ -80,6 +85,17 @@ def run(workdir: Path) -> None:
         gateway.engine.dispose()
     _say(f"\n== done in {time.monotonic() - started:.1f} s; nothing left running. "
          f"Registry and log kept in {workdir}/ (gateway.sqlite3, gateway.log)")
+
+
+def _push_documents(entries: list[orgfile.OrgEntry], clients: dict) -> None:
+    _say("\n== 0. management contracts and charters first: they give each organisation its houses")
+    for entry in entries:
+        for document in entry.documents:
+            operation = "importCharterData" if "Charter" in etree.parse(str(document)).getroot().tag \
+                else "importContractData"
+            result = clients[entry.organisation.guid].import_and_wait(operation, document)
+            status = ", ".join(o.error_code or "placed" for o in result.objects)
+            _say(f"   {entry.organisation.name}: {operation} {document.name} → {status}")
 
 
 def _push_houses(entries: list[orgfile.OrgEntry], clients: dict) -> None:

@@ -28,6 +28,9 @@ ACK_TO_DONE = Histogram("gateway_ack_to_done_seconds", "From acceptance (Ack) to
                         ["operation"], buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800))
 OBJECTS = Counter("gateway_objects_processed_total", "Objects (TransportGUIDs) processed, by operation and result",
                   ["operation", "result"])
+READING_FLAGS = Counter("gateway_reading_warnings_total",
+                        "Readings accepted with a warning (high_consumption, verification_overdue, rollover)",
+                        ["flag"])
 PROCESSING_FAILURES = Counter("gateway_processing_failures_total",
                               "Failed processing attempts, by operation and what became of the message",
                               ["operation", "next_state"])

@@ -16,6 +16,8 @@ class OrgEntry:
     organisation: Organisation
     key_algorithm: str
     houses: tuple[Path, ...]
+    #: importContractRequest / importCharterRequest bodies that give the organisation its houses
+    documents: tuple[Path, ...] = ()
 
 
 def read(path: Path) -> list[OrgEntry]:
@@ -33,5 +35,6 @@ def read(path: Path) -> list[OrgEntry]:
         except (KeyError, ValueError, InvalidValue) as exc:
             raise ConfigError(f"{path}: organisation #{index}: {exc}") from None
         houses = tuple(path.parent / house for house in item.get("houses", []))
-        entries.append(OrgEntry(org, item.get("key", "rsa"), houses))
+        documents = tuple(path.parent / document for document in item.get("documents", []))
+        entries.append(OrgEntry(org, item.get("key", "rsa"), houses, documents))
     return entries

@@ -30,6 +30,7 @@ from gateway.xmlparse import parse_untrusted
 
 SERVICE_PATHS = {
     "house-management": "/ext-bus-home-management-service/services/HomeManagementAsync",
+    "device-metering": "/ext-bus-device-metering-service/services/DeviceMeteringAsync",
 }
 BASE_NS = "http://dom.gosuslugi.ru/schema/integration/base/"
 SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
@@ -163,13 +164,15 @@ class GisClient:
 
 
 def outcome(message_guid: str, state: Any) -> ImportOutcome:
-    """Flatten a getStateResult with ImportResult/CommonResult into per-object outcomes."""
+    """Flatten a getStateResult into per-object outcomes: house-management's ImportResult/CommonResult, or
+    device-metering's ImportResult elements, each a CommonResult itself."""
     if getattr(state, "ErrorMessage", None) is not None:
         return ImportOutcome(message_guid, int(state.RequestState), [], state.ErrorMessage.ErrorCode,
                              state.ErrorMessage.Description)
     objects: list[ObjectOutcome] = []
     for import_result in getattr(state, "ImportResult", None) or []:
-        for common in import_result.CommonResult or []:
+        commons = import_result.CommonResult or [] if hasattr(import_result, "CommonResult") else [import_result]
+        for common in commons:
             errors = getattr(common, "Error", None) or []
             first = errors[0] if errors else None
             objects.append(ObjectOutcome(

@@ -10,17 +10,22 @@ import os
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, create_engine, text
 
-from gateway import bootstrap, orgfile
+from gateway import bootstrap, nsifile, orgfile
 from gateway.config import Config, DatabaseConfig, WorkerConfig
+from gateway.domain.values import Guid
+from gateway.messages import queue
 from gateway.messages.worker import WorkerThread
 from gateway.registry.unit_of_work import UnitOfWork
 from gateway.signing import Signer, keys
+from gateway.soap.operations import HOUSE_MANAGEMENT, by_body
 from gateway.soap.server import EmbeddedServer
+from gateway.xmlparse import parse_untrusted
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"
@@ -107,8 +112,37 @@ def gateway(config: Config, org_entries: list[orgfile.OrgEntry], pki: Pki) -> It
             uow.organisations.register_certificate(entry.organisation.guid,
                                                    keys.describe(pki.by_org[str(entry.organisation.guid)].cert))
         uow.commit()
+    nsifile.load(built.engine, [FIXTURES / "nsi"], datetime.now(UTC))
+    post_documents(built, org_entries)
     yield built
     built.engine.dispose()
+
+
+#: operations of the messages every ``gateway`` fixture holds before a test starts
+SEED_OPERATIONS = ("importContractData", "importCharterData")
+
+
+def post_documents(built: bootstrap.Gateway, entries: list[orgfile.OrgEntry]) -> None:
+    """Each fixture organisation's contracts and charters, queued and processed by the real worker.
+
+    Its houses' data are accepted only from the organisation a contract or charter gives them to; the
+    e2e tests post these over SOAP themselves where the posting is what they test.
+    """
+    now = datetime.now(UTC)
+    with UnitOfWork(built.engine) as uow:
+        for entry in entries:
+            for path in entry.documents:
+                body = path.read_bytes()
+                operation = by_body(HOUSE_MANAGEMENT, parse_untrusted(body).tag)
+                assert operation is not None, path
+                queue.accept(uow.connection, org=entry.organisation.guid, requester_message_guid=Guid.new(),
+                             service=HOUSE_MANAGEMENT.name, operation=operation.name, request=body, payload=body,
+                             now=now)
+        uow.commit()
+    built.worker.drain()
+    with built.engine.connect() as connection:
+        states = connection.execute(text("SELECT state, result FROM messages")).all()
+    assert all(state == "done" and b"Error>" not in result for state, result in states), states
 
 
 @pytest.fixture

@@ -1,24 +1,112 @@
 """Who may post what (DESIGN §3, Authority).
 
-The full rule binds a management organisation to a house through an active management contract or
-charter on the date of the data; contracts arrive with importContractData/importCharterData. Until a
-house has a contract in the registry, the organisation that first registered the house is its holder.
+A management company posts a house's data only while a management contract covers the house; an HOA or a
+housing cooperative only while its charter does; a resource supply organisation only for houses under its
+supply contracts; a regulator or the operator only reads. Each of those documents lists its houses
+(``ContractObject``) with the dates they are managed or supplied from and to; one such line is a
+``Mandate``. Authority is always asked for a date: the date the data speak of (a reading's date, an
+account's or a device's posting date), so a company that took over a house in March cannot post February's
+readings in the previous company's name, and the previous one cannot post April's.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+from enum import StrEnum
+
 from gateway.domain.model import Organisation, OrgRole
-from gateway.domain.values import Guid
+from gateway.domain.values import FiasHouseGuid, Guid
+
+
+class MandateKind(StrEnum):
+    CONTRACT = "contract"  # management contract (importContractData)
+    CHARTER = "charter"  # HOA or cooperative charter (importCharterData)
+    SUPPLY = "supply"  # resource supply contract (importSupplyResourceContractData)
+
+
+#: "Today" for authority and the future-date rule is the date in the easternmost Russian time zone
+#: (UTC+12): data a provider dates by its local calendar are never refused as being from tomorrow.
+EASTERNMOST = timezone(timedelta(hours=12))
+
+
+def today(now: datetime) -> date:
+    return now.astimezone(EASTERNMOST).date()
+
 
 #: Roles that post house data through the "UO" (management organisation) operations.
 HOUSE_UO_ROLES = frozenset({OrgRole.MANAGEMENT_COMPANY, OrgRole.HOA, OrgRole.HOUSING_COOPERATIVE})
+READ_ONLY_ROLES = frozenset({OrgRole.REGULATOR, OrgRole.OPERATOR})
+
+#: Which document gives which role its houses.
+MANDATE_OF_ROLE = {
+    OrgRole.MANAGEMENT_COMPANY: frozenset({MandateKind.CONTRACT}),
+    OrgRole.HOA: frozenset({MandateKind.CHARTER, MandateKind.CONTRACT}),
+    OrgRole.HOUSING_COOPERATIVE: frozenset({MandateKind.CHARTER, MandateKind.CONTRACT}),
+    OrgRole.RESOURCE_SUPPLY: frozenset({MandateKind.SUPPLY}),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Mandate:
+    """One house of one contract, charter or supply contract, with the dates it covers (inclusive)."""
+
+    kind: MandateKind
+    org: Guid
+    fias_house_guid: FiasHouseGuid
+    starts_on: date
+    ends_on: date | None
+    document: Guid  # the contract's or charter's root GUID
+
+    def covers(self, on: date) -> bool:
+        return self.starts_on <= on and (self.ends_on is None or on <= self.ends_on)
+
+    def overlaps(self, starts_on: date, ends_on: date | None) -> bool:
+        return (self.ends_on is None or starts_on <= self.ends_on) and (ends_on is None or self.starts_on <= ends_on)
 
 
 def may_post_house_uo(sender: Organisation) -> bool:
-    """importHouseUOData is the management organisation's operation; RSOs and regulators use others."""
+    """importHouseUOData and management accounts are the management organisation's operations."""
     return sender.role in HOUSE_UO_ROLES
 
 
-def holds_house(sender: Organisation, house_holder: Guid) -> bool:
-    return sender.guid == house_holder
+def may_write(sender: Organisation) -> bool:
+    return sender.role not in READ_ONLY_ROLES
 
+
+def holds(sender: Organisation, house: FiasHouseGuid, on: date, mandates: Iterable[Mandate]) -> bool:
+    """Does ``sender`` have a mandate of its role's kind over ``house`` on ``on``?"""
+    kinds = MANDATE_OF_ROLE.get(sender.role, frozenset())
+    return any(m.org == sender.guid and m.kind in kinds and m.fias_house_guid == house and m.covers(on)
+               for m in mandates)
+
+
+def refusal(sender: Organisation, house: FiasHouseGuid, on: date, mandates: Iterable[Mandate],
+            what: str) -> str | None:
+    """Why ``sender`` may not post ``what`` for ``house`` on ``on``, or None if it may."""
+    if holds(sender, house, on, mandates):
+        return None
+    held_by_others = sorted({str(m.org) for m in mandates if m.fias_house_guid == house and m.covers(on)
+                             and m.org != sender.guid})
+    document = {OrgRole.RESOURCE_SUPPLY: "resource supply contract"}.get(sender.role,
+                                                                         "management contract or charter")
+    others = f"; the house is managed or supplied by {', '.join(held_by_others)} then" if held_by_others else ""
+    return (f"organisation {sender.guid} has no {document} covering house {house} on {on.isoformat()}, "
+            f"so it may not post {what}{others}")
+
+
+def conflicting(kind: MandateKind, org: Guid, house: FiasHouseGuid, starts_on: date, ends_on: date | None,
+                existing: Iterable[Mandate]) -> Mandate | None:
+    """A management mandate of another organisation over the same house and period, if any.
+
+    A house has one manager at a time (one management contract or charter); suppliers may be several
+    (one per resource), so supply contracts never conflict with each other here.
+    """
+    if kind is MandateKind.SUPPLY:
+        return None
+    for mandate in existing:
+        if (mandate.kind is not MandateKind.SUPPLY and mandate.fias_house_guid == house and mandate.org != org
+                and mandate.overlaps(starts_on, ends_on)):
+            return mandate
+    return None

@@ -25,8 +25,8 @@ from gateway.domain.values import FiasHouseGuid, Guid
 from gateway.registry.houses import decimal_or_none, json_ready
 from gateway.registry.tables import account_accommodations, accounts, houses, object_versions, premises
 
-#: Where an accommodation lies: (house GUID, organisation holding the house, the house's OKTMO).
-Place = tuple[Guid, Guid, str | None]
+#: Where an accommodation lies: (house GUID, the house's FIAS GUID, the house's OKTMO).
+Place = tuple[Guid, FiasHouseGuid, str | None]
 
 
 def _columns(data: AccountData) -> dict[str, Any]:
@@ -85,14 +85,15 @@ class AccountRepository:
         found: dict[str, Place] = {}
         if premises_guids:
             rows = self.connection.execute(
-                select(premises.c.guid, houses.c.guid.label("house"), houses.c.posted_by, houses.c.oktmo)
+                select(premises.c.guid, houses.c.guid.label("house"), houses.c.fias_house_guid, houses.c.oktmo)
                 .join_from(premises, houses, premises.c.house_guid == houses.c.guid)
                 .where(premises.c.guid.in_(premises_guids)))
-            found.update({f"p:{r.guid}": (Guid(r.house), Guid(r.posted_by), r.oktmo) for r in rows})
+            found.update({f"p:{r.guid}": (Guid(r.house), FiasHouseGuid(r.fias_house_guid), r.oktmo) for r in rows})
         if house_fias:
-            rows = self.connection.execute(select(houses.c.fias_house_guid, houses.c.guid, houses.c.posted_by,
-                                                  houses.c.oktmo).where(houses.c.fias_house_guid.in_(house_fias)))
-            found.update({f"h:{r.fias_house_guid}": (Guid(r.guid), Guid(r.posted_by), r.oktmo) for r in rows})
+            rows = self.connection.execute(select(houses.c.fias_house_guid, houses.c.guid, houses.c.oktmo)
+                                           .where(houses.c.fias_house_guid.in_(house_fias)))
+            found.update({f"h:{r.fias_house_guid}": (Guid(r.guid), FiasHouseGuid(r.fias_house_guid), r.oktmo)
+                          for r in rows})
         return found
 
     def holder(self, guid: Guid) -> Guid | None:

@@ -21,6 +21,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.types import TypeDecorator
 
@@ -221,4 +222,123 @@ account_accommodations = Table(
     Column("house_guid", GUID, ForeignKey("houses.guid"), nullable=False, index=True),
     Column("share_percent", Numeric(5, 2)),
     Column("service_id", String(13), nullable=False, unique=True),
+)
+
+nsi_items = Table(
+    "nsi_items",
+    metadata,
+    # reference directories (NSI) loaded from data files: registry number, code, GUID, name
+    Column("registry", Integer, primary_key=True),
+    Column("code", String(20), primary_key=True),
+    Column("guid", GUID, nullable=False),
+    Column("name", String(1000), nullable=False),
+    Column("value", String(100)),  # a number some directories carry (NSI 16: the interval in years)
+    Column("loaded_at", TS, nullable=False),
+)
+
+documents = Table(
+    "documents",
+    metadata,
+    # management contracts, charters and resource supply contracts: what gives an organisation its houses
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("guid", GUID, nullable=False, unique=True),
+    Column("version_guid", GUID, nullable=False, unique=True),
+    Column("version_number", Integer, nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("org_guid", GUID, ForeignKey("organisations.guid"), nullable=False, index=True),
+    Column("number", String(255), nullable=False),
+    Column("signed_on", Date, nullable=False),
+    Column("effective_on", Date, nullable=False),
+    Column("ends_on", Date),
+    Column("base_code", String(20)),
+    Column("base_guid", GUID),
+    Column("state", String(16), nullable=False),
+    Column("terminated_on", Date),
+    Column("state_reason", String(1000)),
+    Column("created_at", TS, nullable=False),
+    Column("updated_at", TS, nullable=False),
+)
+
+mandates = Table(
+    "mandates",
+    metadata,
+    # one house of one document (ContractObject), with the period it is managed or supplied
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("object_version_guid", GUID, nullable=False, unique=True),  # ContractObjectVersionGUID
+    Column("document_guid", GUID, ForeignKey("documents.guid"), nullable=False, index=True),
+    Column("kind", String(16), nullable=False),
+    Column("org_guid", GUID, ForeignKey("organisations.guid"), nullable=False),
+    Column("fias_house_guid", GUID, nullable=False, index=True),
+    Column("starts_on", Date, nullable=False),
+    Column("ends_on", Date),
+    Column("annulled", Boolean, nullable=False),
+)
+
+metering_devices = Table(
+    "metering_devices",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("root_guid", GUID, nullable=False, unique=True),
+    Column("version_guid", GUID, nullable=False, unique=True),
+    Column("version_number", Integer, nullable=False),
+    Column("gis_number", String(40), unique=True),  # MeteringDeviceGISGKHNumber, from id after insert
+    Column("house_guid", GUID, ForeignKey("houses.guid"), nullable=False, index=True),
+    Column("fias_house_guid", GUID, nullable=False),
+    Column("posted_by", GUID, ForeignKey("organisations.guid"), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("number", String(50), nullable=False),
+    Column("model", String(100)),
+    Column("stamp", String(100)),
+    Column("installed_on", Date),
+    Column("commissioned_on", Date),
+    Column("first_verified_on", Date),
+    Column("interval_code", String(20)),
+    Column("interval_guid", GUID),
+    Column("next_verification_on", Date),
+    Column("remote", Boolean, nullable=False),
+    Column("temperature_sensor", Boolean, nullable=False),
+    Column("pressure_sensor", Boolean, nullable=False),
+    Column("resources", JSON, nullable=False),  # [{code, guid, name, electric, base: [..]}]
+    Column("accounts", JSON, nullable=False),  # AccountGUIDs the device is linked to
+    Column("houses", JSON, nullable=False),  # FIAS GUIDs of a common-house or collective device
+    Column("archived_on", Date),
+    Column("archive_reason_code", String(20)),
+    Column("archive_reason_guid", GUID),
+    Column("replaced_by", GUID),
+    Column("created_at", TS, nullable=False),
+    Column("updated_at", TS, nullable=False),
+)
+
+device_premises = Table(
+    "device_premises",
+    metadata,
+    Column("device_root_guid", GUID, ForeignKey("metering_devices.root_guid"), primary_key=True),
+    Column("premises_guid", GUID, ForeignKey("premises.guid"), primary_key=True, index=True),
+)
+
+meter_readings = Table(
+    "meter_readings",
+    metadata,
+    # append-only: a resubmission for the same period supersedes the kept row, which stays as a version
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("guid", GUID, nullable=False, unique=True),
+    Column("device_root_guid", GUID, ForeignKey("metering_devices.root_guid"), nullable=False),
+    Column("resource_code", String(20), nullable=False),
+    Column("kind", String(8), nullable=False),
+    Column("period", String(7), nullable=False),
+    Column("reading_date", Date, nullable=False),
+    Column("v1", Numeric(22, 7), nullable=False),
+    Column("v2", Numeric(22, 7)),
+    Column("v3", Numeric(22, 7)),
+    Column("flags", String(100), nullable=False),
+    Column("posted_by", GUID, ForeignKey("organisations.guid"), nullable=False),
+    Column("message_guid", GUID, ForeignKey("messages.guid"), nullable=False),
+    Column("transport_guid", GUID, nullable=False),
+    Column("recorded_at", TS, nullable=False),
+    Column("superseded_at", TS),
+    Column("superseded_by", GUID),
+    Index("ix_meter_readings_series", "device_root_guid", "resource_code", "kind", "reading_date"),
+    # one kept reading per device, resource, kind and period: two concurrent writers cannot both keep one
+    Index("uq_meter_readings_kept", "device_root_guid", "resource_code", "kind", "period", unique=True,
+          sqlite_where=text("superseded_at IS NULL"), postgresql_where=text("superseded_at IS NULL")),
 )

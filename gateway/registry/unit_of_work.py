@@ -11,7 +11,10 @@ from sqlalchemy.exc import IntegrityError
 
 from gateway.errors import Conflict
 from gateway.registry.accounts import AccountRepository
+from gateway.registry.documents import DocumentRepository
 from gateway.registry.houses import HouseRepository
+from gateway.registry.metering import MeteringRepository
+from gateway.registry.nsi import NsiRepository
 from gateway.registry.organisations import OrganisationRepository
 
 
@@ -20,7 +23,10 @@ class UnitOfWork:
 
     connection: Connection
     accounts: AccountRepository
+    documents: DocumentRepository
     houses: HouseRepository
+    metering: MeteringRepository
+    nsi: NsiRepository
     organisations: OrganisationRepository
 
     def __init__(self, engine: Engine) -> None:
@@ -31,7 +37,10 @@ class UnitOfWork:
         self.connection = self.engine.connect()
         self._transaction = self.connection.begin()
         self.accounts = AccountRepository(self.connection)
+        self.documents = DocumentRepository(self.connection)
         self.houses = HouseRepository(self.connection)
+        self.metering = MeteringRepository(self.connection)
+        self.nsi = NsiRepository(self.connection)
         self.organisations = OrganisationRepository(self.connection)
         return self
 

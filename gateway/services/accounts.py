@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from gateway.domain import authority
 from gateway.domain.accounts import Account, AccountToImport, AccountType, ExportAccounts, ImportAccounts
@@ -18,6 +18,7 @@ from gateway.services.batch import write_batch
 #: Account types this version can authorise: a management organisation's own accounts. Others need
 #: records it does not keep yet (resource supply contracts, capital-repair fund owners, waste contracts).
 SUPPORTED_TYPES = frozenset({AccountType.MANAGEMENT})
+CLOSE_REASON_NSI = 22
 READ_ALL_ROLES = frozenset({OrgRole.REGULATOR, OrgRole.OPERATOR})
 
 
@@ -36,11 +37,13 @@ def import_accounts(
     """Open or update accounts; each TransportGUID succeeds or fails on its own (≤ 100 per message, XSD)."""
     valid = [a.data for a in command.accounts if not isinstance(a.data, InvalidValue)]
     places = uow.accounts.places(acc for data in valid for acc in data.accommodations)
+    mandates = uow.documents.mandates(place[1] for place in places.values())
+    on = authority.today(now)
     seen: set[Guid] = set()
     results: list[AccountResult | None] = []
     to_save: list[tuple[int, AccountToImport]] = []
     for item in command.accounts:
-        refused = _refusal(uow, sender, item, places, seen)
+        refused = _refusal(uow, sender, item, places, seen, mandates, on)
         seen.add(item.transport_guid)
         if refused is None:
             to_save.append((len(results), item))
@@ -71,7 +74,7 @@ def _save(uow: UnitOfWork, sender: Organisation, items: list[tuple[int, AccountT
 
 
 def _refusal(uow: UnitOfWork, sender: Organisation, item: AccountToImport, places: dict[str, Place],
-             seen: set[Guid]) -> tuple[Code, str] | None:
+             seen: set[Guid], mandates: list[authority.Mandate], on: date) -> tuple[Code, str] | None:
     if item.transport_guid in seen:
         return Code.VALUE_INVALID, f"TransportGUID {item.transport_guid} is repeated"
     if isinstance(item.data, InvalidValue):
@@ -93,9 +96,11 @@ def _refusal(uow: UnitOfWork, sender: Organisation, item: AccountToImport, place
             if accommodation.premises_guid:
                 return Code.PREMISES_NOT_FOUND, f"no premises {accommodation.premises_guid} is registered"
             return Code.HOUSE_NOT_FOUND, f"no house with FIAS GUID {accommodation.fias_house_guid} is registered"
-        if not authority.holds_house(sender, place[1]):
-            return Code.AUTHORITY_DENIED, (f"house {place[0]} is managed by another organisation; "
-                                           "accounts are posted by the house's management organisation")
+        if why := authority.refusal(sender, place[1], on, mandates, "its accounts"):
+            return Code.NO_MANDATE, why
+    if item.data.closed is not None and (
+            why := uow.nsi.refusal(CLOSE_REASON_NSI, item.data.closed.reason, "CloseReason")):
+        return Code.NSI_UNKNOWN, why
     return None
 
 

@@ -13,6 +13,8 @@ from gateway.errors import Code, Conflict
 from gateway.registry.unit_of_work import UnitOfWork
 from gateway.services.batch import write_batch
 
+HOUSE_STATE_NSI = 24
+OLSON_TZ_NSI = 32
 _KIND_NAME = {PremisesKind.RESIDENTIAL: "residential", PremisesKind.NON_RESIDENTIAL: "non-residential"}
 
 
@@ -109,14 +111,16 @@ def _create_house(
         return refused, None
     assert isinstance(item, HouseToCreate) and not isinstance(item.data, InvalidValue)
     fias = item.data.fias_house_guid
-    existing = uow.houses.find_house_holder(fias)
-    if existing is not None:
-        _guid, holder = existing
-        if authority.holds_house(sender, holder):
-            text = f"house with FIAS GUID {fias} is already registered; send ApartmentHouseToUpdate"
-            return ObjectResult.failed(item.transport_guid, Code.HOUSE_ALREADY_REGISTERED, text), None
-        text = f"house with FIAS GUID {fias} is registered by another organisation"
-        return ObjectResult.failed(item.transport_guid, Code.AUTHORITY_DENIED, text), None
+    if why := authority.refusal(sender, fias, authority.today(now), uow.documents.mandates([fias]),
+                                "this house's data"):
+        return ObjectResult.failed(item.transport_guid, Code.NO_MANDATE, why), None
+    if uow.houses.find_house_holder(fias) is not None:
+        text = f"house with FIAS GUID {fias} is already registered; send ApartmentHouseToUpdate"
+        return ObjectResult.failed(item.transport_guid, Code.HOUSE_ALREADY_REGISTERED, text), None
+    for registry, ref, what in ((HOUSE_STATE_NSI, item.data.state, "State"),
+                                (OLSON_TZ_NSI, item.data.olson_tz, "OlsonTZ")):
+        if why := uow.nsi.refusal(registry, ref, what):
+            return ObjectResult.failed(item.transport_guid, Code.NSI_UNKNOWN, why), None
     guid = Guid.new()
     try:
         with uow.savepoint():

@@ -13,6 +13,7 @@ from datetime import datetime
 from lxml import etree
 
 from gateway import metrics
+from gateway.domain.authority import MandateKind
 from gateway.domain.commands import ExportHouse
 from gateway.domain.model import Organisation
 from gateway.domain.values import FiasHouseGuid
@@ -20,9 +21,11 @@ from gateway.errors import Code
 from gateway.messages.queue import StoredMessage
 from gateway.registry.unit_of_work import UnitOfWork
 from gateway.services import accounts as account_services
+from gateway.services import contracts as contract_services
 from gateway.services import houses as house_services
+from gateway.services import metering as metering_services
 from gateway.signing import Signer
-from gateway.soap import accounts_xml, houses_xml, ns, results_xml
+from gateway.soap import accounts_xml, contracts_xml, devices_xml, houses_xml, ns, readings_xml, results_xml
 from gateway.soap.ns import q
 from gateway.xmlparse import parse_untrusted
 from gateway.xsd import Service
@@ -55,7 +58,16 @@ HOUSE_MANAGEMENT = Endpoint(
     import_result_version="10.0.1.1",
 )
 
-ENDPOINTS = {e.path: e for e in (HOUSE_MANAGEMENT,)}
+DEVICE_METERING = Endpoint(
+    name="DeviceMeteringServiceAsync",
+    path="/ext-bus-device-metering-service/services/DeviceMeteringAsync",
+    schema=Service.DEVICE_METERING,
+    types_ns=ns.DM,
+    state_result_version="10.0.1.1",
+    import_result_version="10.0.1.1",
+)
+
+ENDPOINTS = {e.path: e for e in (HOUSE_MANAGEMENT, DEVICE_METERING)}
 
 Processor = Callable[[UnitOfWork, Organisation, StoredMessage, datetime, Endpoint], etree._Element]
 
@@ -124,6 +136,92 @@ def _export_house(uow: UnitOfWork, sender: Organisation, message: StoredMessage,
     return root
 
 
+def _import_documents(kind: MandateKind) -> Processor:
+    decode = contracts_xml.decode_import_contracts if kind is MandateKind.CONTRACT \
+        else contracts_xml.decode_import_charter
+
+    def process(uow: UnitOfWork, sender: Organisation, message: StoredMessage, now: datetime,
+                endpoint: Endpoint) -> etree._Element:
+        commands = decode(parse_untrusted(message.payload))
+        results = contract_services.import_documents(uow, sender, kind, commands, message=message.guid, now=now)
+        root, import_result = _import_result(endpoint, message)
+        commons = results_xml.append_common_results(import_result, endpoint.types_ns, [r.result for r in results])
+        for common, item in zip(commons, results, strict=True):
+            if item.document is not None:
+                contracts_xml.append_document_result(common, item.document)
+        return root
+
+    return process
+
+
+def _import_devices(uow: UnitOfWork, sender: Organisation, message: StoredMessage, now: datetime,
+                    endpoint: Endpoint) -> etree._Element:
+    command = devices_xml.decode_import_devices(parse_untrusted(message.payload))
+    results = metering_services.import_devices(uow, sender, command, message=message.guid, now=now)
+    root, import_result = _import_result(endpoint, message)
+    commons = results_xml.append_common_results(import_result, endpoint.types_ns, [r.result for r in results])
+    for common, item in zip(commons, results, strict=True):
+        if item.device is not None:
+            devices_xml.append_import_device(common, item.device)
+    return root
+
+
+def _export_devices(uow: UnitOfWork, sender: Organisation, message: StoredMessage, now: datetime,
+                    endpoint: Endpoint) -> etree._Element:
+    query = devices_xml.decode_export_devices(parse_untrusted(message.payload))
+    if query.root_guid is not None:
+        found = list(uow.metering.by_roots([query.root_guid]).values())
+    elif query.version_guid is not None:
+        found = list(uow.metering.by_versions([query.version_guid]).values())
+    else:
+        assert query.fias_house_guid is not None  # the schema's choice
+        found = uow.metering.in_house(query.fias_house_guid, archived=query.archived)
+    if query.resource_code is not None:
+        found = [d for d in found if d.data.resource(query.resource_code) is not None]
+    found = metering_services.visible_devices(uow, sender, found, now)
+    root = results_xml.state_result(endpoint.types_ns, endpoint.state_result_version, message.guid, 3)
+    if not found:
+        results_xml.append_error_message(root, Code.DEVICE_NOT_FOUND, "no metering device you may see matches")
+    for device in found:
+        devices_xml.encode_export_device(root, device)
+    return root
+
+
+def _import_readings(uow: UnitOfWork, sender: Organisation, message: StoredMessage, now: datetime,
+                     endpoint: Endpoint) -> etree._Element:
+    command = readings_xml.decode_import_readings(parse_untrusted(message.payload))
+    outcome = metering_services.import_readings(uow, sender, command, message=message.guid, now=now)
+    for flag, count in outcome.flagged.items():
+        metrics.READING_FLAGS.labels(flag).inc(count)
+    root = results_xml.state_result(endpoint.types_ns, endpoint.state_result_version, message.guid, 3)
+    results_xml.append_common_results(root, endpoint.types_ns, outcome.results, element="ImportResult")
+    return root
+
+
+def _export_history(uow: UnitOfWork, sender: Organisation, message: StoredMessage, now: datetime,
+                    endpoint: Endpoint) -> etree._Element:
+    query = readings_xml.decode_export_history(parse_untrusted(message.payload))
+    if query.device_roots:
+        found = list(uow.metering.by_roots(query.device_roots).values())
+    else:
+        found = [d for house in query.fias_house_guids for d in uow.metering.in_house(house, archived=None)]
+    if query.fias_house_guids:
+        found = [d for d in found if d.fias_house_guid in query.fias_house_guids]
+    if not query.archived:
+        found = [d for d in found if d.archived_on is None]
+    if query.resource_codes:
+        found = [d for d in found if any(d.data.resource(c) for c in query.resource_codes)]
+    found = metering_services.visible_devices(uow, sender, found, now)
+    history = uow.metering.history([d.root_guid for d in found], entered_from=query.entered_from,
+                                   entered_to=query.entered_to)
+    root = results_xml.state_result(endpoint.types_ns, endpoint.state_result_version, message.guid, 3)
+    if not found:
+        results_xml.append_error_message(root, Code.DEVICE_NOT_FOUND, "no metering device you may see matches")
+    for device in found:
+        readings_xml.encode_history(root, device, history.get(str(device.root_guid), []))
+    return root
+
+
 OPERATIONS: dict[str, Operation] = {
     op.name: op
     for op in (
@@ -135,6 +233,18 @@ OPERATIONS: dict[str, Operation] = {
                   frozenset({"10.0.1.1"}), _import_accounts),
         Operation("exportAccountData", HOUSE_MANAGEMENT, q(ns.HM, "exportAccountRequest"),
                   frozenset({"10.0.1.1"}), _export_accounts),
+        Operation("importContractData", HOUSE_MANAGEMENT, q(ns.HM, "importContractRequest"),
+                  frozenset({"11.9.0.1"}), _import_documents(MandateKind.CONTRACT)),
+        Operation("importCharterData", HOUSE_MANAGEMENT, q(ns.HM, "importCharterRequest"),
+                  frozenset({"11.9.0.1"}), _import_documents(MandateKind.CHARTER)),
+        Operation("importMeteringDeviceData", HOUSE_MANAGEMENT, q(ns.HM, "importMeteringDeviceDataRequest"),
+                  frozenset({"11.1.0.8"}), _import_devices),
+        Operation("exportMeteringDeviceData", HOUSE_MANAGEMENT, q(ns.HM, "exportMeteringDeviceDataRequest"),
+                  frozenset({"11.1.0.2", "14.8.0.1"}), _export_devices),
+        Operation("importMeteringDeviceValues", DEVICE_METERING, q(ns.DM, "importMeteringDeviceValuesRequest"),
+                  frozenset({"10.0.1.1"}), _import_readings),
+        Operation("exportMeteringDeviceHistory", DEVICE_METERING, q(ns.DM, "exportMeteringDeviceHistoryRequest"),
+                  frozenset({"10.0.1.1"}), _export_history),
     )
 }
 
@@ -165,7 +275,8 @@ class MessageProcessor:
         if sender is None:  # the organisation existed at acceptance; organisations are never deleted
             raise LookupError(f"organisation {message.org_guid} of message {message.guid} is gone")
         root = operation.process(uow, sender, message, now, operation.endpoint)
-        for common in root.iter(q(operation.endpoint.types_ns, "CommonResult")):
+        per_object = "ImportResult" if operation.endpoint is DEVICE_METERING else "CommonResult"
+        for common in root.iter(q(operation.endpoint.types_ns, per_object)):
             failed = common.find(q(ns.BASE, "Error")) is not None
             metrics.OBJECTS.labels(operation.name, "error" if failed else "ok").inc()
         if self.signer is not None:

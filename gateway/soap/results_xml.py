@@ -24,15 +24,16 @@ def state_result(service_ns: str, version: str, message_guid: Guid, request_stat
     return root
 
 
-def append_common_results(parent: etree._Element, service_ns: str, results: Iterable[ObjectResult]
-                          ) -> list[etree._Element]:
+def append_common_results(parent: etree._Element, service_ns: str, results: Iterable[ObjectResult],
+                          element: str = "CommonResult") -> list[etree._Element]:
     """One ``CommonResult`` per TransportGUID: GUID, UniqueNumber, UpdateDate — or Error(code, text).
 
+    ``element`` is ``ImportResult`` on device-metering, whose results are plain CommonResultType.
     Returns the CommonResult elements in order, for operations that add their own child (ImportAccount…).
     """
     appended = []
     for item in results:
-        common = etree.SubElement(parent, q(service_ns, "CommonResult"))
+        common = etree.SubElement(parent, q(service_ns, element))
         if item.guid is not None:
             etree.SubElement(common, q(ns.BASE, "GUID")).text = str(item.guid)
         etree.SubElement(common, q(ns.BASE, "TransportGUID")).text = str(item.transport_guid)

@@ -89,7 +89,7 @@ def test_each_account_is_refused_for_its_own_reason_and_the_others_are_stored(
              account(sever["4"], "Ресурсов", kind="isRSOAccount")]
     message, state = import_accounts(mc, batch)
     codes = [r.error_code for r in outcome(message, state).objects]
-    assert codes == [None, "SRV002001", "SRV001008", "SRV001006"]
+    assert codes == [None, "SRV002002", "SRV001008", "SRV001006"]
 
 
 def test_an_update_is_a_new_version_and_keeps_the_numbers(houses, server: EmbeddedServer, pki,

@@ -14,6 +14,7 @@ from gateway.messages import archive, queue
 from gateway.registry.tables import archive as archive_table
 from gateway.registry.tables import messages
 from gateway.registry.unit_of_work import UnitOfWork
+from tests.conftest import SEED_OPERATIONS
 
 HOUSES = Path(__file__).resolve().parents[2] / "fixtures" / "houses"
 MC = Guid("6e5d4c3b-2a19-4087-b6a5-f4e3d2c1b0a9")
@@ -31,9 +32,14 @@ def _accept(engine: Engine, name: str, requester: Guid | None = None) -> Guid:
     return guid
 
 
+#: archive entries of the fixture's contract and charter (request and result each)
+SEEDED = 2 * len(SEED_OPERATIONS)
+
+
 @pytest.fixture
 def filled(gateway: Gateway) -> Engine:
-    """Two requests accepted and processed: four entries (request, result, request, result)."""
+    """Two requests accepted and processed: four entries (request, result, request, result), after the
+    fixture's contract and charter (four more)."""
     _accept(gateway.engine, "sever-1.xml")
     _accept(gateway.engine, "lipovaya-7.xml")
     assert gateway.worker.drain() == 2
@@ -47,14 +53,14 @@ def _verify(engine: Engine) -> archive.Report:
 
 def test_every_request_and_result_is_chained_and_the_chain_verifies(filled: Engine) -> None:
     report = _verify(filled)
-    assert report.intact and report.entries == 4 and report.head != archive.GENESIS
+    assert report.intact and report.entries == SEEDED + 4 and report.head != archive.GENESIS
 
 
 def test_a_resend_adds_no_entry(filled: Engine) -> None:
     requester = Guid.new()
     _accept(filled, "sever-2.xml", requester)
     _accept(filled, "sever-2.xml", requester)
-    assert _verify(filled).entries == 5
+    assert _verify(filled).entries == SEEDED + 5
 
 
 def test_a_flipped_byte_in_a_stored_request_is_detected(filled: Engine) -> None:
@@ -108,7 +114,7 @@ def test_the_cli_reports_intact_and_broken_archives(filled: Engine, config) -> N
     env = {"GATEWAY_DATABASE__URL": config.database.url, "GATEWAY_DATABASE__SCHEMA": config.database.schema,
            "GATEWAY_LOGGING__LEVEL": "WARNING"}
     intact = CliRunner().invoke(main, ["archive", "verify"], env=env)
-    assert intact.exit_code == 0 and "archive intact: 4 entries" in intact.output
+    assert intact.exit_code == 0 and f"archive intact: {SEEDED + 4} entries" in intact.output
     with filled.begin() as connection:
         connection.execute(update(messages).values(request=b"<x/>"))
     broken = CliRunner().invoke(main, ["archive", "verify"], env=env)

@@ -19,6 +19,8 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -40,17 +42,63 @@ BASE = "http://dom.gosuslugi.ru/schema/integration/base/"
 MC = Guid("6e5d4c3b-2a19-4087-b6a5-f4e3d2c1b0a9")
 
 
+#: houses the management company's extra contract covers: each test's houses take their FIAS GUIDs from it
+POOL = [str(uuid.uuid4()) for _ in range(30)]
+_unused: list[str] = []
+
+
+def contract(fias: list[str]) -> bytes:
+    """The fixture management contract, for the given houses instead of its own."""
+    root = parse_untrusted((ROOT / "fixtures" / "contracts" / "sever-management.xml").read_bytes())
+    placing = root.find(f".//{{{HM}}}PlacingContract")
+    template = placing.find(f"{{{HM}}}ContractObject")
+    for old in placing.findall(f"{{{HM}}}ContractObject"):
+        placing.remove(old)
+    for guid in fias:
+        managed = copy.deepcopy(template)
+        managed.find(f"{{{HM}}}FIASHouseGuid").text = guid
+        placing.append(managed)
+    placing.find(f"{{{HM}}}DocNum").text = "fault-tests"
+    for transport in root.iter(f"{{{BASE}}}TransportGUID"):
+        transport.text = str(uuid.uuid4())
+    return bytes(etree.tostring(root))
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """What the registry held before the test's own messages (the fixture's contracts and charter)."""
+
+    messages: int
+    versions: int
+    archive: int
+
+
 @pytest.fixture
 def pg(gateway: Gateway, database_kind: str) -> Gateway:
     if database_kind != "postgres":
         pytest.skip("fault tests run against PostgreSQL: many workers, SKIP LOCKED, server restarts")
+    body = contract(POOL)
+    with UnitOfWork(gateway.engine) as uow:
+        queue.accept(uow.connection, org=MC, requester_message_guid=Guid.new(), service="HouseManagementServiceAsync",
+                     operation="importContractData", request=body, payload=body, now=datetime.now(UTC))
+        uow.commit()
+    assert gateway.worker.drain() == 1
+    _unused[:] = POOL
     return gateway
 
 
+@pytest.fixture
+def baseline(pg: Gateway) -> Baseline:
+    with pg.engine.connect() as connection:
+        return Baseline(queue.depth(connection).get("done", 0),
+                        int(connection.execute(select(func.count()).select_from(object_versions)).scalar() or 0),
+                        archive.verify(connection).entries)
+
+
 def house(flats: int) -> bytes:
-    """An importHouseUORequest for a new house (fresh FIAS GUID) with ``flats`` residential premises."""
+    """An importHouseUORequest for a new house (a FIAS GUID of the pool) with ``flats`` residential premises."""
     root = parse_untrusted((ROOT / "fixtures" / "houses" / "sever-1.xml").read_bytes())
-    root.find(f".//{{{HM}}}FIASHouseGuid").text = str(uuid.uuid4())
+    root.find(f".//{{{HM}}}FIASHouseGuid").text = _unused.pop()
     apartment = root.find(f"{{{HM}}}ApartmentHouse")
     template = apartment.find(f"{{{HM}}}ResidentialPremises")
     for old in apartment.findall(f"{{{HM}}}ResidentialPremises") + apartment.findall(
@@ -67,8 +115,6 @@ def house(flats: int) -> bytes:
 
 
 def accept(engine: Engine, count: int, flats: int) -> list[Guid]:
-    from datetime import UTC, datetime
-
     guids = []
     with UnitOfWork(engine) as uow:
         for _ in range(count):
@@ -105,14 +151,15 @@ def states(engine: Engine) -> dict[str, int]:
         return queue.depth(connection)
 
 
-def assert_exactly_once(engine: Engine, messages_count: int, flats: int) -> None:
-    assert states(engine) == {"done": messages_count}
+def assert_exactly_once(engine: Engine, messages_count: int, flats: int, before: Baseline) -> None:
+    assert states(engine) == {"done": before.messages + messages_count}
     assert scalar(engine, select(func.count()).select_from(houses)) == messages_count
     assert scalar(engine, select(func.count()).select_from(premises)) == messages_count * flats
-    assert scalar(engine, select(func.count()).select_from(object_versions)) == messages_count * (flats + 1)
+    assert scalar(engine, select(func.count()).select_from(object_versions)) == \
+        before.versions + messages_count * (flats + 1)
     with engine.connect() as connection:
         report = archive.verify(connection)
-    assert report.intact and report.entries == 2 * messages_count
+    assert report.intact and report.entries == before.archive + 2 * messages_count
 
 
 @contextmanager
@@ -160,7 +207,8 @@ def worker_command(pg: Gateway, pki, tmp_path: Path) -> Callable[..., subprocess
             process.wait(30)
 
 
-def test_a_worker_killed_mid_batch_leaves_nothing_half_written(pg: Gateway, worker_command) -> None:  # type: ignore[no-untyped-def]
+def test_a_worker_killed_mid_batch_leaves_nothing_half_written(
+        pg: Gateway, baseline: Baseline, worker_command) -> None:  # type: ignore[no-untyped-def]
     accept(pg.engine, 3, flats=1000)
     with blocked_versions(pg.engine):
         worker = worker_command()
@@ -176,13 +224,13 @@ def test_a_worker_killed_mid_batch_leaves_nothing_half_written(pg: Gateway, work
         connection.execute(update(messages).where(messages.c.state == "processing")
                            .values(lease_until=func.now() - text("interval '1 second'")))
     assert pg.worker.drain() == 3
-    assert_exactly_once(pg.engine, 3, 1000)
+    assert_exactly_once(pg.engine, 3, 1000, baseline)
 
 
 @pytest.mark.skipif(shutil.which("pg_ctlcluster") is None or os.geteuid() != 0,
                     reason="restarting the local PostgreSQL needs pg_ctlcluster and root")
 def test_a_database_restart_during_processing_loses_and_duplicates_nothing(
-        pg: Gateway, worker_command) -> None:  # type: ignore[no-untyped-def]
+        pg: Gateway, baseline: Baseline, worker_command) -> None:  # type: ignore[no-untyped-def]
     accept(pg.engine, 4, flats=300)
     version = sorted(os.listdir("/etc/postgresql"))[-1]
     with blocked_versions(pg.engine):
@@ -190,17 +238,18 @@ def test_a_database_restart_during_processing_loses_and_duplicates_nothing(
         wait_for(lambda: len(blocked_backends(pg.engine)) == 1, "the worker to block inside its transaction")
         subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "restart", "-m", "fast"],
                        check=True, capture_output=True, timeout=120)
-    wait_for(lambda: states(pg.engine).get("done", 0) == 4, "every message to be processed after the restart",
-             timeout=120)
-    assert_exactly_once(pg.engine, 4, 300)
+    wait_for(lambda: states(pg.engine).get("done", 0) == baseline.messages + 4,
+             "every message to be processed after the restart", timeout=120)
+    assert_exactly_once(pg.engine, 4, 300, baseline)
 
 
 def test_four_workers_on_one_queue_process_every_message_exactly_once(
-        pg: Gateway, worker_command) -> None:  # type: ignore[no-untyped-def]
+        pg: Gateway, baseline: Baseline, worker_command) -> None:  # type: ignore[no-untyped-def]
     accept(pg.engine, 24, flats=50)
     worker_command("--concurrency", "4")
-    wait_for(lambda: states(pg.engine).get("done", 0) == 24, "all 24 messages to be processed", timeout=120)
-    assert_exactly_once(pg.engine, 24, 50)
+    wait_for(lambda: states(pg.engine).get("done", 0) == baseline.messages + 24, "all 24 messages to be processed",
+             timeout=120)
+    assert_exactly_once(pg.engine, 24, 50, baseline)
     with pg.engine.connect() as connection:
         attempts = connection.execute(select(func.max(messages.c.attempts))).scalar()
     assert attempts == 1  # no message was processed twice

@@ -1,0 +1,284 @@
+"""Metering devices (a version per change) and their readings (append-only, superseded rows kept)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Connection, RowMapping, and_, bindparam, func, insert, or_, select, update
+
+from gateway.domain.metering import (
+    Device,
+    DeviceData,
+    DeviceKind,
+    DeviceResource,
+    ReadingKind,
+    StoredReading,
+)
+from gateway.domain.model import NsiRef
+from gateway.domain.values import FiasHouseGuid, Guid
+from gateway.registry.houses import json_ready
+from gateway.registry.tables import (
+    accounts,
+    device_premises,
+    houses,
+    meter_readings,
+    metering_devices,
+    object_versions,
+    premises,
+)
+
+#: A series of readings: device root GUID, resource code ("E" for an electricity register), kind.
+SeriesKey = tuple[str, str, str]
+ELECTRIC = "E"
+
+
+def _resources_json(data: DeviceData) -> list[dict[str, Any]]:
+    return [{"code": r.resource.code if r.resource else ELECTRIC, "guid": str(r.resource.guid) if r.resource else None,
+             "name": r.resource.name if r.resource else None, "electric": r.electric,
+             "base": [str(v) for v in r.base]} for r in data.resources]
+
+
+def _device(row: RowMapping, premises_of: tuple[Guid, ...]) -> Device:
+    resources = tuple(DeviceResource(NsiRef(r["code"], Guid(r["guid"]), r.get("name")) if r["guid"] else None,
+                                     bool(r["electric"]),
+                                     tuple(Decimal(v) for v in r["base"])) for r in row["resources"])
+    interval = NsiRef(row["interval_code"], Guid(row["interval_guid"])) if row["interval_code"] else None
+    data = DeviceData(
+        number=row["number"], kind=DeviceKind(row["kind"]), resources=resources, remote=bool(row["remote"]),
+        model=row["model"], stamp=row["stamp"], installed_on=row["installed_on"],
+        commissioned_on=row["commissioned_on"], first_verified_on=row["first_verified_on"],
+        verification_interval=interval, temperature_sensor=bool(row["temperature_sensor"]),
+        pressure_sensor=bool(row["pressure_sensor"]), houses=tuple(FiasHouseGuid(h) for h in row["houses"]),
+        premises=premises_of, accounts=tuple(Guid(a) for a in row["accounts"]))
+    reason = NsiRef(row["archive_reason_code"], Guid(row["archive_reason_guid"])) if row["archive_reason_code"] \
+        else None
+    return Device(
+        root_guid=Guid(row["root_guid"]), version_guid=Guid(row["version_guid"]),
+        version_number=row["version_number"], house_guid=Guid(row["house_guid"]),
+        fias_house_guid=FiasHouseGuid(row["fias_house_guid"]), data=data, posted_by=Guid(row["posted_by"]),
+        updated_at=row["updated_at"], gis_number=row["gis_number"] or "",
+        next_verification_on=row["next_verification_on"], archived_on=row["archived_on"], archive_reason=reason,
+        replaced_by=Guid(row["replaced_by"]) if row["replaced_by"] else None)
+
+
+def gis_device_number(serial: int) -> str:
+    """MeteringDeviceGISGKHNumber: the registry's own number for the device, stable for its life."""
+    return f"ПУ-{serial:012d}"
+
+
+@dataclass(frozen=True, slots=True)
+class NewReading:
+    """A reading the service accepted, ready to write; ``supersedes`` is the kept row it replaces."""
+
+    guid: Guid
+    key: SeriesKey
+    period: str
+    on: date
+    values: tuple[Decimal, ...]
+    flags: tuple[str, ...]
+    transport_guid: Guid
+    supersedes: Guid | None
+
+
+class MeteringRepository:
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+
+    # devices --------------------------------------------------------------------------------------------
+
+    def house(self, fias: FiasHouseGuid) -> Guid | None:
+        row = self.connection.execute(select(houses.c.guid).where(houses.c.fias_house_guid == str(fias))).first()
+        return Guid(row.guid) if row else None
+
+    def premises_houses(self, guids: Iterable[Guid]) -> dict[Guid, Guid]:
+        """premises GUID → its house GUID, for the premises the registry holds."""
+        wanted = sorted({str(g) for g in guids})
+        if not wanted:
+            return {}
+        rows = self.connection.execute(select(premises.c.guid, premises.c.house_guid)
+                                       .where(premises.c.guid.in_(wanted)))
+        return {Guid(r.guid): Guid(r.house_guid) for r in rows}
+
+    def account_holders(self, guids: Iterable[Guid]) -> dict[Guid, Guid]:
+        wanted = sorted({str(g) for g in guids})
+        if not wanted:
+            return {}
+        rows = self.connection.execute(select(accounts.c.guid, accounts.c.posted_by, accounts.c.closed_on)
+                                       .where(accounts.c.guid.in_(wanted)))
+        return {Guid(r.guid): Guid(r.posted_by) for r in rows}
+
+    def active_numbers(self, house_guid: Guid) -> set[tuple[str, str]]:
+        """(device number, resource code) of the house's devices in service: a number measures a resource once."""
+        d = metering_devices.c
+        rows = self.connection.execute(select(d.number, d.resources).where(d.house_guid == str(house_guid),
+                                                                           d.archived_on.is_(None)))
+        return {(r.number, res["code"]) for r in rows for res in r.resources}
+
+    def create(self, data: DeviceData, *, house_guid: Guid, fias: FiasHouseGuid, next_verification_on: date | None,
+               org: Guid, message: Guid, at: datetime) -> Device:
+        root, version = Guid.new(), Guid.new()
+        interval = data.verification_interval
+        columns = {
+            "house_guid": str(house_guid), "fias_house_guid": str(fias), "posted_by": str(org),
+            "kind": data.kind.value, "number": data.number, "model": data.model, "stamp": data.stamp,
+            "installed_on": data.installed_on, "commissioned_on": data.commissioned_on,
+            "first_verified_on": data.first_verified_on, "interval_code": interval.code if interval else None,
+            "interval_guid": str(interval.guid) if interval else None, "next_verification_on": next_verification_on,
+            "remote": data.remote, "temperature_sensor": data.temperature_sensor,
+            "pressure_sensor": data.pressure_sensor, "resources": _resources_json(data),
+            "accounts": [str(a) for a in data.accounts], "houses": [str(h) for h in data.houses],
+        }
+        serial = self.connection.execute(insert(metering_devices).values(
+            root_guid=str(root), version_guid=str(version), version_number=1, created_at=at, updated_at=at,
+            **columns)).inserted_primary_key
+        assert serial is not None
+        self.connection.execute(update(metering_devices).where(metering_devices.c.id == serial[0])
+                                .values(gis_number=gis_device_number(serial[0])))
+        if data.premises:
+            self.connection.execute(insert(device_premises), [
+                {"device_root_guid": str(root), "premises_guid": str(p)} for p in dict.fromkeys(data.premises)])
+        self._version(root, version, org, message, at)
+        found = self.by_roots([root])
+        return found[root]
+
+    def archive(self, device: Device, *, reason: NsiRef | None, on: date, replaced_by: Guid | None, org: Guid,
+                message: Guid, at: datetime) -> Device:
+        version = Guid.new()
+        self.connection.execute(update(metering_devices).where(metering_devices.c.root_guid == str(device.root_guid))
+                                .values(version_guid=str(version), version_number=device.version_number + 1,
+                                        archived_on=on, archive_reason_code=reason.code if reason else None,
+                                        archive_reason_guid=str(reason.guid) if reason else None,
+                                        replaced_by=str(replaced_by) if replaced_by else None, updated_at=at))
+        self._version(device.root_guid, version, org, message, at)
+        return self.by_roots([device.root_guid])[device.root_guid]
+
+    def _version(self, root: Guid, version: Guid, org: Guid, message: Guid, at: datetime) -> None:
+        row = self.connection.execute(select(metering_devices).where(metering_devices.c.root_guid == str(root))
+                                      ).mappings().one()
+        linked = self.connection.execute(select(device_premises.c.premises_guid).where(
+            device_premises.c.device_root_guid == str(root))).scalars().all()
+        self.connection.execute(insert(object_versions).values(
+            version_guid=str(version), object_type="metering_device", object_guid=str(root), valid_from=at,
+            org_guid=str(org), message_guid=str(message),
+            data=json_ready({**{k: v for k, v in row.items() if k != "id"}, "premises": list(linked)})))
+
+    def by_roots(self, roots: Iterable[Guid]) -> dict[Guid, Device]:
+        return self._devices(metering_devices.c.root_guid, roots)
+
+    def by_versions(self, versions: Iterable[Guid]) -> dict[Guid, Device]:
+        """Devices by their current version GUID (MeteringDeviceVersionGUID)."""
+        found = self._devices(metering_devices.c.version_guid, versions)
+        return {device.version_guid: device for device in found.values()}
+
+    def in_house(self, fias: FiasHouseGuid, *, archived: bool | None = None) -> list[Device]:
+        d = metering_devices.c
+        query = select(d.root_guid).where(or_(d.fias_house_guid == str(fias)))
+        if archived is not None:
+            query = query.where(d.archived_on.is_not(None) if archived else d.archived_on.is_(None))
+        roots = [Guid(r) for r in self.connection.execute(query.order_by(d.id)).scalars()]
+        return list(self.by_roots(roots).values())
+
+    def _devices(self, column: Any, guids: Iterable[Guid]) -> dict[Guid, Device]:
+        wanted = sorted({str(g) for g in guids})
+        if not wanted:
+            return {}
+        rows = self.connection.execute(select(metering_devices).where(column.in_(wanted))
+                                       .order_by(metering_devices.c.id)).mappings().all()
+        linked: dict[str, list[Guid]] = {r["root_guid"]: [] for r in rows}
+        if rows:
+            for r in self.connection.execute(select(device_premises).where(
+                    device_premises.c.device_root_guid.in_(list(linked)))):
+                linked[r.device_root_guid].append(Guid(r.premises_guid))
+        return {Guid(r["root_guid"]): _device(r, tuple(linked[r["root_guid"]])) for r in rows}
+
+    def open_devices_of_premises(self, guids: Iterable[Guid]) -> set[Guid]:
+        """Premises (of those given) linked to a device in service: renumbering them is refused."""
+        wanted = sorted({str(g) for g in guids})
+        if not wanted:
+            return set()
+        dp, d = device_premises.c, metering_devices.c
+        rows = self.connection.execute(select(dp.premises_guid).join_from(
+            device_premises, metering_devices, dp.device_root_guid == d.root_guid).where(
+            dp.premises_guid.in_(wanted), d.archived_on.is_(None)))
+        return {Guid(r.premises_guid) for r in rows}
+
+    # readings -------------------------------------------------------------------------------------------
+
+    def recent(self, keys: Iterable[SeriesKey], depth: int) -> dict[SeriesKey, list[StoredReading]]:
+        """The ``depth`` latest kept readings of each series, oldest first, in one query for the batch."""
+        wanted = sorted(set(keys))
+        if not wanted:
+            return {}
+        r = meter_readings.c
+        rank = func.row_number().over(partition_by=(r.device_root_guid, r.resource_code, r.kind),
+                                      order_by=r.reading_date.desc()).label("rank")
+        roots = sorted({k[0] for k in wanted})
+        inner = select(r.guid, r.device_root_guid, r.resource_code, r.kind, r.period, r.reading_date, r.v1, r.v2,
+                       r.v3, r.flags, rank).where(r.device_root_guid.in_(roots), r.superseded_at.is_(None)).subquery()
+        rows = self.connection.execute(select(inner).where(inner.c.rank <= depth)).mappings()
+        found: dict[SeriesKey, list[StoredReading]] = {k: [] for k in wanted}
+        for row in rows:
+            key = (row["device_root_guid"], row["resource_code"], row["kind"])
+            if key in found:
+                found[key].append(_reading(row))
+        for series in found.values():
+            series.sort(key=lambda s: s.on)
+        return found
+
+    def series(self, key: SeriesKey) -> list[StoredReading]:
+        """Every kept reading of one series, oldest first (for a back-dated reading)."""
+        r = meter_readings.c
+        rows = self.connection.execute(select(meter_readings).where(
+            r.device_root_guid == key[0], r.resource_code == key[1], r.kind == key[2], r.superseded_at.is_(None))
+            .order_by(r.reading_date)).mappings()
+        return [_reading(row) for row in rows]
+
+    def save_readings(self, items: list[NewReading], *, org: Guid, message: Guid, at: datetime) -> None:
+        """Supersede the replaced rows, then insert the new ones: two statements whatever the batch size."""
+        if not items:
+            return
+        replaced = [{"b_old": str(i.supersedes), "b_new": str(i.guid)} for i in items if i.supersedes]
+        if replaced:
+            r = meter_readings.c
+            self.connection.execute(update(meter_readings).where(and_(r.guid == bindparam("b_old"),
+                                                                      r.superseded_at.is_(None)))
+                                    .values(superseded_at=at, superseded_by=bindparam("b_new")), replaced)
+        self.connection.execute(insert(meter_readings), [
+            {"guid": str(i.guid), "device_root_guid": i.key[0], "resource_code": i.key[1], "kind": i.key[2],
+             "period": i.period, "reading_date": i.on, "v1": i.values[0],
+             "v2": i.values[1] if len(i.values) > 1 else None, "v3": i.values[2] if len(i.values) > 2 else None,
+             "flags": ",".join(i.flags), "posted_by": str(org), "message_guid": str(message),
+             "transport_guid": str(i.transport_guid), "recorded_at": at} for i in items])
+
+    def history(self, roots: Iterable[Guid], *, as_of: datetime | None = None, entered_from: date | None = None,
+                entered_to: date | None = None) -> dict[str, list[StoredReading]]:
+        """Readings of the devices, oldest first: the kept ones, or those kept at ``as_of``."""
+        wanted = sorted({str(g) for g in roots})
+        if not wanted:
+            return {}
+        r = meter_readings.c
+        query = select(meter_readings).where(r.device_root_guid.in_(wanted))
+        if as_of is None:
+            query = query.where(r.superseded_at.is_(None))
+        else:
+            query = query.where(r.recorded_at <= as_of, or_(r.superseded_at.is_(None), r.superseded_at > as_of))
+        found: dict[str, list[StoredReading]] = {g: [] for g in wanted}
+        for row in self.connection.execute(query.order_by(r.device_root_guid, r.reading_date, r.id)).mappings():
+            entered = row["recorded_at"].date()
+            if (entered_from and entered < entered_from) or (entered_to and entered > entered_to):
+                continue
+            found[row["device_root_guid"]].append(_reading(row))
+        return found
+
+
+def _reading(row: RowMapping) -> StoredReading:
+    values = tuple(Decimal(v) for v in (row["v1"], row["v2"], row["v3"]) if v is not None)
+    return StoredReading(
+        guid=Guid(row["guid"]), on=row["reading_date"], period=row["period"], values=values,
+        flags=tuple(f for f in (row["flags"] or "").split(",") if f), kind=ReadingKind(row["kind"]),
+        resource_code=row["resource_code"], posted_by=Guid(row["posted_by"]) if "posted_by" in row else None,
+        recorded_at=row.get("recorded_at"), superseded=bool(row.get("superseded_at")))

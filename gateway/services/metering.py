@@ -1,0 +1,299 @@
+"""Metering devices (importMeteringDeviceData / exportMeteringDeviceData, house-management) and readings
+(importMeteringDeviceValues / exportMeteringDeviceHistory, device-metering)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from gateway.domain import authority
+from gateway.domain.metering import (
+    Device,
+    DeviceChangeUnsupported,
+    DeviceKind,
+    DeviceToArchive,
+    DeviceToCreate,
+    ImportDevices,
+    ImportReadings,
+    InvalidValueItem,
+    ReadingToImport,
+    ReadingUnsupported,
+    StoredReading,
+    judge,
+    next_verification,
+)
+from gateway.domain.model import Organisation
+from gateway.domain.results import ObjectResult
+from gateway.domain.values import FiasHouseGuid, Guid, InvalidValue
+from gateway.errors import Code, Conflict
+from gateway.registry.metering import ELECTRIC, NewReading, SeriesKey
+from gateway.registry.unit_of_work import UnitOfWork
+from gateway.services.batch import write_batch
+
+log = logging.getLogger("gateway.metering")
+
+MUNICIPAL_RESOURCE_NSI = 2
+VERIFICATION_INTERVAL_NSI = 16
+ARCHIVING_REASON_NSI = 21
+#: How many of a series' latest readings are read per batch: the previous one, and the history the
+#: high-consumption warning averages over (three intervals).
+RECENT_DEPTH = 4
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceResult:
+    result: ObjectResult
+    device: Device | None = None
+
+
+@dataclass
+class _Batch:
+    """What a readings message needs from the registry, fetched in a handful of queries."""
+
+    devices: dict[Guid, Device]
+    by_version: dict[Guid, Device]
+    mandates: list[authority.Mandate]
+    series: dict[SeriesKey, list[StoredReading]]
+    complete: set[SeriesKey] = field(default_factory=set)
+
+
+# devices ---------------------------------------------------------------------------------------------------
+
+def import_devices(uow: UnitOfWork, sender: Organisation, command: ImportDevices, *, message: Guid,
+                   now: datetime) -> list[DeviceResult]:
+    """Register or archive devices (≤ 100 per message, XSD); each TransportGUID stands or falls alone."""
+    results = []
+    taken: dict[Guid, set[tuple[str, str]]] = {}
+    for item in command.items:
+        try:
+            with uow.savepoint():
+                results.append(_device(uow, sender, command.fias_house_guid, item, taken, message=message, now=now))
+        except Conflict as exc:
+            results.append(DeviceResult(ObjectResult.failed(item.transport_guid, Code.VALUE_INVALID, exc.message)))
+    return results
+
+
+def _device(uow: UnitOfWork, sender: Organisation, request_house: FiasHouseGuid | None,
+            item: DeviceToCreate | DeviceToArchive | DeviceChangeUnsupported, taken: dict[Guid, set[tuple[str, str]]],
+            *, message: Guid, now: datetime) -> DeviceResult:
+    transport = item.transport_guid
+
+    def failed(code: Code, text: str) -> DeviceResult:
+        return DeviceResult(ObjectResult.failed(transport, code, text))
+
+    if isinstance(item, DeviceChangeUnsupported):
+        return failed(Code.NOT_SUPPORTED, f"{item.what} is not supported by this gateway version")
+    if not authority.may_write(sender):
+        return failed(Code.AUTHORITY_DENIED, f"organisation {sender.guid} ({sender.role}) only reads")
+    if isinstance(item, DeviceToArchive):
+        return _archive(uow, sender, item, failed, message=message, now=now)
+    if isinstance(item.data, InvalidValue):
+        return failed(item.data.code, str(item.data))
+    data = item.data
+    if data.kind is DeviceKind.LIVING_ROOM:
+        return failed(Code.NOT_SUPPORTED, "room devices need living rooms, which this gateway version does not "
+                                          "register yet")
+    premises_houses = uow.metering.premises_houses(data.premises)
+    fias = request_house or (data.houses[0] if data.houses else None)
+    if fias is None and data.premises:
+        return failed(Code.VALUE_INVALID, "FIASHouseGuid is required to register a premises device")
+    if fias is None:
+        return failed(Code.VALUE_INVALID, "the device's house is not named (FIASHouseGuid)")
+    house_guid = uow.metering.house(fias)
+    if house_guid is None:
+        return failed(Code.HOUSE_NOT_FOUND, f"no house with FIAS GUID {fias} is registered")
+    if why := authority.refusal(sender, fias, authority.today(now), uow.documents.mandates([fias]),
+                                "its metering devices"):
+        return failed(Code.NO_MANDATE, why)
+    for resource in data.resources:
+        if resource.resource is not None and (
+                why := uow.nsi.refusal(MUNICIPAL_RESOURCE_NSI, resource.resource, "MunicipalResource")):
+            return failed(Code.NSI_UNKNOWN, why)
+    interval_years = None
+    if data.verification_interval is not None:
+        if why := uow.nsi.refusal(VERIFICATION_INTERVAL_NSI, data.verification_interval, "VerificationInterval"):
+            return failed(Code.NSI_UNKNOWN, why)
+        value = uow.nsi.directory(VERIFICATION_INTERVAL_NSI)[data.verification_interval.code].value
+        interval_years = int(value) if value and value.isdigit() else None
+    for premises in data.premises:
+        if premises_houses.get(premises) != house_guid:
+            return failed(Code.PREMISES_NOT_FOUND, f"no premises {premises} is registered in house {fias}")
+    holders = uow.metering.account_holders(data.accounts)
+    for account in data.accounts:
+        if account not in holders:
+            return failed(Code.ACCOUNT_NOT_FOUND, f"no account {account} is registered")
+    in_house = taken.setdefault(house_guid, uow.metering.active_numbers(house_guid))
+    keys = {(data.number, r.resource.code if r.resource else ELECTRIC) for r in data.resources}
+    if clash := keys & in_house:
+        return failed(Code.DEVICE_DUPLICATE, f"device number {data.number} already measures resource "
+                                             f"{sorted(clash)[0][1]} in house {fias}; archive the old device first")
+    device = uow.metering.create(data, house_guid=house_guid, fias=fias,
+                                 next_verification_on=next_verification(data.first_verified_on, interval_years),
+                                 org=sender.guid, message=message, at=now)
+    in_house.update(keys)
+    return DeviceResult(ObjectResult(transport, guid=device.version_guid, unique_number=device.gis_number,
+                                     update_date=now), device)
+
+
+def _archive(uow: UnitOfWork, sender: Organisation, item: DeviceToArchive,
+             failed: Callable[[Code, str], DeviceResult], *, message: Guid, now: datetime) -> DeviceResult:
+    device = uow.metering.by_versions([item.version_guid]).get(item.version_guid)
+    if device is None:
+        return failed(Code.DEVICE_NOT_FOUND, f"no device has current version {item.version_guid}")
+    if device.archived_on is not None:
+        return failed(Code.DEVICE_ARCHIVED, f"device {device.data.number} was archived on {device.archived_on}")
+    on = item.on or authority.today(now)
+    if why := authority.refusal(sender, device.fias_house_guid, on, uow.documents.mandates([device.fias_house_guid]),
+                                "its metering devices"):
+        return failed(Code.NO_MANDATE, why)
+    if item.reason is not None and (why := uow.nsi.refusal(ARCHIVING_REASON_NSI, item.reason, "ArchivingReason")):
+        return failed(Code.NSI_UNKNOWN, why)
+    successor = None
+    if item.replaced_by is not None:
+        found = uow.metering.by_versions([item.replaced_by]).get(item.replaced_by)
+        if found is None or found.house_guid != device.house_guid or found.archived_on is not None:
+            return failed(Code.DEVICE_NOT_FOUND, f"no device in service in the same house has version "
+                                                 f"{item.replaced_by} to replace device {device.data.number}")
+        successor = found.root_guid
+    archived = uow.metering.archive(device, reason=item.reason, on=on, replaced_by=successor, org=sender.guid,
+                                    message=message, at=now)
+    return DeviceResult(ObjectResult(item.transport_guid, guid=archived.version_guid,
+                                     unique_number=archived.gis_number, update_date=now), archived)
+
+
+def visible_devices(uow: UnitOfWork, reader: Organisation, devices: list[Device], now: datetime) -> list[Device]:
+    """Regulators and the operator see every device; an organisation the devices of houses it manages
+    or supplies today, and those it posted."""
+    if reader.role in authority.READ_ONLY_ROLES:
+        return devices
+    mandates = uow.documents.mandates(d.fias_house_guid for d in devices)
+    on = authority.today(now)
+    return [d for d in devices
+            if d.posted_by == reader.guid or authority.holds(reader, d.fias_house_guid, on, mandates)]
+
+
+# readings --------------------------------------------------------------------------------------------------
+
+def _key(device: Device, reading: ReadingToImport) -> SeriesKey:
+    return (str(device.root_guid), reading.resource_code or ELECTRIC, reading.kind.value)
+
+
+@dataclass(frozen=True, slots=True)
+class ReadingsOutcome:
+    results: list[ObjectResult]
+    #: warnings on accepted readings (high consumption, overdue verification, roll-over), by flag
+    flagged: dict[str, int]
+
+
+def import_readings(uow: UnitOfWork, sender: Organisation, command: ImportReadings, *, message: Guid,
+                    now: datetime) -> ReadingsOutcome:
+    """Readings (≤ 1,000 devices per message, XSD), judged by the rules of DESIGN §3 and written set-based.
+
+    The official CommonResult has no slot for a warning: a flagged reading is answered like any accepted
+    one, and its flags are kept on the reading, logged and counted for the compliance reports.
+    """
+    readings = [i for i in command.items if isinstance(i, ReadingToImport)]
+    roots = uow.metering.by_roots(r.device_root for r in readings if r.device_root)
+    by_version = uow.metering.by_versions(r.device_version for r in readings if r.device_version)
+    every = list(roots.values()) + list(by_version.values())
+    batch = _Batch(roots, by_version, uow.documents.mandates({d.fias_house_guid for d in every}), {})
+    keys = set()
+    for reading in readings:
+        device = _device_of(reading, roots, by_version)
+        if device is not None:
+            keys.add(_key(device, reading))
+    batch.series = uow.metering.recent(keys, RECENT_DEPTH)
+    day = authority.today(now)
+    results: list[ObjectResult | None] = []
+    accepted: list[tuple[int, NewReading]] = []
+    seen: set[tuple[SeriesKey, str]] = set()
+    for item in command.items:
+        judged = _reading(uow, sender, command.fias_house_guid, item, batch, seen, day)
+        if isinstance(judged, NewReading):
+            accepted.append((len(results), judged))
+            results.append(None)
+        else:
+            results.append(judged)
+    flagged: dict[str, int] = {}
+    for index, result in _save_readings(uow, sender, accepted, message=message, now=now):
+        results[index] = result
+    saved = {r.guid for r in results if r is not None and r.ok}
+    for _, new in accepted:
+        if new.guid in saved:
+            for flag in new.flags:
+                flagged[flag] = flagged.get(flag, 0) + 1
+    return ReadingsOutcome([r for r in results if r is not None], flagged)
+
+
+def _device_of(reading: ReadingToImport, roots: dict[Guid, Device], versions: dict[Guid, Device]) -> Device | None:
+    if reading.device_root is not None:
+        return roots.get(reading.device_root)
+    return versions.get(reading.device_version) if reading.device_version is not None else None
+
+
+def _reading(uow: UnitOfWork, sender: Organisation, request_house: FiasHouseGuid | None,
+             item: ReadingToImport | ReadingUnsupported | InvalidValueItem, batch: _Batch,
+             seen: set[tuple[SeriesKey, str]], day: date) -> ObjectResult | NewReading:
+    transport = item.transport_guid
+    if isinstance(item, ReadingUnsupported):
+        return ObjectResult.failed(transport, Code.NOT_SUPPORTED, f"{item.what} is not supported by this gateway "
+                                                                  "version")
+    if isinstance(item, InvalidValueItem):
+        return ObjectResult.failed(transport, item.error.code, str(item.error))
+    if not authority.may_write(sender):
+        return ObjectResult.failed(transport, Code.AUTHORITY_DENIED, f"organisation {sender.guid} ({sender.role}) "
+                                                                     "only reads")
+    device = _device_of(item, batch.devices, batch.by_version)
+    named = item.device_root or item.device_version
+    if device is None or (request_house is not None and device.fias_house_guid != request_house):
+        where = f" in house {request_house}" if request_house is not None else ""
+        return ObjectResult.failed(transport, Code.DEVICE_NOT_FOUND, f"no metering device {named}{where}")
+    if why := authority.refusal(sender, device.fias_house_guid, item.on, batch.mandates, "readings"):
+        return ObjectResult.failed(transport, Code.NO_MANDATE, why)
+    base = device.data.resource(item.resource_code)
+    if base is None:
+        measured = ", ".join(r.resource.code if r.resource else "electricity" for r in device.data.resources)
+        what = f"resource {item.resource_code}" if item.resource_code else "electricity"
+        return ObjectResult.failed(transport, Code.READING_RESOURCE_MISMATCH,
+                                   f"device {device.data.number} does not measure {what} (it measures {measured})")
+    key = _key(device, item)
+    month = item.month
+    if (key, month) in seen:
+        return ObjectResult.failed(transport, Code.VALUE_INVALID, f"a second reading of device {device.data.number} "
+                                                                  f"for {month} in one message")
+    series = batch.series.setdefault(key, [])
+    if key not in batch.complete and len(series) >= RECENT_DEPTH and month < series[0].period:
+        batch.series[key] = series = uow.metering.series(key)  # back-dated beyond what the batch read
+        batch.complete.add(key)
+    earlier = [s for s in series if s.period < month]
+    same = next((s for s in series if s.period == month), None)
+    following = next((s for s in series if s.period > month), None)
+    verdict = judge(item, device=device, base=base, earlier=earlier[-RECENT_DEPTH:], following=following, today=day)
+    if verdict.error is not None:
+        return ObjectResult.failed(transport, *verdict.error)
+    seen.add((key, month))
+    accepted = NewReading(Guid.new(), key, month, item.on, item.values, tuple(f.value for f in verdict.flags),
+                          transport, same.guid if same else None)
+    # later readings of the same series in this message are judged against this one
+    kept = [s for s in series if s.period != month] + [StoredReading(accepted.guid, item.on, month, item.values)]
+    batch.series[key] = sorted(kept, key=lambda s: s.on)
+    if verdict.flags:
+        log.info("event=reading_flagged device=%s period=%s flags=%s", device.root_guid, month,
+                 ",".join(accepted.flags))
+    return accepted
+
+
+def _save_readings(uow: UnitOfWork, sender: Organisation, items: list[tuple[int, NewReading]], *, message: Guid,
+                   now: datetime) -> list[tuple[int, ObjectResult]]:
+    def write(batch: list[tuple[int, NewReading]]) -> list[tuple[int, ObjectResult]]:
+        with uow.savepoint():
+            uow.metering.save_readings([r for _, r in batch], org=sender.guid, message=message, at=now)
+        return [(index, ObjectResult(r.transport_guid, guid=r.guid, update_date=now)) for index, r in batch]
+
+    def refuse(entry: tuple[int, NewReading], conflict: Conflict) -> tuple[int, ObjectResult]:
+        return entry[0], ObjectResult.failed(entry[1].transport_guid, Code.VALUE_INVALID,
+                                             f"a reading for {entry[1].period} was stored concurrently; send again")
+
+    return write_batch(items, write, refuse)

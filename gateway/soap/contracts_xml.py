@@ -1,0 +1,103 @@
+"""importContractRequest / importCharterRequest → document commands; stored documents → importContract results."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from lxml import etree
+
+from gateway.domain.authority import MandateKind
+from gateway.domain.contracts import (
+    AnnulDocument,
+    DocumentCommand,
+    DocumentData,
+    ManagedHouse,
+    PlaceDocument,
+    StoredDocument,
+    TerminateDocument,
+    UnsupportedDocumentChange,
+)
+from gateway.domain.values import FiasHouseGuid, Guid, InvalidValue
+from gateway.soap import ns
+from gateway.soap.xmlmap import decoded, hm, nsi, required, sub, text, transport_guid
+
+
+def _day(element: etree._Element, local: str) -> date:
+    return date.fromisoformat(required(element, local)[:10])
+
+
+def _optional_day(element: etree._Element, local: str) -> date | None:
+    value = text(element, local)
+    return date.fromisoformat(value[:10]) if value else None
+
+
+def _houses(placing: etree._Element) -> tuple[ManagedHouse, ...]:
+    return tuple(ManagedHouse(transport_guid(o), FiasHouseGuid(required(o, "FIASHouseGuid")), _day(o, "StartDate"),
+                              _optional_day(o, "EndDate")) for o in placing.findall(hm("ContractObject")))
+
+
+def _contract(placing: etree._Element) -> DocumentData:
+    return DocumentData(kind=MandateKind.CONTRACT, number=required(placing, "DocNum"),
+                        signed_on=_day(placing, "SigningDate"), effective_on=_day(placing, "EffectiveDate"),
+                        ends_on=_day(placing, "PlanDateComptetion"), base=nsi(placing, "ContractBase"),
+                        houses=_houses(placing))
+
+
+def _charter(placing: etree._Element) -> DocumentData:
+    on = _day(placing, "Date")
+    return DocumentData(kind=MandateKind.CHARTER, number=f"устав от {on.isoformat()}", signed_on=on,
+                        effective_on=on, ends_on=None, base=None, houses=_houses(placing))
+
+
+def _command(item: etree._Element, kind: MandateKind) -> DocumentCommand:
+    transport = transport_guid(item)
+    noun = "Contract" if kind is MandateKind.CONTRACT else "Charter"
+    for child in item:
+        if not isinstance(child.tag, str) or child.tag == f"{{{ns.BASE}}}TransportGUID":
+            continue
+        local = etree.QName(child).localname
+        if local == f"Placing{noun}":
+            return PlaceDocument(transport, decoded(_contract if kind is MandateKind.CONTRACT else _charter, child))
+        version = text(child, f"{noun}VersionGUID")
+        if local == f"Terminate{noun}" and version:
+            reason = (text(child.find(hm("ReasonRef")), "Name", ns.NSI_BASE) if child.find(hm("ReasonRef"))
+                      is not None else text(child, "Reason")) or "terminated"
+            return TerminateDocument(transport, kind, Guid(version), _day(child, "Terminate"), reason)
+        if local == f"Annulment{noun}" and version:
+            return AnnulDocument(transport, kind, Guid(version), required(child, "ReasonOfAnnulment"))
+        return UnsupportedDocumentChange(transport, local)
+    return UnsupportedDocumentChange(transport, f"an empty {noun}")
+
+
+def decode_import_contracts(request: etree._Element) -> tuple[DocumentCommand, ...]:
+    """``hm:importContractRequest``: ≤ 100 contracts (XSD)."""
+    return tuple(_decoded_command(c, MandateKind.CONTRACT) for c in request.findall(hm("Contract")))
+
+
+def decode_import_charter(request: etree._Element) -> tuple[DocumentCommand, ...]:
+    """``hm:importCharterRequest``: one charter per request (XSD)."""
+    return (_decoded_command(request, MandateKind.CHARTER),)
+
+
+def _decoded_command(item: etree._Element, kind: MandateKind) -> DocumentCommand:
+    try:
+        return _command(item, kind)
+    except (InvalidValue, ValueError) as exc:  # a date or GUID the schema let through but we cannot read
+        error = exc if isinstance(exc, InvalidValue) else InvalidValue(str(exc))
+        return PlaceDocument(transport_guid(item), error)
+
+
+def append_document_result(common: etree._Element, document: StoredDocument) -> None:
+    """``hm:importContract`` / ``hm:importCharter`` (importContractResultType) inside a CommonResult."""
+    contract = document.kind is MandateKind.CONTRACT
+    result = etree.SubElement(common, hm("importContract" if contract else "importCharter"))
+    noun = "Contract" if contract else "Charter"
+    sub(result, f"{noun}GUID", document.guid)
+    sub(result, f"{noun}VersionGUID", document.version_guid)
+    sub(result, f"{noun}Status", document.state.value)
+    for house, object_version in document.houses:
+        managed = etree.SubElement(result, hm("ContractObject"))
+        sub(managed, "FIASHouseGuid", house)
+        sub(managed, "ManagedObjectStatus", "Annul" if document.state.value == "Annul" else "Approved")
+        sub(managed, "ContractObjectVersionGUID", object_version)
+    sub(result, "VersionNumber", document.version_number)

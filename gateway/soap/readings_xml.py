@@ -1,0 +1,206 @@
+"""importMeteringDeviceValuesRequest → readings; readings → exportMeteringDeviceHistoryResult (device-metering)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+
+from lxml import etree
+
+from gateway.domain.metering import (
+    Device,
+    ImportReadings,
+    InvalidValueItem,
+    ReadingKind,
+    ReadingToImport,
+    ReadingUnsupported,
+    StoredReading,
+)
+from gateway.domain.values import FiasHouseGuid, Guid, InvalidValue
+from gateway.soap import ns
+from gateway.soap.devices_xml import reading_value
+from gateway.soap.ns import q
+from gateway.soap.xmlmap import sub
+
+DM, MDB, BASE = ns.DM, ns.METERING_DEVICE_BASE, ns.BASE
+_TRANSPORT = q(BASE, "TransportGUID")
+
+
+def dm(local: str) -> str:
+    return q(DM, local)
+
+
+def _text(element: etree._Element, tag: str) -> str | None:
+    found = element.find(tag)
+    return found.text.strip() if found is not None and found.text else None
+
+
+def _period(value: etree._Element) -> str | None:
+    period = value.find(dm("Period"))
+    if period is None:
+        return None
+    year, month = _text(period, q(BASE, "Year")), _text(period, q(BASE, "Month"))
+    if year is None or month is None:
+        raise InvalidValue("Period needs Year and Month")
+    return f"{int(year):04d}-{int(month):02d}"
+
+
+def _reading(value: etree._Element, root: Guid | None, version: Guid | None, kind: ReadingKind,
+             electric: bool) -> ReadingToImport:
+    on = date.fromisoformat((_text(value, dm("DateValue")) or "")[:10])
+    if electric:
+        zones = [_text(value, q(MDB, f"MeteringValueT{i}")) for i in (1, 2, 3)]
+        if zones[1] is None and zones[2] is not None:
+            raise InvalidValue("MeteringValueT3 without MeteringValueT2")
+        values = tuple(reading_value(z, "MeteringValueT") for z in zones if z is not None)
+        resource = None
+    else:
+        values = (reading_value(_text(value, q(MDB, "MeteringValue")), "MeteringValue"),)
+        resource = _text(value.find(q(MDB, "MunicipalResource")), q(ns.NSI_BASE, "Code")) \
+            if value.find(q(MDB, "MunicipalResource")) is not None else None
+        if resource is None:
+            raise InvalidValue("MunicipalResource is missing")
+    return ReadingToImport(Guid(_text(value, _TRANSPORT) or ""), root, version, kind, resource, values, on,
+                           _period(value) if kind is ReadingKind.CURRENT else None)
+
+
+def _item(value: etree._Element, *args: object) -> ReadingToImport | InvalidValueItem:
+    try:
+        return _reading(value, *args)  # type: ignore[arg-type]
+    except (InvalidValue, ValueError) as exc:
+        error = exc if isinstance(exc, InvalidValue) else InvalidValue(str(exc))
+        return InvalidValueItem(Guid(_text(value, _TRANSPORT) or ""), error)
+
+
+def decode_import_readings(request: etree._Element) -> ImportReadings:
+    """``dm:importMeteringDeviceValuesRequest``: ≤ 1,000 devices, each with its values (one per TransportGUID)."""
+    house = _text(request, dm("FIASHouseGuid"))
+    items: list[ReadingToImport | ReadingUnsupported | InvalidValueItem] = []
+    for device in request.iterchildren(dm("MeteringDevicesValues")):
+        root_text, version_text = _text(device, dm("MeteringDeviceRootGUID")), \
+            _text(device, dm("MeteringDeviceVersionGUID"))
+        root = Guid(root_text) if root_text else None
+        version = Guid(version_text) if version_text else None
+        for kind_element in device:
+            local = etree.QName(kind_element).localname if isinstance(kind_element.tag, str) else ""
+            if local not in ("OneRateDeviceValue", "ElectricDeviceValue", "VolumeDeviceValue"):
+                continue
+            electric = local == "ElectricDeviceValue"
+            for value in kind_element:
+                if not isinstance(value.tag, str):
+                    continue
+                name = etree.QName(value).localname
+                if local == "VolumeDeviceValue" or name == "VerificationValue":
+                    items.append(ReadingUnsupported(Guid(_text(value, _TRANSPORT) or ""), f"{local}/{name}"))
+                elif name in ("CurrentValue", "ControlValue"):
+                    kind = ReadingKind.CURRENT if name == "CurrentValue" else ReadingKind.CONTROL
+                    items.append(_item(value, root, version, kind, electric))
+    return ImportReadings(FiasHouseGuid(house) if house else None, tuple(items))
+
+
+@dataclass(frozen=True, slots=True)
+class ExportHistory:
+    fias_house_guids: tuple[FiasHouseGuid, ...] = ()
+    device_roots: tuple[Guid, ...] = ()
+    resource_codes: tuple[str, ...] = ()
+    archived: bool = False
+    entered_from: date | None = None
+    entered_to: date | None = None
+
+
+def decode_export_history(request: etree._Element) -> ExportHistory:
+    def day(local: str) -> date | None:
+        value = _text(request, dm(local))
+        return date.fromisoformat(value[:10]) if value else None
+
+    return ExportHistory(
+        fias_house_guids=tuple(FiasHouseGuid(e.text or "") for e in request.iterchildren(dm("FIASHouseGuid"))),
+        device_roots=tuple(Guid(e.text or "") for e in request.iterchildren(dm("MeteringDeviceRootGUID"))),
+        resource_codes=tuple(_text(e, q(ns.NSI_BASE, "Code")) or "" for e in
+                             request.iterchildren(dm("MunicipalResource"))),
+        archived=_text(request, dm("SerchArchived")) in ("true", "1"),
+        entered_from=day("inputDateFrom"), entered_to=day("inputDateTo"))
+
+
+def _number(value: Decimal) -> str:
+    return format(value.normalize(), "f")
+
+
+def _period_out(parent: etree._Element, period: str) -> None:
+    element = etree.SubElement(parent, dm("Period"))
+    year, month = period.split("-")
+    sub(element, "Year", int(year), BASE)
+    sub(element, "Month", int(month), BASE)
+
+
+def encode_history(parent: etree._Element, device: Device, readings: list[StoredReading]) -> None:
+    """``dm:exportMeteringDeviceHistoryResult`` for one device: its base values and kept readings."""
+    result = etree.SubElement(parent, dm("exportMeteringDeviceHistoryResult"))
+    sub(result, "MeteringDeviceRootGUID", device.root_guid, DM)
+    sub(result, "HCSHouseGUID", device.house_guid, DM)
+    sub(result, "FIASHouseGuid", device.fias_house_guid, DM)
+    electric = next((r for r in device.data.resources if r.electric), None)
+    created = device.updated_at if isinstance(device.updated_at, datetime) else None
+    if electric is not None:
+        values = etree.SubElement(result, dm("ElectricDeviceValue"))
+        base = etree.SubElement(values, dm("BaseValue"))
+        for zone, value in enumerate(electric.base, start=1):
+            sub(base, f"MeteringValueT{zone}", _number(value), MDB)
+        sub(base, "EnterIntoSystem", created.isoformat() if created else None, MDB)
+        kinds = _values(values, readings)
+        for reading in readings:
+            element = etree.SubElement(kinds[reading.kind], dm(_tag(reading)))
+            for zone, value in enumerate(reading.values, start=1):
+                sub(element, f"MeteringValueT{zone}", _number(value), MDB)
+            _entered(element, reading)
+    else:
+        values = etree.SubElement(result, dm("OneRateDeviceValue"))
+        for resource in device.data.resources:
+            assert resource.resource is not None
+            base = etree.SubElement(values, dm("BaseValue"))
+            _resource(base, resource.resource.code, str(resource.resource.guid), resource.resource.name)
+            sub(base, "MeteringValue", _number(resource.base[0]), MDB)
+            sub(base, "EnterIntoSystem", created.isoformat() if created else None, MDB)
+        names = {r.resource.code: r.resource for r in device.data.resources if r.resource is not None}
+        kinds = _values(values, readings)
+        for reading in readings:
+            element = etree.SubElement(kinds[reading.kind], dm(_tag(reading)))
+            ref = names.get(reading.resource_code)
+            _resource(element, reading.resource_code, str(ref.guid) if ref else "", ref.name if ref else None)
+            sub(element, "MeteringValue", _number(reading.values[0]), MDB)
+            _entered(element, reading)
+    if device.archived_on is not None and device.archive_reason is not None:
+        archived = etree.SubElement(result, dm("ArchivedValues"))
+        reason = etree.SubElement(archived, dm("ArchivingReason"))
+        sub(reason, "Code", device.archive_reason.code, ns.NSI_BASE)
+        sub(reason, "GUID", device.archive_reason.guid, ns.NSI_BASE)
+
+
+def _values(parent: etree._Element, readings: list[StoredReading]) -> dict[ReadingKind, etree._Element]:
+    """``Values`` holds every CurrentValue before every ControlValue (schema order); one shared parent."""
+    if not readings:
+        return {}
+    holder = etree.SubElement(parent, dm("Values"))
+    readings.sort(key=lambda r: (r.kind is ReadingKind.CONTROL, r.on))
+    return {ReadingKind.CURRENT: holder, ReadingKind.CONTROL: holder}
+
+
+def _tag(reading: StoredReading) -> str:
+    return "CurrentValue" if reading.kind is ReadingKind.CURRENT else "ControlValue"
+
+
+def _resource(parent: etree._Element, code: str, guid: str, name: str | None) -> None:
+    ref = etree.SubElement(parent, q(MDB, "MunicipalResource"))
+    sub(ref, "Code", code, ns.NSI_BASE)
+    sub(ref, "GUID", guid, ns.NSI_BASE)
+    sub(ref, "Name", name, ns.NSI_BASE)
+
+
+def _entered(element: etree._Element, reading: StoredReading) -> None:
+    recorded = reading.recorded_at if isinstance(reading.recorded_at, datetime) else None
+    sub(element, "EnterIntoSystem", recorded.isoformat() if recorded else None, MDB)
+    # DateValue is xs:dateTime in the export: the reading's date at midnight
+    sub(element, "DateValue", f"{reading.on.isoformat()}T00:00:00", DM)
+    if reading.kind is ReadingKind.CURRENT:
+        _period_out(element, reading.period)
