@@ -31,6 +31,8 @@ OBJECTS = Counter("gateway_objects_processed_total", "Objects (TransportGUIDs) p
 READING_FLAGS = Counter("gateway_reading_warnings_total",
                         "Readings accepted with a warning (high_consumption, verification_overdue, rollover)",
                         ["flag"])
+PROTOCOL_FLAGS = Counter("gateway_protocols_flagged_total",
+                         "Meeting protocols whose declared quorum or results contradict the registry's count")
 PROCESSING_FAILURES = Counter("gateway_processing_failures_total",
                               "Failed processing attempts, by operation and what became of the message",
                               ["operation", "next_state"])

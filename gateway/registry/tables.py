@@ -342,3 +342,46 @@ meter_readings = Table(
     Index("uq_meter_readings_kept", "device_root_guid", "resource_code", "kind", "period", unique=True,
           sqlite_where=text("superseded_at IS NULL"), postgresql_where=text("superseded_at IS NULL")),
 )
+
+protocols = Table(
+    "protocols",
+    metadata,
+    # owners' general meeting protocols; the tally is the registry's, recomputed on every new decision
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("guid", GUID, nullable=False, unique=True),
+    Column("version_guid", GUID, nullable=False, unique=True),
+    Column("version_number", Integer, nullable=False),
+    Column("voting_guid", GUID, nullable=False, unique=True),
+    Column("house_guid", GUID, ForeignKey("houses.guid"), nullable=False, index=True),
+    Column("fias_house_guid", GUID, nullable=False),
+    Column("posted_by", GUID, ForeignKey("organisations.guid"), nullable=False),
+    Column("number", String(255)),
+    Column("protocol_date", Date, nullable=False),
+    Column("data", JSON, nullable=False),  # the protocol as posted: form, items with declared counts, attachments
+    Column("total_votes", Numeric(25, 4), nullable=False),
+    Column("cast_votes", Numeric(25, 4), nullable=False),
+    Column("competent", Boolean, nullable=False),
+    Column("results", JSON, nullable=False),  # per item: majority, computed and declared outcome
+    Column("flags", String(1000), nullable=False),
+    Column("created_at", TS, nullable=False),
+    Column("updated_at", TS, nullable=False),
+)
+
+owner_decisions = Table(
+    "owner_decisions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("guid", GUID, nullable=False, unique=True),
+    Column("protocol_guid", GUID, ForeignKey("protocols.guid"), nullable=False, index=True),
+    Column("question", Integer, nullable=False),
+    Column("owner", String(255), nullable=False),
+    Column("premises_guid", GUID, ForeignKey("premises.guid"), nullable=False),
+    Column("votes", Numeric(25, 4), nullable=False),
+    Column("choice", String(8), nullable=False),
+    Column("posted_by", GUID, ForeignKey("organisations.guid"), nullable=False),
+    Column("message_guid", GUID, ForeignKey("messages.guid"), nullable=False),
+    Column("recorded_at", TS, nullable=False),
+    Column("superseded_at", TS),
+    Index("uq_owner_decisions_kept", "protocol_guid", "question", "owner", "premises_guid", unique=True,
+          sqlite_where=text("superseded_at IS NULL"), postgresql_where=text("superseded_at IS NULL")),
+)

@@ -16,6 +16,7 @@ from gateway.registry.houses import HouseRepository
 from gateway.registry.metering import MeteringRepository
 from gateway.registry.nsi import NsiRepository
 from gateway.registry.organisations import OrganisationRepository
+from gateway.registry.oss import OssRepository
 
 
 class UnitOfWork:
@@ -28,6 +29,7 @@ class UnitOfWork:
     metering: MeteringRepository
     nsi: NsiRepository
     organisations: OrganisationRepository
+    oss: OssRepository
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -42,6 +44,7 @@ class UnitOfWork:
         self.metering = MeteringRepository(self.connection)
         self.nsi = NsiRepository(self.connection)
         self.organisations = OrganisationRepository(self.connection)
+        self.oss = OssRepository(self.connection)
         return self
 
     def __exit__(

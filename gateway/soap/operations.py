@@ -16,7 +16,7 @@ from gateway import metrics
 from gateway.domain.authority import MandateKind
 from gateway.domain.commands import ExportHouse
 from gateway.domain.model import Organisation
-from gateway.domain.values import FiasHouseGuid
+from gateway.domain.values import FiasHouseGuid, Guid
 from gateway.errors import Code
 from gateway.messages.queue import StoredMessage
 from gateway.registry.unit_of_work import UnitOfWork
@@ -24,8 +24,18 @@ from gateway.services import accounts as account_services
 from gateway.services import contracts as contract_services
 from gateway.services import houses as house_services
 from gateway.services import metering as metering_services
+from gateway.services import oss as oss_services
 from gateway.signing import Signer
-from gateway.soap import accounts_xml, contracts_xml, devices_xml, houses_xml, ns, readings_xml, results_xml
+from gateway.soap import (
+    accounts_xml,
+    contracts_xml,
+    devices_xml,
+    houses_xml,
+    ns,
+    oss_xml,
+    readings_xml,
+    results_xml,
+)
 from gateway.soap.ns import q
 from gateway.xmlparse import parse_untrusted
 from gateway.xsd import Service
@@ -222,6 +232,45 @@ def _export_history(uow: UnitOfWork, sender: Organisation, message: StoredMessag
     return root
 
 
+def _import_protocol(uow: UnitOfWork, sender: Organisation, message: StoredMessage, now: datetime,
+                     endpoint: Endpoint) -> etree._Element:
+    items = oss_xml.decode_import_protocol(parse_untrusted(message.payload))
+    results = oss_services.import_protocols(uow, sender, items, message=message.guid, now=now)
+    root, import_result = _import_result(endpoint, message)
+    commons = results_xml.append_common_results(import_result, endpoint.types_ns, [r.result for r in results])
+    for common, item in zip(commons, results, strict=True):
+        if item.protocol is not None:
+            oss_xml.append_voting_information(common, item.protocol)
+            if item.protocol.tally.flags:
+                metrics.PROTOCOL_FLAGS.inc()
+    return root
+
+
+def _import_decisions(uow: UnitOfWork, sender: Organisation, message: StoredMessage, now: datetime,
+                      endpoint: Endpoint) -> etree._Element:
+    items = oss_xml.decode_import_decisions(parse_untrusted(message.payload))
+    results = oss_services.import_decisions(uow, sender, items, message=message.guid, now=now)
+    root, import_result = _import_result(endpoint, message)
+    results_xml.append_common_results(import_result, endpoint.types_ns, results)
+    return root
+
+
+def _export_protocols(uow: UnitOfWork, sender: Organisation, message: StoredMessage, now: datetime,
+                      endpoint: Endpoint) -> etree._Element:
+    request = parse_untrusted(message.payload)
+    house = request.findtext(q(ns.HM, "FIASHouseGuid"))
+    found = oss_services.export_protocols(
+        uow, sender, house=FiasHouseGuid(house) if house else None,
+        guids=tuple(Guid(e.text or "") for e in request.iterchildren(q(ns.HM, "ProtocolGUID"))),
+        votings=tuple(Guid(e.text or "") for e in request.iterchildren(q(ns.HM, "VotingGUID"))))
+    root = results_xml.state_result(endpoint.types_ns, endpoint.state_result_version, message.guid, 3)
+    if not found:
+        results_xml.append_error_message(root, Code.PROTOCOL_NOT_FOUND, "no protocol you may see matches")
+    for protocol in found:
+        oss_xml.encode_protocol(root, protocol, uow.oss.decided(protocol.guid)[0])
+    return root
+
+
 OPERATIONS: dict[str, Operation] = {
     op.name: op
     for op in (
@@ -241,6 +290,12 @@ OPERATIONS: dict[str, Operation] = {
                   frozenset({"11.1.0.8"}), _import_devices),
         Operation("exportMeteringDeviceData", HOUSE_MANAGEMENT, q(ns.HM, "exportMeteringDeviceDataRequest"),
                   frozenset({"11.1.0.2", "14.8.0.1"}), _export_devices),
+        Operation("importVotingProtocol", HOUSE_MANAGEMENT, q(ns.HM, "importVotingProtocolRequest"),
+                  frozenset({"15.10.0.1"}), _import_protocol),
+        Operation("importOwnerDecision", HOUSE_MANAGEMENT, q(ns.HM, "importOwnerDecisionRequest"),
+                  frozenset({"15.10.0.1"}), _import_decisions),
+        Operation("exportVotingProtocol", HOUSE_MANAGEMENT, q(ns.HM, "exportVotingProtocolRequest"),
+                  frozenset({"15.10.0.1"}), _export_protocols),
         Operation("importMeteringDeviceValues", DEVICE_METERING, q(ns.DM, "importMeteringDeviceValuesRequest"),
                   frozenset({"10.0.1.1"}), _import_readings),
         Operation("exportMeteringDeviceHistory", DEVICE_METERING, q(ns.DM, "exportMeteringDeviceHistoryRequest"),

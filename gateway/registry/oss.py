@@ -1,0 +1,168 @@
+"""Protocols of owners' general meetings and owners' individual decisions."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import asdict
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Connection, RowMapping, func, insert, select, update
+
+from gateway.domain.model import NsiRef
+from gateway.domain.oss import (
+    AgendaItem,
+    Attachment,
+    Choice,
+    Form,
+    ItemResult,
+    Majority,
+    ProtocolData,
+    StoredProtocol,
+    Tally,
+)
+from gateway.domain.values import FiasHouseGuid, Guid
+from gateway.registry.houses import json_ready
+from gateway.registry.tables import object_versions, owner_decisions, premises, protocols
+
+
+def _data_json(data: ProtocolData) -> dict[str, Any]:
+    ready: dict[str, Any] = json_ready({
+        "number": data.number, "date": data.date, "form": data.form.value, "meeting_type": data.meeting_type,
+        "annual": data.annual, "declared_competent": data.declared_competent, "place": data.place,
+        "meeting_at": data.meeting_at, "decisions_from": data.decisions_from, "decisions_to": data.decisions_to,
+        "resolution_place": data.resolution_place,
+        "items": [{**asdict(i), "decision_type": asdict(i.decision_type) if i.decision_type else None}
+                  for i in data.items],
+        "attachments": [asdict(a) for a in data.attachments],
+    })
+    return ready
+
+
+def _data(row: RowMapping) -> ProtocolData:
+    raw = row["data"]
+    items = tuple(AgendaItem(
+        number=i["number"], question=i["question"],
+        decision_type=NsiRef(i["decision_type"]["code"], Guid(i["decision_type"]["guid"]["value"]),
+                             i["decision_type"].get("name")) if i["decision_type"] else None,
+        agree=Decimal(i["agree"]), against=Decimal(i["against"]), abstain=Decimal(i["abstain"]),
+        declared_made=i["declared_made"]) for i in raw["items"])
+    attachments = tuple(Attachment(a["name"], a["description"], Guid(a["guid"]["value"]), a["sha"])
+                        for a in raw["attachments"])
+    return ProtocolData(FiasHouseGuid(row["fias_house_guid"]), raw["number"], date.fromisoformat(raw["date"]),
+                        Form(raw["form"]), raw["meeting_type"], raw["annual"], raw["declared_competent"], items,
+                        attachments, raw.get("place"), raw.get("meeting_at"), raw.get("decisions_from"),
+                        raw.get("decisions_to"), raw.get("resolution_place"))
+
+
+def _tally_columns(tally: Tally) -> dict[str, Any]:
+    return {"total_votes": tally.total_votes, "cast_votes": tally.cast, "competent": tally.competent,
+            "results": [{"number": r.number, "majority": r.majority.value, "made": r.made,
+                         "declared_made": r.declared_made} for r in tally.items],
+            "flags": ",".join(tally.flags)}
+
+
+def _protocol(row: RowMapping) -> StoredProtocol:
+    tally = Tally(Decimal(row["total_votes"]), Decimal(row["cast_votes"]), bool(row["competent"]),
+                  tuple(ItemResult(r["number"], Majority(r["majority"]), r["made"], r["declared_made"])
+                        for r in row["results"]),
+                  tuple(f for f in row["flags"].split(",") if f))
+    return StoredProtocol(Guid(row["guid"]), Guid(row["voting_guid"]), row["version_number"], Guid(row["posted_by"]),
+                          Guid(row["house_guid"]), _data(row), tally, row["updated_at"])
+
+
+class OssRepository:
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+
+    def total_votes(self, house_guid: Guid) -> Decimal:
+        """All owners' votes: the areas of the house's premises, common property excluded."""
+        p = premises.c
+        total = self.connection.execute(select(func.coalesce(func.sum(p.total_area), 0)).where(
+            p.house_guid == str(house_guid), p.is_common_property.is_not(True))).scalar()
+        return Decimal(total or 0)
+
+    def premises_by_number(self, house_guid: Guid) -> dict[str, tuple[Guid, Decimal]]:
+        p = premises.c
+        rows = self.connection.execute(select(p.number, p.guid, p.total_area).where(p.house_guid == str(house_guid)))
+        return {r.number: (Guid(r.guid), Decimal(r.total_area or 0)) for r in rows}
+
+    def add(self, guid: Guid, voting: Guid, data: ProtocolData, tally: Tally, *, house_guid: Guid, org: Guid,
+            message: Guid, at: datetime) -> StoredProtocol:
+        version = Guid.new()
+        self.connection.execute(insert(protocols).values(
+            guid=str(guid), version_guid=str(version), version_number=1, voting_guid=str(voting),
+            house_guid=str(house_guid), fias_house_guid=str(data.fias_house_guid), posted_by=str(org),
+            number=data.number, protocol_date=data.date, data=_data_json(data), created_at=at, updated_at=at,
+            **_tally_columns(tally)))
+        self._version(guid, version, org, message, at)
+        return self.get(guid)  # type: ignore[return-value]
+
+    def retally(self, protocol: StoredProtocol, tally: Tally, *, org: Guid, message: Guid, at: datetime) -> None:
+        version = Guid.new()
+        self.connection.execute(update(protocols).where(protocols.c.guid == str(protocol.guid)).values(
+            version_guid=str(version), version_number=protocols.c.version_number + 1, updated_at=at,
+            **_tally_columns(tally)))
+        self._version(protocol.guid, version, org, message, at)
+
+    def _version(self, guid: Guid, version: Guid, org: Guid, message: Guid, at: datetime) -> None:
+        row = self.connection.execute(select(protocols).where(protocols.c.guid == str(guid))).mappings().one()
+        self.connection.execute(insert(object_versions).values(
+            version_guid=str(version), object_type="voting_protocol", object_guid=str(guid), valid_from=at,
+            org_guid=str(org), message_guid=str(message),
+            data=json_ready({k: v for k, v in row.items() if k != "id"})))
+
+    def get(self, guid: Guid) -> StoredProtocol | None:
+        row = self.connection.execute(select(protocols).where(protocols.c.guid == str(guid))).mappings().first()
+        return _protocol(row) if row else None
+
+    def voting_taken(self, voting: Guid) -> bool:
+        return self.connection.execute(select(protocols.c.id).where(protocols.c.voting_guid == str(voting))
+                                       ).first() is not None
+
+    def find(self, *, house: FiasHouseGuid | None = None, guids: Iterable[Guid] = (),
+             votings: Iterable[Guid] = ()) -> list[StoredProtocol]:
+        p = protocols.c
+        query = select(protocols)
+        if house is not None:
+            query = query.where(p.fias_house_guid == str(house))
+        elif guid_list := [str(g) for g in guids]:
+            query = query.where(p.guid.in_(guid_list))
+        elif voting_list := [str(g) for g in votings]:
+            query = query.where(p.voting_guid.in_(voting_list))
+        else:
+            return []
+        return [_protocol(r) for r in self.connection.execute(query.order_by(p.id)).mappings()]
+
+    def record_decisions(self, protocol: Guid, rows: list[tuple[Guid, int, str, Guid, Decimal, Choice]], *,
+                         org: Guid, message: Guid, at: datetime) -> None:
+        """Owners' decisions (guid, question, owner, premises, votes, choice); an owner's earlier decision on
+        the same question for the same premises is superseded, not deleted."""
+        d = owner_decisions.c
+        for _, question, owner, premises_guid, _, _ in rows:
+            self.connection.execute(update(owner_decisions).where(
+                d.protocol_guid == str(protocol), d.question == question, d.owner == owner,
+                d.premises_guid == str(premises_guid), d.superseded_at.is_(None)).values(superseded_at=at))
+        self.connection.execute(insert(owner_decisions), [
+            {"guid": str(guid), "protocol_guid": str(protocol), "question": question, "owner": owner,
+             "premises_guid": str(premises_guid), "votes": votes, "choice": choice.value, "posted_by": str(org),
+             "message_guid": str(message), "recorded_at": at}
+            for guid, question, owner, premises_guid, votes, choice in rows])
+
+    def decided(self, protocol: Guid) -> tuple[dict[int, tuple[Decimal, Decimal, Decimal]],
+                                               dict[tuple[int, str], dict[str, Decimal]]]:
+        """Votes per question (agree, against, abstain) from the kept decisions, and who voted how many of
+        each premises' votes per question ((question, premises GUID) → owner → votes)."""
+        d = owner_decisions.c
+        rows = self.connection.execute(select(d.question, d.choice, d.owner, d.premises_guid, d.votes).where(
+            d.protocol_guid == str(protocol), d.superseded_at.is_(None)))
+        votes: dict[int, list[Decimal]] = {}
+        used: dict[tuple[int, str], dict[str, Decimal]] = {}
+        order = {Choice.AGREE.value: 0, Choice.AGAINST.value: 1, Choice.ABSTAIN.value: 2}
+        for r in rows:
+            counts = votes.setdefault(r.question, [Decimal(0)] * 3)
+            counts[order[r.choice]] += Decimal(r.votes)
+            owners = used.setdefault((r.question, r.premises_guid), {})
+            owners[r.owner] = owners.get(r.owner, Decimal(0)) + Decimal(r.votes)
+        return {q: (v[0], v[1], v[2]) for q, v in votes.items()}, used
