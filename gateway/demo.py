@@ -79,7 +79,9 @@ def run(workdir: Path) -> None:
             _push_houses(entries, clients)
             _refusals(entries, clients, issued)
             _export(entries, clients)
-            _accounts(entries, clients)
+            opened = _accounts(entries, clients)
+            _metering(gateway, server.url, entries[0], clients, issued, opened)
+            _meeting(entries[0], clients)
     finally:
         worker.stop()
         gateway.engine.dispose()
@@ -184,7 +186,7 @@ def _premises_guids(client: GisClient, fias: str) -> dict[str, str]:
     return {p.PremisesNum: p.PremisesGUID for p in house.ResidentialPremises or []}
 
 
-def _accounts(entries: list[orgfile.OrgEntry], clients: dict) -> None:
+def _accounts(entries: list[orgfile.OrgEntry], clients: dict) -> list[tuple[str, str, str]]:
     _say("\n== 4. importAccountData: personal accounts for the flats (PremisesGUIDs read back first)")
     mc, hoa = entries[0], entries[1]
     client = clients[mc.organisation.guid]
@@ -205,10 +207,98 @@ def _accounts(entries: list[orgfile.OrgEntry], clients: dict) -> None:
     guid = client.send("importAccountData", {"Account": accounts, "Id": "signed-data-container",
                                              "version": "10.0.1.1"})
     state = client.wait(guid)
+    opened = []
+    by_premises = {premises: number for number, premises in flats.items()}
     for account, common in zip(accounts, state.ImportResult[0].CommonResult, strict=True):
         payer = account["PayerInfo"]["Ind"]["Surname"]
         if getattr(common, "ImportAccount", None) is not None:
             _say(f"   {payer:<12} ELS {common.ImportAccount.UnifiedAccountNumber}  "
                  f"ServiceID {common.ImportAccount.ServiceID}")
+            premises = account["Accommodation"][0]["PremisesGUID"]
+            opened.append((by_premises[premises], premises, common.GUID))
         else:
             _say(f"   {payer:<12} refused: {common.Error[0].ErrorCode} {common.Error[0].Description}")
+    return opened
+
+
+COLD_WATER_CODE = "1"
+
+
+def _nsi(gateway: bootstrap.Gateway, registry: int, code: str) -> dict[str, str]:
+    with UnitOfWork(gateway.engine) as uow:
+        item = uow.nsi.directory(registry)[code]
+    return {"Code": code, "GUID": item.guid}
+
+
+def _metering(gateway: bootstrap.Gateway, server_url: str, mc: orgfile.OrgEntry, clients: dict, issued: dict,
+              opened: list[tuple[str, str, str]]) -> None:
+    _say("\n== 5. importMeteringDeviceData: cold-water meters in the first three flats")
+    client = clients[mc.organisation.guid]
+    fias = etree.parse(str(mc.houses[0])).getroot().findtext(".//{*}FIASHouseGuid")
+    water = _nsi(gateway, 2, COLD_WATER_CODE)
+    devices = [{"TransportGUID": str(uuid.uuid4()), "DeviceDataToCreate": {
+        "BasicChatacteristicts": {
+            "MeteringDeviceNumber": f"ХВ-{number}", "MeteringDeviceModel": "ВСХ-15",
+            "CommissioningDate": "2026-01-15", "RemoteMeteringMode": False,
+            "FirstVerificationDate": "2026-01-15", "VerificationInterval": _nsi(gateway, 16, "6"),
+            "TemperatureSensor": False, "PressureSensor": False,
+            "ResidentialPremiseDevice": {"PremiseGUID": [premises], "AccountGUID": [account]}},
+        "NotLinkedWithMetering": True,
+        "MunicipalResourceNotEnergy": [{"MunicipalResource": water, "MeteringValue": "10"}]}}
+        for number, premises, account in opened[:3]]
+    guid = client.send("importMeteringDeviceData", {"FIASHouseGuid": fias, "MeteringDevice": devices,
+                                                    "Id": "signed-data-container", "version": "11.1.0.8"})
+    registered = [c for c in client.wait(guid).ImportResult[0].CommonResult]
+    roots = []
+    for (number, _, _), common in zip(opened[:3], registered, strict=True):
+        roots.append(common.importMeteringDevice.MeteringDeviceGUID)
+        _say(f"   flat {number}: meter ХВ-{number} registered as {common.UniqueNumber}")
+
+    _say("\n== 6. importMeteringDeviceValues (device-metering endpoint): monthly readings, each rule shown")
+    key, cert = issued[mc.organisation.guid].key, issued[mc.organisation.guid].cert
+    metering = GisClient(server_url, org_guid=str(mc.organisation.guid), key=key, cert=cert,
+                         service="device-metering")
+
+    def value(root: str, reading: str, on: str) -> dict:  # type: ignore[type-arg]
+        year, month = int(on[:4]), int(on[5:7])
+        return {"MeteringDeviceRootGUID": root, "OneRateDeviceValue": {"CurrentValue": [{
+            "MunicipalResource": water, "MeteringValue": reading, "DateValue": on,
+            "TransportGUID": str(uuid.uuid4()), "Period": {"Year": year, "Month": month}}]}}
+
+    batches = [
+        ("September", [value(root, str(12 + i), "2026-09-25") for i, root in enumerate(roots)]),
+        ("October", [value(roots[0], "14.5", "2026-10-25"), value(roots[1], "12.2", "2026-10-25"),
+                     value(roots[2], "15", "2030-10-25")]),
+        ("October again (flat 1 corrects its value)", [value(roots[0], "14.2", "2026-10-25")]),
+    ]
+    for label, values in batches:
+        result = metering.import_and_wait_values(values)
+        for item in result.objects:
+            _say(f"   {label}: " + ("accepted" if item.ok else f"refused {item.error_code} {item.description}"))
+    guid = metering.send("exportMeteringDeviceHistory", {"FIASHouseGuid": [fias], "MeteringDeviceRootGUID": roots,
+                                                         "Id": "signed-data-container", "version": "10.0.1.1"})
+    for history, (number, _, _) in zip(metering.wait(guid).exportMeteringDeviceHistoryResult, opened, strict=False):
+        values = history.OneRateDeviceValue.Values.CurrentValue if history.OneRateDeviceValue.Values else []
+        shown = ", ".join(f"{v.DateValue.date()}: {v.MeteringValue}" for v in values)
+        _say(f"   history of ХВ-{number}: {shown}")
+
+
+def _meeting(mc: orgfile.OrgEntry, clients: dict) -> None:
+    _say("\n== 7. importVotingProtocol: an owners' meeting; the registry counts the votes itself")
+    client = clients[mc.organisation.guid]
+    request = client.request_from_xml(etree.parse(str(FIXTURES / "oss" / "sever-1-protocol.xml")).getroot())
+    request["Protocol"]["VoteInitiators"] = {}
+    result = client.import_and_wait_request("importVotingProtocol", request)
+    protocol = result.objects[0]
+    if not protocol.ok:
+        _say(f"   refused: {protocol.error_code} {protocol.description}")
+        return
+    guid = client.send("exportVotingProtocol", {"ProtocolGUID": [protocol.guid], "Id": "signed-data-container",
+                                                "version": "15.10.0.1"})
+    exported = client.wait(guid).VotingProtocol[0]
+    _say(f"   protocol {exported.ProtocolNum}: all owners' votes {exported.DecisionList[0].AllOwnersVotesSum} "
+         f"(m² of premises), quorum {'reached' if exported.MeetingEligibility == 'C' else 'NOT reached'}")
+    for item in exported.DecisionList:
+        _say(f"     item {item.QuestionNumber}: for {item.Agree}, against {item.Against}, abstained {item.Abstent} "
+             f"→ {'adopted' if item.votingResume == 'M' else 'NOT adopted'}  ({item.QuestionName})")
+    _say("   the protocol declared item 2 adopted: it needs two thirds of ALL votes, so the registry flags it")

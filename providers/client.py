@@ -162,6 +162,16 @@ class GisClient:
         guid = self.send_file(operation, path)
         return outcome(guid, self.wait(guid, timeout=timeout))
 
+    def import_and_wait_request(self, operation: str, request: dict[str, Any], *,
+                                timeout: float = 60.0) -> ImportOutcome:
+        guid = self.send(operation, request)
+        return outcome(guid, self.wait(guid, timeout=timeout))
+
+    def import_and_wait_values(self, values: list[dict[str, Any]], *, timeout: float = 60.0) -> ImportOutcome:
+        """importMeteringDeviceValues (device-metering): ≤ 1,000 devices' readings in one message."""
+        return self.import_and_wait_request("importMeteringDeviceValues", {
+            "MeteringDevicesValues": values, "Id": "signed-data-container", "version": "10.0.1.1"}, timeout=timeout)
+
 
 def outcome(message_guid: str, state: Any) -> ImportOutcome:
     """Flatten a getStateResult into per-object outcomes: house-management's ImportResult/CommonResult, or

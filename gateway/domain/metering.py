@@ -252,7 +252,8 @@ def judge(reading: ReadingToImport, *, device: Device, base: DeviceResource, ear
         return Verdict((Code.DEVICE_ARCHIVED, f"device {number} ({device.root_guid}) was archived on "
                                               f"{device.archived_on}; it takes no readings"))
     if reading.on > today:
-        return Verdict((Code.READING_FUTURE_DATE, f"reading dated {reading.on}, after today ({today})"))
+        return Verdict((Code.READING_FUTURE_DATE, f"reading dated {reading.on}, after today ({today} in UTC+12, "
+                                                 "the easternmost Russian zone)"))
     start = device.data.commissioned_on or device.data.installed_on
     if start is not None and reading.on < start:
         return Verdict((Code.READING_BEFORE_COMMISSIONING,
