@@ -349,6 +349,41 @@ def messages_retry(obj: Context, message_guids: tuple[str, ...], all_dead: bool)
         raise click.ClickException(f"not dead or unknown: {', '.join(sorted(missing))}")
 
 
+@main.group("registry")
+def registry_group() -> None:
+    """Read the registry directly (support staff, regulators on the host)."""
+
+
+@registry_group.command("house")
+@click.argument("fias_house_guid")
+@click.option("--as-of", "as_of", help="An ISO moment (2026-11-01T00:00:00+03:00): the house as the registry "
+                                       "held it then, rebuilt from its versions.")
+@click.pass_obj
+def registry_house(obj: Context, fias_house_guid: str, as_of: str | None) -> None:
+    """Print the house and its premises as exportHouseResult XML (the official format), now or as of a moment."""
+    from lxml import etree
+
+    from gateway.domain.values import FiasHouseGuid, InvalidValue
+    from gateway.soap import houses_xml
+
+    try:
+        fias = FiasHouseGuid(fias_house_guid)
+        moment = datetime.fromisoformat(as_of) if as_of else None
+    except (InvalidValue, ValueError) as exc:
+        raise click.BadParameter(str(exc)) from None
+    if moment is not None and moment.tzinfo is None:
+        raise click.BadParameter("--as-of needs a UTC offset (…+03:00 or …Z)")
+    gateway = obj.gateway()
+    with UnitOfWork(gateway.engine) as uow:
+        house = uow.houses.get(fias, as_of=moment)
+    if house is None:
+        when = f" on {as_of}" if as_of else ""
+        raise click.ClickException(f"no house with FIAS GUID {fias} was registered{when}")
+    holder = etree.Element("registry")
+    houses_xml.encode_export_house(holder, house)
+    click.echo(etree.tostring(holder[0], pretty_print=True, encoding="unicode"))
+
+
 @main.group("archive")
 def archive_group() -> None:
     """The tamper-evident archive of requests and answers."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from gateway.domain.model import HouseData, PremisesData
+from gateway.domain.model import HouseData, PremisesData, PremisesKind
 from gateway.domain.values import FiasHouseGuid, Guid, InvalidValue
 
 
@@ -26,6 +26,25 @@ class PremisesToCreate:
 
 
 @dataclass(frozen=True, slots=True)
+class HouseToUpdate:
+    """ApartmentHouseToUpdate: the fields given change, the others keep their registered values."""
+
+    transport_guid: Guid
+    fias_house_guid: FiasHouseGuid
+    changes: dict[str, object] | InvalidValue  # HouseData field → new value
+
+
+@dataclass(frozen=True, slots=True)
+class PremisesToUpdate:
+    """ResidentialPremisesToUpdate / NonResidentialPremiseToUpdate of a registered premises."""
+
+    transport_guid: Guid
+    premises_guid: Guid
+    kind: PremisesKind
+    changes: dict[str, object] | InvalidValue  # PremisesData field → new value
+
+
+@dataclass(frozen=True, slots=True)
 class Unsupported:
     """A branch of the official schema that this gateway version does not process yet."""
 
@@ -37,8 +56,8 @@ class Unsupported:
 class ImportHouseUO:
     """importHouseUORequest: one apartment house with its premises (house-management 16.3.0.0)."""
 
-    house: HouseToCreate | Unsupported
-    premises: tuple[PremisesToCreate | Unsupported, ...] = field(default=())
+    house: HouseToCreate | HouseToUpdate | Unsupported
+    premises: tuple[PremisesToCreate | PremisesToUpdate | Unsupported, ...] = field(default=())
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,7 +20,15 @@ from gateway.domain.model import (
     PremisesKind,
 )
 from gateway.domain.values import CadastralNumber, FiasHouseGuid, Guid, Oktmo
-from gateway.registry.tables import houses, object_versions, premises
+from gateway.registry.tables import (
+    account_accommodations,
+    accounts,
+    device_premises,
+    houses,
+    metering_devices,
+    object_versions,
+    premises,
+)
 
 
 def _cadastral_columns(cadastral: Cadastral) -> dict[str, Any]:
@@ -212,11 +220,33 @@ class HouseRepository:
         ])
         return uniques
 
-    def get(self, fias: FiasHouseGuid) -> House | None:
-        """The house as the registry holds it now, with its premises in the order they were registered."""
+    def update_house(self, house: House, data: HouseData, *, org: Guid, message: Guid, at: datetime) -> None:
+        """A new version of a registered house: the row holds the new state, the version row keeps it."""
+        version = Guid.new()
+        columns = house_columns(data)
+        self.connection.execute(update(houses).where(houses.c.guid == str(house.guid)).values(
+            version_guid=str(version), updated_at=at, **columns))
+        self._record_version("house", house.guid, version, at, org, message,
+                             {**columns, "unique_number": house.unique_number, "posted_by": str(house.posted_by)})
+
+    def update_premises(self, item: Premises, data: PremisesData, *, org: Guid, message: Guid, at: datetime) -> None:
+        version = Guid.new()
+        columns = premises_columns(data)
+        self.connection.execute(update(premises).where(premises.c.guid == str(item.guid)).values(
+            version_guid=str(version), updated_at=at, **columns))
+        self.connection.execute(insert(object_versions).values(
+            version_guid=str(version), object_type="premises", object_guid=str(item.guid), valid_from=at,
+            org_guid=str(org), message_guid=str(message),
+            data=json_ready({**columns, "house_guid": str(item.house_guid), "unique_number": item.unique_number})))
+
+    def get(self, fias: FiasHouseGuid, *, as_of: datetime | None = None) -> House | None:
+        """The house as the registry holds it now — or held it at ``as_of``, rebuilt from its versions —
+        with its premises in the order they were registered."""
         row = self.connection.execute(select(houses).where(houses.c.fias_house_guid == str(fias))).mappings().first()
         if row is None:
             return None
+        if as_of is not None:
+            return self._as_of(row, as_of)
         rows = self.connection.execute(
             select(premises).where(premises.c.house_guid == row["guid"]).order_by(premises.c.kind, premises.c.id)
         ).mappings()
@@ -229,3 +259,44 @@ class HouseRepository:
             updated_at=row["updated_at"],
             premises=tuple(_premises(r, row["unique_number"]) for r in rows),
         )
+
+    def _as_of(self, current: RowMapping, as_of: datetime) -> House | None:
+        """Each object's last version recorded at or before ``as_of``; objects created later are absent."""
+        ids = {r.guid: r.id for r in self.connection.execute(
+            select(premises.c.guid, premises.c.id).where(premises.c.house_guid == current["guid"]))}
+        v = object_versions.c
+        latest: dict[str, RowMapping] = {}
+        rows = self.connection.execute(select(object_versions).where(
+            v.object_guid.in_([current["guid"], *ids]), v.object_type.in_(["house", "premises"]),
+            v.valid_from <= as_of).order_by(v.valid_from)).mappings()
+        for version in rows:
+            latest[version["object_guid"]] = version  # ordered by time: the last one wins
+        house = latest.pop(current["guid"], None)
+        if house is None:
+            return None
+
+        def state(version: RowMapping) -> dict[str, Any]:
+            return {**version["data"], "guid": version["object_guid"], "version_guid": version["version_guid"],
+                    "updated_at": version["valid_from"], "id": ids.get(version["object_guid"])}
+
+        kept = sorted((state(p) for p in latest.values()), key=lambda r: (r["kind"], r["id"]))
+        return House(guid=Guid(current["guid"]), unique_number=current["unique_number"],
+                     data=_house_data(state(house)),  # type: ignore[arg-type]
+                     posted_by=Guid(current["posted_by"]), version_guid=Guid(house["version_guid"]),
+                     updated_at=house["valid_from"],
+                     premises=tuple(_premises(r, current["unique_number"]) for r in kept))  # type: ignore[arg-type]
+
+    def open_links(self, guids: list[Guid]) -> set[Guid]:
+        """Premises (of those given) with an open personal account or a metering device in service."""
+        wanted = [str(g) for g in guids]
+        if not wanted:
+            return set()
+        acc, a = account_accommodations.c, accounts.c
+        held = set(self.connection.execute(select(acc.premises_guid).join_from(
+            account_accommodations, accounts, acc.account_guid == a.guid).where(
+            acc.premises_guid.in_(wanted), a.closed_on.is_(None))).scalars())
+        dp, d = device_premises.c, metering_devices.c
+        held.update(self.connection.execute(select(dp.premises_guid).join_from(
+            device_premises, metering_devices, dp.device_root_guid == d.root_guid).where(
+            dp.premises_guid.in_(wanted), d.archived_on.is_(None))).scalars())
+        return {Guid(g) for g in held}

@@ -195,17 +195,6 @@ class MeteringRepository:
                 linked[r.device_root_guid].append(Guid(r.premises_guid))
         return {Guid(r["root_guid"]): _device(r, tuple(linked[r["root_guid"]])) for r in rows}
 
-    def open_devices_of_premises(self, guids: Iterable[Guid]) -> set[Guid]:
-        """Premises (of those given) linked to a device in service: renumbering them is refused."""
-        wanted = sorted({str(g) for g in guids})
-        if not wanted:
-            return set()
-        dp, d = device_premises.c, metering_devices.c
-        rows = self.connection.execute(select(dp.premises_guid).join_from(
-            device_premises, metering_devices, dp.device_root_guid == d.root_guid).where(
-            dp.premises_guid.in_(wanted), d.archived_on.is_(None)))
-        return {Guid(r.premises_guid) for r in rows}
-
     # readings -------------------------------------------------------------------------------------------
 
     def recent(self, keys: Iterable[SeriesKey], depth: int) -> dict[SeriesKey, list[StoredReading]]:

@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 
 from gateway.domain import authority
-from gateway.domain.commands import ExportHouse, HouseToCreate, ImportHouseUO, PremisesToCreate, Unsupported
-from gateway.domain.model import House, Organisation, PremisesKind
+from gateway.domain.commands import (
+    ExportHouse,
+    HouseToCreate,
+    HouseToUpdate,
+    ImportHouseUO,
+    PremisesToCreate,
+    PremisesToUpdate,
+    Unsupported,
+)
+from gateway.domain.model import House, NsiRef, Organisation, Premises, PremisesKind
 from gateway.domain.results import ObjectResult
 from gateway.domain.values import Guid, InvalidValue
 from gateway.errors import Code, Conflict
@@ -25,17 +34,30 @@ def import_house_uo(
 
     Premises of a house that was refused are refused with ``PARENT_REJECTED``: they cannot exist alone.
     """
-    items: list[HouseToCreate | PremisesToCreate | Unsupported] = [command.house, *command.premises]
+    items: list[HouseToCreate | HouseToUpdate | PremisesToCreate | PremisesToUpdate | Unsupported] = [
+        command.house, *command.premises]
     if not authority.may_post_house_uo(sender):
         reason = f"organisation {sender.guid} ({sender.role}) may not post house data as a management organisation"
         return [ObjectResult.failed(i.transport_guid, Code.AUTHORITY_DENIED, reason) for i in items]
 
-    house_result, house = _create_house(uow, sender, command.house, message=message, now=now)
+    if isinstance(command.house, HouseToUpdate):
+        house_result, house = _update_house(uow, sender, command.house, message=message, now=now)
+    else:
+        house_result, house = _create_house(uow, sender, command.house, message=message, now=now)
     results: list[ObjectResult | None] = [house_result]
     taken = uow.houses.premises_taken(house[0]) if house else set()
     seen_transport = {command.house.transport_guid}
     to_add: list[tuple[int, PremisesToCreate]] = []
+    registered: dict[Guid, Premises] = {}
+    if house is not None and isinstance(command.house, HouseToUpdate):
+        stored = uow.houses.get(command.house.fias_house_guid)
+        registered = {p.guid: p for p in stored.premises} if stored else {}
     for item in command.premises:
+        if isinstance(item, PremisesToUpdate):
+            seen_transport.add(item.transport_guid)
+            results.append(_update_premises(uow, sender, item, house, registered, taken, message=message,
+                                            now=now))
+            continue
         refused = _premises_refusal(item, house, taken, seen_transport, parent=command.house.transport_guid)
         seen_transport.add(item.transport_guid)
         if refused is None:
@@ -48,6 +70,65 @@ def import_house_uo(
             results[index] = result
     assert all(r is not None for r in results)
     return [r for r in results if r is not None]
+
+
+def _update_house(uow: UnitOfWork, sender: Organisation, item: HouseToUpdate, *, message: Guid, now: datetime
+                  ) -> tuple[ObjectResult, tuple[Guid, str] | None]:
+    if isinstance(item.changes, InvalidValue):
+        return ObjectResult.failed(item.transport_guid, item.changes.code, str(item.changes)), None
+    fias = item.fias_house_guid
+    house = uow.houses.get(fias)
+    if house is None:
+        return ObjectResult.failed(item.transport_guid, Code.HOUSE_NOT_FOUND,
+                                   f"no house with FIAS GUID {fias} is registered; send ApartmentHouseToCreate"), None
+    if why := authority.refusal(sender, fias, authority.today(now), uow.documents.mandates([fias]),
+                                "this house's data"):
+        return ObjectResult.failed(item.transport_guid, Code.NO_MANDATE, why), None
+    for registry, what in ((HOUSE_STATE_NSI, "state"), (OLSON_TZ_NSI, "olson_tz")):
+        ref = item.changes.get(what)
+        if isinstance(ref, NsiRef) and (why := uow.nsi.refusal(registry, ref, what)):
+            return ObjectResult.failed(item.transport_guid, Code.NSI_UNKNOWN, why), None
+    try:
+        data = replace(house.data, **item.changes)  # type: ignore[arg-type]
+    except (TypeError, ValueError) as exc:
+        return ObjectResult.failed(item.transport_guid, Code.VALUE_INVALID, str(exc)), None
+    uow.houses.update_house(house, data, org=sender.guid, message=message, at=now)
+    result = ObjectResult(item.transport_guid, guid=house.guid, unique_number=house.unique_number, update_date=now)
+    return result, (house.guid, house.unique_number)
+
+
+def _update_premises(uow: UnitOfWork, sender: Organisation, item: PremisesToUpdate,
+                     house: tuple[Guid, str] | None, registered: dict[Guid, Premises],
+                     taken: set[tuple[PremisesKind, str]], *, message: Guid, now: datetime) -> ObjectResult:
+    """A premises of the updated house changes; a new number is refused while accounts or meters use it."""
+    transport = item.transport_guid
+    if house is None:
+        return ObjectResult.failed(transport, Code.PARENT_REJECTED, "premises not changed because its house was "
+                                                                    "refused")
+    if isinstance(item.changes, InvalidValue):
+        return ObjectResult.failed(transport, item.changes.code, str(item.changes))
+    current = registered.get(item.premises_guid)
+    if current is None or current.data.kind is not item.kind:
+        return ObjectResult.failed(transport, Code.PREMISES_NOT_FOUND,
+                                   f"no {_KIND_NAME[item.kind]} premises {item.premises_guid} in this house")
+    number = item.changes.get("number")
+    if number is not None and number != current.data.number:
+        if (item.kind, number) in taken:
+            return ObjectResult.failed(transport, Code.PREMISES_DUPLICATE, f"{_KIND_NAME[item.kind]} premises "
+                                                                           f"number {number!r} already exists")
+        if uow.houses.open_links([current.guid]):
+            return ObjectResult.failed(transport, Code.PREMISES_RENUMBER_BLOCKED, (
+                f"premises {current.data.number!r} has open personal accounts or metering devices in service; "
+                "close or move them before renumbering"))
+    try:
+        data = replace(current.data, **item.changes)  # type: ignore[arg-type]
+    except (TypeError, ValueError) as exc:
+        return ObjectResult.failed(transport, Code.VALUE_INVALID, str(exc))
+    with uow.savepoint():
+        uow.houses.update_premises(current, data, org=sender.guid, message=message, at=now)
+    taken.discard((item.kind, current.data.number))
+    taken.add((item.kind, data.number))
+    return ObjectResult(transport, guid=current.guid, unique_number=current.unique_number, update_date=now)
 
 
 def _premises_refusal(
@@ -132,6 +213,8 @@ def _create_house(
     return result, (guid, unique)
 
 
-def export_house(uow: UnitOfWork, reader: Organisation, command: ExportHouse) -> House | None:
-    """The house with its premises as the registry holds it now; None if it is not registered."""
-    return uow.houses.get(command.fias_house_guid)
+def export_house(uow: UnitOfWork, reader: Organisation, command: ExportHouse,
+                 as_of: datetime | None = None) -> House | None:
+    """The house with its premises as the registry holds it now, or held it at ``as_of``; None if it was not
+    registered (then)."""
+    return uow.houses.get(command.fias_house_guid, as_of=as_of)

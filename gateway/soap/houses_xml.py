@@ -9,7 +9,14 @@ from __future__ import annotations
 
 from lxml import etree
 
-from gateway.domain.commands import HouseToCreate, ImportHouseUO, PremisesToCreate, Unsupported
+from gateway.domain.commands import (
+    HouseToCreate,
+    HouseToUpdate,
+    ImportHouseUO,
+    PremisesToCreate,
+    PremisesToUpdate,
+    Unsupported,
+)
 from gateway.domain.model import (
     Cadastral,
     CadastralStatus,
@@ -20,6 +27,7 @@ from gateway.domain.model import (
     PremisesKind,
 )
 from gateway.domain.values import CadastralNumber, FiasHouseGuid, Guid, InvalidValue, Oktmo, area
+from gateway.errors import Code
 from gateway.soap import ns
 from gateway.soap.ns import q
 from gateway.soap.xmlmap import (
@@ -70,6 +78,57 @@ def _house_data(create: etree._Element) -> HouseData:
     )
 
 
+def _cadastral_change(element: etree._Element) -> Cadastral | None:
+    """An update's cadastral state; None when the update says nothing about it (the empty choice)."""
+    stated = _cadastral(element)
+    return None if stated.status is CadastralStatus.MISSING else stated
+
+
+def _house_changes(update: etree._Element) -> dict[str, object]:
+    basic = update.find(hm("BasicCharacteristicts"))
+    if basic is None:
+        raise InvalidValue("BasicCharacteristicts is missing")
+    changes: dict[str, object] = {}
+    if (cadastral := _cadastral_change(basic)) is not None:
+        changes["cadastral"] = cadastral
+    for local, field_name, convert in (("TotalSquare", "total_square", lambda v: area(v, "TotalSquare")),
+                                       ("UsedYear", "used_year", int), ("FloorCount", "floor_count", int)):
+        if (value := text(basic, local)) is not None:
+            changes[field_name] = convert(value)
+    for local, field_name in (("State", "state"), ("OlsonTZ", "olson_tz")):
+        if basic.find(hm(local)) is not None:
+            changes[field_name] = nsi(basic, local)
+    if (heritage := text(basic, "CulturalHeritage")) is not None:
+        changes["cultural_heritage"] = boolean(heritage) is True
+    oktmo = basic.find(hm("OKTMO"))
+    if oktmo is not None:
+        changes["oktmo"] = Oktmo(required(oktmo, "code", ns.BASE))
+    for local, field_name in (("UndergroundFloorCount", "underground_floor_count"),
+                              ("MinFloorCount", "min_floor_count")):
+        if (value := text(update, local)) is not None:
+            changes[field_name] = int(value)
+    return changes
+
+
+def _premises_changes(update: etree._Element) -> dict[str, object]:
+    changes: dict[str, object] = {}
+    if (cadastral := _cadastral_change(update)) is not None:
+        changes["cadastral"] = cadastral
+    if (number := text(update, "PremisesNum")) is not None:
+        changes["number"] = number
+    if (entrance := text(update, "EntranceNum")) is not None:
+        changes["entrance_num"] = entrance
+    for local, field_name in (("TotalArea", "total_area"), ("GrossArea", "gross_area")):
+        if (value := text(update, local)) is not None:
+            changes[field_name] = area(value, local)
+    if (common := text(update, "IsCommonProperty")) is not None:
+        changes["is_common_property"] = boolean(common)
+    if update.find(hm("AnnulmentReason")) is not None:
+        raise InvalidValue("annulling premises (AnnulmentReason) is not supported by this gateway version",
+                           code=Code.NOT_SUPPORTED)
+    return changes
+
+
 def _residential(create: etree._Element) -> PremisesData:
     return PremisesData(
         kind=PremisesKind.RESIDENTIAL,
@@ -103,8 +162,8 @@ def decode_import_house_uo(request: etree._Element) -> ImportHouseUO:
     if apartment is None:
         objects = _unsupported(request, "LivingHouse (a detached or blocked house)")
         return ImportHouseUO(house=objects[0], premises=tuple(objects[1:]))
-    house: HouseToCreate | Unsupported
-    premises: list[PremisesToCreate | Unsupported] = []
+    house: HouseToCreate | HouseToUpdate | Unsupported
+    premises: list[PremisesToCreate | PremisesToUpdate | Unsupported] = []
     for child in apartment:
         if not isinstance(child.tag, str):
             continue
@@ -112,9 +171,17 @@ def decode_import_house_uo(request: etree._Element) -> ImportHouseUO:
         if name == "ApartmentHouseToCreate":
             house = HouseToCreate(transport_guid(child), decoded(_house_data, child))
         elif name == "ApartmentHouseToUpdate":
-            house = Unsupported(transport_guid(child), "ApartmentHouseToUpdate (changing a registered house)")
+            basic = child.find(hm("BasicCharacteristicts"))
+            fias = FiasHouseGuid(required(basic, "FIASHouseGuid")) if basic is not None else None
+            if fias is None:
+                house = Unsupported(transport_guid(child), "ApartmentHouseToUpdate without BasicCharacteristicts")
+            else:
+                house = HouseToUpdate(transport_guid(child), fias, decoded(_house_changes, child))
         elif name == "NonResidentialPremiseToCreate":
             premises.append(PremisesToCreate(transport_guid(child), decoded(_non_residential, child)))
+        elif name == "NonResidentialPremiseToUpdate":
+            premises.append(PremisesToUpdate(transport_guid(child), Guid(required(child, "PremisesGUID")),
+                                             PremisesKind.NON_RESIDENTIAL, decoded(_premises_changes, child)))
         elif name == "ResidentialPremises":
             create = child.find(hm("ResidentialPremisesToCreate"))
             if create is not None:
@@ -122,7 +189,14 @@ def decode_import_house_uo(request: etree._Element) -> ImportHouseUO:
                 rooms = [c for c in child if c is not create]
                 premises.extend(u for room in rooms for u in _unsupported(room, "living rooms"))
             else:
-                premises.extend(_unsupported(child, "ResidentialPremisesToUpdate and living rooms"))
+                update = child.find(hm("ResidentialPremisesToUpdate"))
+                if update is None:
+                    premises.extend(_unsupported(child, "living rooms"))
+                    continue
+                premises.append(PremisesToUpdate(transport_guid(update), Guid(required(update, "PremisesGUID")),
+                                                 PremisesKind.RESIDENTIAL, decoded(_premises_changes, update)))
+                rooms = [c for c in child if c is not update]
+                premises.extend(u for room in rooms for u in _unsupported(room, "living rooms"))
         else:
             premises.extend(_unsupported(child, name))
     return ImportHouseUO(house=house, premises=tuple(premises))
