@@ -22,6 +22,7 @@ from gateway.config import Config, DatabaseConfig, WorkerConfig
 from gateway.messages.worker import WorkerThread
 from gateway.registry.unit_of_work import UnitOfWork
 from gateway.signing import Signer, keys
+from gateway.soap.operations import HOUSE_MANAGEMENT, by_body
 from gateway.soap.server import EmbeddedServer
 from providers.client import GisClient
 
@@ -73,7 +74,7 @@ def run(workdir: Path) -> None:
                 e.organisation.guid: GisClient(server.url, org_guid=str(e.organisation.guid),
                                                key=issued[e.organisation.guid].key,
                                                cert=issued[e.organisation.guid].cert)
-                for e in entries if e.houses
+                for e in entries if e.houses or e.documents
             }
             _push_documents(entries, clients)
             _push_houses(entries, clients)
@@ -90,11 +91,13 @@ def run(workdir: Path) -> None:
 
 
 def _push_documents(entries: list[orgfile.OrgEntry], clients: dict) -> None:
-    _say("\n== 0. management contracts and charters first: they give each organisation its houses")
+    _say("\n== 0. contracts first: management contracts, charters and supply contracts give each organisation "
+         "its houses")
     for entry in entries:
         for document in entry.documents:
-            operation = "importCharterData" if "Charter" in etree.parse(str(document)).getroot().tag \
-                else "importContractData"
+            found = by_body(HOUSE_MANAGEMENT, etree.parse(str(document)).getroot().tag)
+            assert found is not None, document
+            operation = found.name
             result = clients[entry.organisation.guid].import_and_wait(operation, document)
             status = ", ".join(o.error_code or "placed" for o in result.objects)
             _say(f"   {entry.organisation.name}: {operation} {document.name} → {status}")

@@ -119,7 +119,7 @@ def gateway(config: Config, org_entries: list[orgfile.OrgEntry], pki: Pki) -> It
 
 
 #: operations of the messages every ``gateway`` fixture holds before a test starts
-SEED_OPERATIONS = ("importContractData", "importCharterData")
+SEED_OPERATIONS = ("importContractData", "importCharterData", "importSupplyResourceContractData")
 
 
 def post_documents(built: bootstrap.Gateway, entries: list[orgfile.OrgEntry]) -> None:

@@ -15,9 +15,11 @@ from gateway.registry.accounts import Place
 from gateway.registry.unit_of_work import UnitOfWork
 from gateway.services.batch import write_batch
 
-#: Account types this version can authorise: a management organisation's own accounts. Others need
-#: records it does not keep yet (resource supply contracts, capital-repair fund owners, waste contracts).
-SUPPORTED_TYPES = frozenset({AccountType.MANAGEMENT})
+#: Account types this version can authorise, and who posts them: a management organisation's accounts
+#: (under its management contract or charter) and a resource supplier's (under its supply contract). The
+#: others need documents it does not keep yet (capital-repair fund owners, waste contracts, …).
+ROLES_OF_TYPE = {AccountType.MANAGEMENT: authority.HOUSE_UO_ROLES,
+                 AccountType.RESOURCE_SUPPLY: frozenset({OrgRole.RESOURCE_SUPPLY})}
 CLOSE_REASON_NSI = 22
 READ_ALL_ROLES = frozenset({OrgRole.REGULATOR, OrgRole.OPERATOR})
 
@@ -79,11 +81,13 @@ def _refusal(uow: UnitOfWork, sender: Organisation, item: AccountToImport, place
         return Code.VALUE_INVALID, f"TransportGUID {item.transport_guid} is repeated"
     if isinstance(item.data, InvalidValue):
         return item.data.code, str(item.data)
-    if not authority.may_post_house_uo(sender):
-        return Code.AUTHORITY_DENIED, f"organisation {sender.guid} ({sender.role}) may not post accounts here"
-    if item.data.account_type not in SUPPORTED_TYPES:
+    roles = ROLES_OF_TYPE.get(item.data.account_type)
+    if roles is None:
         return Code.NOT_SUPPORTED, (f"{item.data.account_type.name.lower().replace('_', ' ')} accounts need "
-                                    "contracts this gateway version does not record yet")
+                                    "documents this gateway version does not record yet")
+    if sender.role not in roles:
+        return Code.AUTHORITY_DENIED, (f"organisation {sender.guid} ({sender.role}) may not post "
+                                       f"{item.data.account_type.name.lower().replace('_', ' ')} accounts")
     if item.account_guid is not None:
         holder = uow.accounts.holder(item.account_guid)
         if holder is None:

@@ -87,8 +87,52 @@ def _decoded_command(item: etree._Element, kind: MandateKind) -> DocumentCommand
         return PlaceDocument(transport_guid(item), error)
 
 
+def _supply(contract: etree._Element) -> DocumentData:
+    agreement = contract.find(hm("IsContract"))
+    houses = []
+    for address in contract.findall(hm("ObjectAddress")):
+        pairs = address.findall(hm("Pair"))
+        starts = [_day(p, "StartSupplyDate") for p in pairs]
+        ends = [_optional_day(p, "EndSupplyDate") for p in pairs]
+        houses.append(ManagedHouse(transport_guid(address), FiasHouseGuid(required(address, "FIASHouseGuid")),
+                                   min(starts), None if None in ends else max(e for e in ends if e)))
+    if not houses:
+        raise InvalidValue("a supply contract without ObjectAddress binds no house")
+    first = min(h.starts_on for h in houses)
+    effective = _optional_day(agreement, "EffectiveDate") if agreement is not None else None
+    return DocumentData(
+        kind=MandateKind.SUPPLY,
+        number=(text(agreement, "ContractNumber") if agreement is not None else None) or "без договора (IsNotContract)",
+        signed_on=(_optional_day(agreement, "SigningDate") if agreement is not None else None) or first,
+        effective_on=effective or first, ends_on=_optional_day(contract, "ComptetionDate"), base=None,
+        houses=tuple(houses))
+
+
+def decode_import_supply(request: etree._Element) -> tuple[DocumentCommand, ...]:
+    """``hm:importSupplyResourceContractRequest`` (≤ 1,000 contracts): the houses each contract supplies."""
+    commands: list[DocumentCommand] = []
+    for item in request.findall(hm("Contract")):
+        transport = transport_guid(item)
+        contract = item.find(hm("SupplyResourceContract"))
+        if contract is None:
+            changed = next((etree.QName(c).localname for c in item if isinstance(c.tag, str)
+                            and etree.QName(c).localname not in ("TransportGUID", "ContractGUID",
+                                                                 "ContractRootGUID")), "?")
+            commands.append(UnsupportedDocumentChange(transport, changed))
+        elif item.find(hm("ContractRootGUID")) is not None or item.find(hm("ContractGUID")) is not None:
+            commands.append(UnsupportedDocumentChange(transport, "changing a placed supply contract"))
+        else:
+            commands.append(PlaceDocument(transport, decoded(_supply, contract)))
+    return tuple(commands)
+
+
 def append_document_result(common: etree._Element, document: StoredDocument) -> None:
     """``hm:importContract`` / ``hm:importCharter`` (importContractResultType) inside a CommonResult."""
+    if document.kind is MandateKind.SUPPLY:
+        supply = etree.SubElement(common, hm("ImportSupplyResourceContract"))
+        sub(supply, "ContractGUID", document.version_guid)
+        sub(supply, "ContractRootGUID", document.guid)
+        return
     contract = document.kind is MandateKind.CONTRACT
     result = etree.SubElement(common, hm("importContract" if contract else "importCharter"))
     noun = "Contract" if contract else "Charter"

@@ -147,8 +147,9 @@ def _export_house(uow: UnitOfWork, sender: Organisation, message: StoredMessage,
 
 
 def _import_documents(kind: MandateKind) -> Processor:
-    decode = contracts_xml.decode_import_contracts if kind is MandateKind.CONTRACT \
-        else contracts_xml.decode_import_charter
+    decode = {MandateKind.CONTRACT: contracts_xml.decode_import_contracts,
+              MandateKind.CHARTER: contracts_xml.decode_import_charter,
+              MandateKind.SUPPLY: contracts_xml.decode_import_supply}[kind]
 
     def process(uow: UnitOfWork, sender: Organisation, message: StoredMessage, now: datetime,
                 endpoint: Endpoint) -> etree._Element:
@@ -286,6 +287,9 @@ OPERATIONS: dict[str, Operation] = {
                   frozenset({"11.9.0.1"}), _import_documents(MandateKind.CONTRACT)),
         Operation("importCharterData", HOUSE_MANAGEMENT, q(ns.HM, "importCharterRequest"),
                   frozenset({"11.9.0.1"}), _import_documents(MandateKind.CHARTER)),
+        Operation("importSupplyResourceContractData", HOUSE_MANAGEMENT,
+                  q(ns.HM, "importSupplyResourceContractRequest"), frozenset({"11.3.0.5"}),
+                  _import_documents(MandateKind.SUPPLY)),
         Operation("importMeteringDeviceData", HOUSE_MANAGEMENT, q(ns.HM, "importMeteringDeviceDataRequest"),
                   frozenset({"11.1.0.8"}), _import_devices),
         Operation("exportMeteringDeviceData", HOUSE_MANAGEMENT, q(ns.HM, "exportMeteringDeviceDataRequest"),

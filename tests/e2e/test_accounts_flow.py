@@ -19,6 +19,7 @@ FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 MC = "6e5d4c3b-2a19-4087-b6a5-f4e3d2c1b0a9"
 HOA = "0b7c9f3e-54a1-4c2d-9e8f-7a6b5c4d3e21"
 REGULATOR = "3c2b1a09-8f7e-4d6c-b5a4-938271605f4e"
+RSO = "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6e"
 SEVER_1 = "b6b7d2a0-1c3e-4f5a-8b9c-0d1e2f3a4b5c"
 LIPOVAYA = "c3d4e5f6-a7b8-4c9d-8e0f-1a2b3c4d5e6f"
 
@@ -86,10 +87,23 @@ def test_each_account_is_refused_for_its_own_reason_and_the_others_are_stored(
     batch = [good,
              account(lipovaya["1"], "Чужой"),  # the HOA's house
              account(str(uuid.uuid4()), "Нигде"),  # no such premises
-             account(sever["4"], "Ресурсов", kind="isRSOAccount")]
+             account(sever["4"], "Ресурсов", kind="isRSOAccount"),  # a supplier's account type
+             account(sever["4"], "Капремонтов", kind="isCRAccount")]  # not recorded by this version
     message, state = import_accounts(mc, batch)
     codes = [r.error_code for r in outcome(message, state).objects]
-    assert codes == [None, "SRV002002", "SRV001008", "SRV001006"]
+    assert codes == [None, "SRV002002", "SRV001008", "SRV002001", "SRV001006"]
+
+
+def test_a_resource_supplier_posts_accounts_for_the_houses_of_its_supply_contract(
+        houses, server: EmbeddedServer, pki) -> None:  # type: ignore[no-untyped-def]
+    _, sever, lipovaya = houses
+    rso = client(server, pki, RSO)
+    message, state = import_accounts(rso, [account(sever["1"], "Водопотребитель", kind="isRSOAccount"),
+                                           account(lipovaya["1"], "Чужой", kind="isRSOAccount"),
+                                           account(sever["2"], "Управляемый")])
+    codes = [r.error_code for r in outcome(message, state).objects]
+    # its supply contract covers Severny-1, not the HOA's house; management accounts are not its to post
+    assert codes == [None, "SRV002002", "SRV002001"]
 
 
 def test_an_update_is_a_new_version_and_keeps_the_numbers(houses, server: EmbeddedServer, pki,

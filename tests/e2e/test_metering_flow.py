@@ -22,10 +22,20 @@ from gateway.soap.server import EmbeddedServer
 from gateway.xmlparse import parse_untrusted
 from gateway.xsd import Service, validate
 from providers.client import GisClient, outcome
-from tests.e2e.test_accounts_flow import HOA, LIPOVAYA, MC, REGULATOR, SEVER_1, account, client, flats, import_accounts
+from tests.e2e.test_accounts_flow import (
+    HOA,
+    LIPOVAYA,
+    MC,
+    REGULATOR,
+    RSO,
+    SEVER_1,
+    account,
+    client,
+    flats,
+    import_accounts,
+)
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
-RSO = "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6e"
 COLD_WATER = {"Code": "1", "GUID": "2e6a8a2c-1b0d-4b4e-9e3a-6b7c8d9e0f1a"}
 HM = "http://dom.gosuslugi.ru/schema/integration/house-management/"
 TODAY = date.today()
@@ -191,6 +201,11 @@ def test_readings_follow_the_rules_and_keep_replaced_values_as_versions(  # type
                                                             "OneRateDeviceValue": {"CurrentValue": [
                                                                 water("12.6", TODAY)]}}])
     assert codes(outsider) == ["SRV002002"]
+    # the water utility supplies the house under its supply contract: it may post the meter's readings
+    supplier = send_readings(dm_client(server, pki, RSO), [{"MeteringDeviceRootGUID": water_root,
+                                                            "OneRateDeviceValue": {"CurrentValue": [
+                                                                water("12.6", TODAY)]}}])
+    assert codes(supplier) == [None]
 
     guid = metering.send("exportMeteringDeviceHistory", {
         "FIASHouseGuid": [SEVER_1], "MeteringDeviceRootGUID": [water_root, power_root],
@@ -198,7 +213,8 @@ def test_readings_follow_the_rules_and_keep_replaced_values_as_versions(  # type
     history = {h.MeteringDeviceRootGUID: h for h in metering.wait(guid, timeout=30).exportMeteringDeviceHistoryResult}
     water_values = [(str(v.DateValue.date()), str(v.MeteringValue))
                     for v in history[water_root].OneRateDeviceValue.Values.CurrentValue]
-    assert water_values == [("2026-09-25", "11.5"), ("2026-10-25", "12.4")]
+    assert water_values[:2] == [("2026-09-25", "11.5"), ("2026-10-25", "12.4")]
+    assert water_values[2:] == [(str(TODAY), "12.6")]
     power = history[power_root].ElectricDeviceValue.Values.CurrentValue
     assert [(v.MeteringValueT1, v.MeteringValueT2) for v in power] == [("1100", "540")]
     with gateway.engine.connect() as connection:

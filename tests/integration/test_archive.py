@@ -32,14 +32,14 @@ def _accept(engine: Engine, name: str, requester: Guid | None = None) -> Guid:
     return guid
 
 
-#: archive entries of the fixture's contract and charter (request and result each)
+#: archive entries of the fixture's contracts and charter (request and result each)
 SEEDED = 2 * len(SEED_OPERATIONS)
 
 
 @pytest.fixture
 def filled(gateway: Gateway) -> Engine:
     """Two requests accepted and processed: four entries (request, result, request, result), after the
-    fixture's contract and charter (four more)."""
+    fixture's contracts and charter (two entries each)."""
     _accept(gateway.engine, "sever-1.xml")
     _accept(gateway.engine, "lipovaya-7.xml")
     assert gateway.worker.drain() == 2

@@ -62,8 +62,9 @@ def test_house_and_premises_are_registered_with_unique_numbers_and_versions(engi
         assert connection.execute(select(func.count()).select_from(premises)).scalar() == 7
         versions = connection.execute(select(object_versions.c.object_type, func.count())
                                       .group_by(object_versions.c.object_type)).all()
-    # besides the fixture's management contract and charter
-    assert dict(versions) == {"house": 1, "premises": 7, "document:contract": 1, "document:charter": 1}
+    # besides the fixture's management contract, charter and supply contract
+    assert dict(versions) == {"house": 1, "premises": 7, "document:contract": 1, "document:charter": 1,
+                              "document:supply": 1}
 
 
 def test_one_bad_object_is_refused_and_the_rest_of_the_batch_is_stored(engine: Engine) -> None:
