@@ -15,6 +15,7 @@ import sys
 import threading
 import time
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ from sqlalchemy import Engine, insert, select
 
 ROOT = Path(__file__).resolve().parent.parent
 
+from benchmarks.setup import fias_of, grant, setup_message  # noqa: E402
 from gateway import bootstrap, orgfile  # noqa: E402
 from gateway.config import Config, DatabaseConfig  # noqa: E402
 from gateway.domain.values import Guid  # noqa: E402
@@ -82,18 +84,15 @@ def _houses(gateway: bootstrap.Gateway, org: Guid, count: int, flats: int) -> li
     """Registers ``count`` houses of ``flats`` flats directly through the service (setup, not measured)."""
     from benchmarks.run import house_body
 
+    bodies = [house_body(flats) for _ in range(count)]
+    grant(gateway.engine, org, [fias_of(b) for b in bodies])
     with UnitOfWork(gateway.engine) as uow:
         sender = uow.organisations.get(org)
         assert sender is not None
-        for _ in range(count):
-            command = houses_xml.decode_import_house_uo(house_body(flats))
-            from datetime import UTC, datetime
-
-            from gateway.messages import queue
-            message, _ = queue.accept(uow.connection, org=org, requester_message_guid=Guid.new(), service="setup",
-                                      operation="setup", request=b"<setup/>", payload=b"<setup/>",
-                                      now=datetime.now(UTC))
-            house_services.import_house_uo(uow, sender, command, message=message, now=datetime.now(UTC))
+        for body in bodies:
+            results = house_services.import_house_uo(uow, sender, houses_xml.decode_import_house_uo(body),
+                                                     message=setup_message(uow, org), now=datetime.now(UTC))
+            assert all(r.ok for r in results), results[0]
         uow.commit()
         rows = uow.connection.execute(select(premises.c.house_guid, premises.c.guid)
                                       .where(premises.c.kind == "residential").order_by(premises.c.id)).all()
@@ -110,8 +109,6 @@ def floor(engine: Engine, message: bytes, org: Guid) -> float:
     validate(body, Service.HOUSE_MANAGEMENT)
     verify(body)
     guids = [a.findtext(f"{{{HM}}}Accommodation/{{{HM}}}PremisesGUID") for a in body.findall(f"{{{HM}}}Account")]
-    from datetime import UTC, datetime
-
     now = datetime.now(UTC)
     rows = [{"guid": str(uuid.uuid4()), "account_type": "uo", "posted_by": str(org), "is_renter": False,
              "version_guid": str(uuid.uuid4()), "created_at": now, "updated_at": now, "payer_kind": "person",

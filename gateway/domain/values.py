@@ -52,15 +52,22 @@ class CadastralNumber:
         return self.value
 
 
+#: base:GUIDType: 8-4-4-4-12 hex digits, any case (a regular expression: the registry reads thousands of
+#: GUIDs per message, and parsing each into a UUID object cost more than the rest of reading it)
+_GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+
+
 def _guid(value: str, what: str) -> str:
-    try:
-        parsed = uuid.UUID(value)
-    except (ValueError, AttributeError, TypeError):
-        raise InvalidValue(f"{what} {value!r} is not a GUID") from None
-    text = str(parsed)
-    if len(value) != 36:
-        raise InvalidValue(f"{what} {value!r} is not in the 8-4-4-4-12 form")
-    return text
+    if not isinstance(value, str) or _GUID.fullmatch(value) is None:
+        if isinstance(value, str):
+            try:
+                uuid.UUID(value)
+            except ValueError:
+                pass
+            else:
+                raise InvalidValue(f"{what} {value!r} is not in the 8-4-4-4-12 form")
+        raise InvalidValue(f"{what} {value!r} is not a GUID")
+    return value.lower()
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +81,14 @@ class Guid:
 
     @classmethod
     def new(cls) -> Guid:
-        return cls(str(uuid.uuid4()))
+        return cls.stored(str(uuid.uuid4()))
+
+    @classmethod
+    def stored(cls, value: str) -> Guid:
+        """A GUID the registry itself wrote (validated then, lower case): read back without re-checking."""
+        guid = object.__new__(cls)
+        object.__setattr__(guid, "value", value)
+        return guid
 
     def __str__(self) -> str:
         return self.value

@@ -43,6 +43,7 @@ def _resources_json(data: DeviceData) -> list[dict[str, Any]]:
 
 
 def _device(row: RowMapping, premises_of: tuple[Guid, ...]) -> Device:
+    G = Guid.stored  # noqa: N806 - values the registry wrote
     resources = tuple(DeviceResource(NsiRef(r["code"], Guid(r["guid"]), r.get("name")) if r["guid"] else None,
                                      bool(r["electric"]),
                                      tuple(Decimal(v) for v in r["base"])) for r in row["resources"])
@@ -57,9 +58,9 @@ def _device(row: RowMapping, premises_of: tuple[Guid, ...]) -> Device:
     reason = NsiRef(row["archive_reason_code"], Guid(row["archive_reason_guid"])) if row["archive_reason_code"] \
         else None
     return Device(
-        root_guid=Guid(row["root_guid"]), version_guid=Guid(row["version_guid"]),
-        version_number=row["version_number"], house_guid=Guid(row["house_guid"]),
-        fias_house_guid=FiasHouseGuid(row["fias_house_guid"]), data=data, posted_by=Guid(row["posted_by"]),
+        root_guid=G(row["root_guid"]), version_guid=G(row["version_guid"]),
+        version_number=row["version_number"], house_guid=G(row["house_guid"]),
+        fias_house_guid=FiasHouseGuid(row["fias_house_guid"]), data=data, posted_by=G(row["posted_by"]),
         updated_at=row["updated_at"], gis_number=row["gis_number"] or "",
         next_verification_on=row["next_verification_on"], archived_on=row["archived_on"], archive_reason=reason,
         replaced_by=Guid(row["replaced_by"]) if row["replaced_by"] else None)
@@ -166,12 +167,13 @@ class MeteringRepository:
             org_guid=str(org), message_guid=str(message),
             data=json_ready({**{k: v for k, v in row.items() if k != "id"}, "premises": list(linked)})))
 
-    def by_roots(self, roots: Iterable[Guid]) -> dict[Guid, Device]:
-        return self._devices(metering_devices.c.root_guid, roots)
+    def by_roots(self, roots: Iterable[Guid], *, linked: bool = True) -> dict[Guid, Device]:
+        """Devices by root GUID; ``linked=False`` leaves out the premises they serve (readings need none)."""
+        return self._devices(metering_devices.c.root_guid, roots, linked)
 
-    def by_versions(self, versions: Iterable[Guid]) -> dict[Guid, Device]:
+    def by_versions(self, versions: Iterable[Guid], *, linked: bool = True) -> dict[Guid, Device]:
         """Devices by their current version GUID (MeteringDeviceVersionGUID)."""
-        found = self._devices(metering_devices.c.version_guid, versions)
+        found = self._devices(metering_devices.c.version_guid, versions, linked)
         return {device.version_guid: device for device in found.values()}
 
     def in_house(self, fias: FiasHouseGuid, *, archived: bool | None = None) -> list[Device]:
@@ -182,18 +184,18 @@ class MeteringRepository:
         roots = [Guid(r) for r in self.connection.execute(query.order_by(d.id)).scalars()]
         return list(self.by_roots(roots).values())
 
-    def _devices(self, column: Any, guids: Iterable[Guid]) -> dict[Guid, Device]:
+    def _devices(self, column: Any, guids: Iterable[Guid], linked: bool = True) -> dict[Guid, Device]:
         wanted = sorted({str(g) for g in guids})
         if not wanted:
             return {}
         rows = self.connection.execute(select(metering_devices).where(column.in_(wanted))
                                        .order_by(metering_devices.c.id)).mappings().all()
-        linked: dict[str, list[Guid]] = {r["root_guid"]: [] for r in rows}
-        if rows:
+        served: dict[str, list[Guid]] = {r["root_guid"]: [] for r in rows}
+        if rows and linked:
             for r in self.connection.execute(select(device_premises).where(
-                    device_premises.c.device_root_guid.in_(list(linked)))):
-                linked[r.device_root_guid].append(Guid(r.premises_guid))
-        return {Guid(r["root_guid"]): _device(r, tuple(linked[r["root_guid"]])) for r in rows}
+                    device_premises.c.device_root_guid.in_(list(served)))):
+                served[r.device_root_guid].append(Guid.stored(r.premises_guid))
+        return {Guid.stored(r["root_guid"]): _device(r, tuple(served[r["root_guid"]])) for r in rows}
 
     # readings -------------------------------------------------------------------------------------------
 
@@ -265,9 +267,11 @@ class MeteringRepository:
 
 
 def _reading(row: RowMapping) -> StoredReading:
+    """A reading from a full row, or from the few columns ``recent`` reads (no poster, no timestamps)."""
     values = tuple(Decimal(v) for v in (row["v1"], row["v2"], row["v3"]) if v is not None)
+    full = "posted_by" in row.keys()  # noqa: SIM118 - a RowMapping's own `in` raises and catches per miss
     return StoredReading(
-        guid=Guid(row["guid"]), on=row["reading_date"], period=row["period"], values=values,
+        guid=Guid.stored(row["guid"]), on=row["reading_date"], period=row["period"], values=values,
         flags=tuple(f for f in (row["flags"] or "").split(",") if f), kind=ReadingKind(row["kind"]),
-        resource_code=row["resource_code"], posted_by=Guid(row["posted_by"]) if "posted_by" in row else None,
-        recorded_at=row.get("recorded_at"), superseded=bool(row.get("superseded_at")))
+        resource_code=row["resource_code"], posted_by=Guid.stored(row["posted_by"]) if full else None,
+        recorded_at=row["recorded_at"] if full else None, superseded=bool(full and row["superseded_at"]))

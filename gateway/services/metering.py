@@ -38,8 +38,8 @@ MUNICIPAL_RESOURCE_NSI = 2
 VERIFICATION_INTERVAL_NSI = 16
 ARCHIVING_REASON_NSI = 21
 #: How many of a series' latest readings are read per batch: the previous one, and the history the
-#: high-consumption warning averages over (three intervals).
-RECENT_DEPTH = 4
+#: high-consumption warning averages over (two intervals).
+RECENT_DEPTH = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,8 +195,8 @@ def import_readings(uow: UnitOfWork, sender: Organisation, command: ImportReadin
     one, and its flags are kept on the reading, logged and counted for the compliance reports.
     """
     readings = [i for i in command.items if isinstance(i, ReadingToImport)]
-    roots = uow.metering.by_roots(r.device_root for r in readings if r.device_root)
-    by_version = uow.metering.by_versions(r.device_version for r in readings if r.device_version)
+    roots = uow.metering.by_roots((r.device_root for r in readings if r.device_root), linked=False)
+    by_version = uow.metering.by_versions((r.device_version for r in readings if r.device_version), linked=False)
     every = list(roots.values()) + list(by_version.values())
     batch = _Batch(roots, by_version, uow.documents.mandates({d.fias_house_guid for d in every}), {})
     keys = set()

@@ -56,8 +56,11 @@ def _detached(element: etree._Element) -> etree._Element:
 def _canonical(element: etree._Element, algorithm: str) -> bytes:
     if algorithm not in C14N_METHODS:
         raise _invalid(f"canonicalisation {algorithm!r} is not supported")
-    return bytes(etree.tostring(_detached(element), method="c14n", exclusive=C14N_METHODS[algorithm],
-                                with_comments=False))
+    # a subtree is detached first so inclusive c14n sees exactly its in-scope namespaces; a copy that is
+    # already its own document (the enveloped transform's) needs no second copy
+    own = element.getparent() is None and element.getroottree().getroot() is element
+    return bytes(etree.tostring(element if own else _detached(element), method="c14n",
+                                exclusive=C14N_METHODS[algorithm], with_comments=False))
 
 
 def _digest(method: etree._Element | None, data: bytes) -> bytes:
@@ -95,18 +98,28 @@ def _without_signature(element: etree._Element, signature_id: str | None) -> etr
     raise _invalid("the enveloped signature is not inside the referenced element")
 
 
-def _referenced(root: etree._Element, uri: str | None) -> etree._Element:
+def _identified(root: etree._Element) -> dict[str, list[etree._Element]]:
+    """Every element carrying an Id (Id, ID or id), by value: one pass over the document for all references."""
+    found: dict[str, list[etree._Element]] = {}
+    for element in root.xpath("//*[@Id or @ID or @id]"):
+        for value in {element.get(name) for name in ("Id", "ID", "id")} - {None}:
+            found.setdefault(str(value), []).append(element)
+    return found
+
+
+def _referenced(ids: dict[str, list[etree._Element]], uri: str | None) -> etree._Element:
     if not uri or not uri.startswith("#") or len(uri) < 2:
         raise _invalid(f"reference URI {uri!r} is not a same-document #Id reference")
-    found = root.xpath("//*[@Id=$id or @ID=$id or @id=$id]", id=uri[1:])
+    found = ids.get(uri[1:], [])
     if len(found) != 1:
         raise _invalid(f"reference {uri} resolves to {len(found)} elements, not exactly one")
     return found[0]
 
 
-def _reference_data(root: etree._Element, reference: etree._Element, signature_id: str | None) -> bytes:
+def _reference_data(ids: dict[str, list[etree._Element]], reference: etree._Element,
+                    signature_id: str | None) -> bytes:
     transforms = [t.get("Algorithm") or "" for t in reference.iter(_ds("Transform"))]
-    target = _referenced(root, reference.get("URI"))
+    target = _referenced(ids, reference.get("URI"))
     unknown = [t for t in transforms if t != ENVELOPED and t not in C14N_METHODS]
     if unknown:
         raise _invalid(f"transform {unknown[0]!r} is not supported")
@@ -147,11 +160,12 @@ def verify(root: etree._Element, certificate: x509.Certificate, container_refere
 
     signature_id = signature.get("Id")
     references = signed_info.findall(_ds("Reference"))
-    signed = [_reference_data(root, reference, signature_id) for reference in references]
+    ids = _identified(root)
+    signed = [_reference_data(ids, reference, signature_id) for reference in references]
     properties = [r for r in references if r.get("Type") == SIGNED_PROPERTIES_TYPE]
     if len(properties) != 1:
         raise _invalid("a XAdES-BES signature references exactly one xades:SignedProperties")
-    signed_properties = _referenced(root, properties[0].get("URI"))
+    signed_properties = _referenced(ids, properties[0].get("URI"))
     if signed_properties.tag != f"{{{XADES}}}SignedProperties":
         raise _invalid("the SignedProperties reference does not point at xades:SignedProperties")
     _check_signing_certificate(signed_properties, certificate)

@@ -1,0 +1,195 @@
+"""Month-end load: signed importMeteringDeviceValues messages of 1,000 readings (the official per-request
+maximum), N concurrent senders over real HTTP to `gateway serve` + `gateway worker` processes.
+
+Each sender is one management company's billing system posting its house's 1,000 meters, month after month.
+Floor, in the same run on one core: lxml parse + XSD validation + XAdES verification of the same message,
+plus a bare bulk insert of its 1,000 readings into the same table, with no gateway around it.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from pathlib import Path
+
+import requests
+from lxml import etree
+from sqlalchemy import Engine, func, insert, select
+
+from benchmarks.load import _e, _houses, _signed, _wait, envelope
+from benchmarks.setup import setup_message
+from gateway import bootstrap, orgfile
+from gateway.config import Config, DatabaseConfig
+from gateway.domain.metering import DeviceData, DeviceKind, DeviceResource
+from gateway.domain.model import NsiRef
+from gateway.domain.values import FiasHouseGuid, Guid
+from gateway.registry.tables import houses, messages, meter_readings, premises
+from gateway.registry.unit_of_work import UnitOfWork
+from gateway.signing import keys, verify
+from gateway.xmlparse import parse_untrusted
+from gateway.xsd import Service, validate
+
+ROOT = Path(__file__).resolve().parent.parent
+DM = "http://dom.gosuslugi.ru/schema/integration/device-metering/"
+MDB = "http://dom.gosuslugi.ru/schema/integration/metering-device-base/"
+NSI = "http://dom.gosuslugi.ru/schema/integration/nsi-base/"
+BASE = "http://dom.gosuslugi.ru/schema/integration/base/"
+SOAP = "http://schemas.xmlsoap.org/soap/envelope/"
+PATH = "/ext-bus-device-metering-service/services/DeviceMeteringAsync"
+WATER = NsiRef("1", Guid("2e6a8a2c-1b0d-4b4e-9e3a-6b7c8d9e0f1a"), "Холодная вода")
+
+
+def _devices(gateway: bootstrap.Gateway, org: Guid, flats: list[list[str]]) -> list[list[str]]:
+    """A cold-water meter in every flat (setup, not measured); returns each house's device root GUIDs."""
+    roots: list[list[str]] = []
+    with UnitOfWork(gateway.engine) as uow:
+        message = setup_message(uow, org)
+        now = datetime.now(UTC)
+        for house_flats in flats:
+            row = uow.connection.execute(select(houses.c.guid, houses.c.fias_house_guid).join_from(
+                houses, premises, premises.c.house_guid == houses.c.guid).where(
+                premises.c.guid == house_flats[0])).one()
+            house_roots = []
+            for n, flat in enumerate(house_flats):
+                data = DeviceData(number=f"ХВ-{n}", kind=DeviceKind.RESIDENTIAL, commissioned_on=date(2025, 12, 1),
+                                  resources=(DeviceResource(WATER, False, (Decimal(100),)),), premises=(Guid(flat),))
+                device = uow.metering.create(data, house_guid=Guid(row.guid), fias=FiasHouseGuid(row.fias_house_guid),
+                                             next_verification_on=None, org=org, message=message, at=now)
+                house_roots.append(str(device.root_guid))
+            roots.append(house_roots)
+        uow.commit()
+    return roots
+
+
+def readings_body(roots: list[str], month: int) -> etree._Element:
+    root = etree.Element(f"{{{DM}}}importMeteringDeviceValuesRequest",
+                         nsmap={"dm": DM, "base": BASE, "mdb": MDB, "nsi": NSI})
+    root.set("Id", "signed-data-container")
+    root.set(f"{{{BASE}}}version", "10.0.1.1")
+    for n, device in enumerate(roots):
+        values = _e(root, DM, "MeteringDevicesValues")
+        _e(values, DM, "MeteringDeviceRootGUID", device)
+        current = _e(_e(values, DM, "OneRateDeviceValue"), DM, "CurrentValue")
+        resource = _e(current, MDB, "MunicipalResource")
+        _e(resource, NSI, "Code", WATER.code)
+        _e(resource, NSI, "GUID", WATER.guid)
+        _e(current, MDB, "MeteringValue", f"{100 + 7 * month + n % 5}.{n % 1000:03d}")
+        _e(current, DM, "DateValue", f"2026-{month:02d}-25")
+        _e(current, BASE, "TransportGUID", uuid.uuid4())
+    return root
+
+
+def floor(engine: Engine, message: bytes, org: Guid) -> float:
+    """Parse + validate + verify one message, then bulk-insert its readings: the work no gateway can skip."""
+    started = time.perf_counter()
+    body = parse_untrusted(message).find(f"{{{SOAP}}}Body")[0]
+    validate(body, Service.DEVICE_METERING)
+    verify(body)
+    now = datetime.now(UTC)
+    rows = []
+    for values in body.iterchildren(f"{{{DM}}}MeteringDevicesValues"):
+        current = values.find(f"{{{DM}}}OneRateDeviceValue/{{{DM}}}CurrentValue")
+        rows.append({"guid": str(uuid.uuid4()), "device_root_guid": values.findtext(f"{{{DM}}}MeteringDeviceRootGUID"),
+                     "resource_code": "1", "kind": "current", "period": "bench",
+                     "reading_date": date.fromisoformat(current.findtext(f"{{{DM}}}DateValue")),
+                     "v1": Decimal(current.findtext(f"{{{MDB}}}MeteringValue")), "flags": "", "posted_by": str(org),
+                     "message_guid": None, "transport_guid": current.findtext(f"{{{BASE}}}TransportGUID"),
+                     "recorded_at": now})
+    with engine.begin() as connection:
+        anchor = connection.execute(select(messages.c.guid).limit(1)).scalar()
+        for row in rows:
+            row["message_guid"] = anchor
+        connection.execute(insert(meter_readings), rows)
+        connection.rollback()  # measure the work, keep the registry as the gateway will find it
+    return time.perf_counter() - started
+
+
+def run(label: str, database: DatabaseConfig, scratch: Path, *, senders: int = 8, months: int = 3,
+        concurrency: int = 1) -> None:
+    mc = orgfile.read(ROOT / "fixtures" / "organisations.toml")[0].organisation
+    ca = keys.issue_test_ca()
+    provider = keys.issue_test_certificate(ca, org_name=mc.name, ogrn=str(mc.ogrn), inn=str(mc.inn), algorithm="gost")
+    answers = keys.issue_test_gateway_certificate(ca)
+    keys.write_pem(answers, scratch / "gw.key", scratch / "gw.crt")
+    gateway = bootstrap.build(Config(database=database), upgrade=True,
+                              signer=keys.load_signer(scratch / "gw.key", scratch / "gw.crt"))
+    with UnitOfWork(gateway.engine) as uow:
+        uow.organisations.add(mc)
+        uow.organisations.register_certificate(mc.guid, keys.describe(provider.cert))
+        uow.commit()
+    roots = _devices(gateway, mc.guid, _houses(gateway, mc.guid, senders, 1000))
+    # sender i posts its house's 1,000 meters for January, then February, …
+    shares = [[envelope(_signed(readings_body(house, month), provider), str(mc.guid))
+               for month in range(1, months + 1)] for house in roots]
+    floor_s = statistics.median(floor(gateway.engine, shares[0][0], mc.guid) for _ in range(5))
+    total = senders * months
+
+    env = {**os.environ, "GATEWAY_DATABASE__URL": database.url, "GATEWAY_DATABASE__SCHEMA": database.schema,
+           "GATEWAY_SIGNING__KEY_FILE": str(scratch / "gw.key"), "GATEWAY_SIGNING__CERT_FILE": str(scratch / "gw.crt"),
+           "GATEWAY_LOGGING__LEVEL": "WARNING", "GATEWAY_WORKER__POLL_INTERVAL": "0.02",
+           "PROMETHEUS_MULTIPROC_DIR": str(scratch)}
+    port = 18800 + os.getpid() % 500
+    server = subprocess.Popen([sys.executable, "-m", "gateway.launcher", "serve", "--port", str(port), "--workers",
+                               "2"], env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    worker = subprocess.Popen([sys.executable, "-m", "gateway.launcher", "worker", "--concurrency", str(concurrency)],
+                              env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait(lambda: requests.get(url + "/health", timeout=2).status_code == 200, 60)
+        latencies: list[float] = []
+        lock = threading.Lock()
+
+        def send(share: list[bytes]) -> None:
+            session = requests.Session()
+            for message in share:
+                t = time.perf_counter()
+                response = session.post(url + PATH, data=message, timeout=120, headers={
+                    "Content-Type": "text/xml", "SOAPAction": "urn:importMeteringDeviceValues"})
+                elapsed = time.perf_counter() - t
+                assert response.status_code == 200, response.text[:300]
+                with lock:
+                    latencies.append(elapsed)
+
+        started = time.perf_counter()
+        threads = [threading.Thread(target=send, args=(share,)) for share in shares]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        acked = time.perf_counter()
+        _wait(lambda: _done(gateway.engine) == total, 900)
+        finished = time.perf_counter()
+    finally:
+        for process in (server, worker):
+            process.terminate()
+            process.wait(30)
+    with gateway.engine.connect() as connection:
+        kept = connection.execute(select(func.count()).select_from(meter_readings)).scalar()
+        refused = connection.execute(select(func.count()).select_from(messages).where(
+            messages.c.operation == "importMeteringDeviceValues",
+            messages.c.result.like(b"%ErrorCode%"))).scalar()
+    assert kept == total * 1000 and refused == 0, (kept, refused)  # every reading accepted, none refused
+    objects = total * 1000
+    rate = objects / (finished - started)
+    floor_rate = 1000 / floor_s
+    latencies.sort()
+    p50, p99 = latencies[len(latencies) // 2], latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
+    print(f"{label:<9} importMeteringDeviceValues 1,000/msg, {senders} senders, {total} msgs, "
+          f"worker procs {concurrency} | "
+          f"ack p50 {p50 * 1000:6.0f} ms p99 {p99 * 1000:6.0f} ms | {rate:6.0f} obj/s end-to-end "
+          f"= {rate / floor_rate:4.2f} of the floor ({floor_rate:5.0f} obj/s, one core: {floor_s * 1000:.0f} ms/msg) "
+          f"[acks in {acked - started:.1f} s, all done in {finished - started:.1f} s]")
+    gateway.engine.dispose()
+
+
+def _done(engine: Engine) -> int:
+    with engine.connect() as connection:
+        return int(connection.execute(select(func.count()).select_from(messages).where(
+            messages.c.state == "done", messages.c.operation == "importMeteringDeviceValues")).scalar() or 0)

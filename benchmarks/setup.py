@@ -1,0 +1,64 @@
+"""Setup shared by the benchmarks (not measured): authority over the houses they post."""
+
+from __future__ import annotations
+
+import copy
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+from lxml import etree
+from sqlalchemy import Engine, update
+
+from gateway import nsifile
+from gateway.domain.authority import MandateKind
+from gateway.domain.values import Guid
+from gateway.messages import queue
+from gateway.registry.tables import messages
+from gateway.registry.unit_of_work import UnitOfWork
+from gateway.services import contracts as contract_services
+from gateway.soap import contracts_xml
+from gateway.xmlparse import parse_untrusted
+
+ROOT = Path(__file__).resolve().parent.parent
+HM = "http://dom.gosuslugi.ru/schema/integration/house-management/"
+BASE = "http://dom.gosuslugi.ru/schema/integration/base/"
+
+
+def setup_message(uow: UnitOfWork, org: Guid) -> Guid:
+    """The message the setup's registry writes cite; stored as already done, so no worker claims it."""
+    now = datetime.now(UTC)
+    guid, _ = queue.accept(uow.connection, org=org, requester_message_guid=Guid.new(), service="setup",
+                           operation="setup", request=b"<setup/>", payload=b"<setup/>", now=now)
+    uow.connection.execute(update(messages).where(messages.c.guid == str(guid)).values(
+        state="done", processed_at=now, result=b"<setup/>"))
+    return guid
+
+
+def grant(engine: Engine, org: Guid, houses: list[str]) -> None:
+    """A management contract of ``org`` for ``houses`` (FIAS GUIDs), placed through the contract service,
+    with the fixture reference directories the contract and the houses name."""
+    nsifile.load(engine, [ROOT / "fixtures" / "nsi"], datetime.now(UTC))
+    root = parse_untrusted((ROOT / "fixtures" / "contracts" / "sever-management.xml").read_bytes())
+    placing = root.find(f".//{{{HM}}}PlacingContract")
+    template = placing.find(f"{{{HM}}}ContractObject")
+    for old in placing.findall(f"{{{HM}}}ContractObject"):
+        placing.remove(old)
+    for fias in houses:
+        managed = copy.deepcopy(template)
+        managed.find(f"{{{HM}}}FIASHouseGuid").text = fias
+        placing.append(managed)
+    for transport in root.iter(f"{{{BASE}}}TransportGUID"):
+        transport.text = str(uuid.uuid4())
+    with UnitOfWork(engine) as uow:
+        sender = uow.organisations.get(org)
+        assert sender is not None
+        results = contract_services.import_documents(uow, sender, MandateKind.CONTRACT,
+                                                     contracts_xml.decode_import_contracts(root),
+                                                     message=setup_message(uow, org), now=datetime.now(UTC))
+        assert all(r.result.ok for r in results), results
+        uow.commit()
+
+
+def fias_of(body: etree._Element) -> str:
+    return str(body.findtext(f".//{{{HM}}}FIASHouseGuid"))
