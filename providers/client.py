@@ -128,7 +128,7 @@ class GisClient:
             node.getparent().remove(node)  # zeep's parser takes only elements
         element_type = self.client.get_element(etree.QName(element).text)
         value = element_type.parse(element, self.client.wsdl.types)
-        return {k: v for k, v in serialize_object(value, dict).items() if v is not None and k != "Signature"}
+        return {k: _pruned(v) for k, v in serialize_object(value, dict).items() if v is not None and k != "Signature"}
 
     def send(self, operation: str, request: dict[str, Any], *, message_guid: str | None = None) -> str:
         """Send one import/export request; returns the gateway's MessageGUID from the Ack."""
@@ -171,6 +171,16 @@ class GisClient:
         """importMeteringDeviceValues (device-metering): ≤ 1,000 devices' readings in one message."""
         return self.import_and_wait_request("importMeteringDeviceValues", {
             "MeteringDevicesValues": values, "Id": "signed-data-container", "version": "10.0.1.1"}, timeout=timeout)
+
+
+def _pruned(value: Any) -> Any:
+    """zeep's parse leaves every unchosen branch of a choice as None or []; sent back, those keys confuse its
+    serializer (a nested choice's options read as unexpected arguments). Absent means absent."""
+    if isinstance(value, dict):
+        return {k: _pruned(v) for k, v in value.items() if v is not None and v != []}
+    if isinstance(value, list):
+        return [_pruned(v) for v in value]
+    return value
 
 
 def outcome(message_guid: str, state: Any) -> ImportOutcome:

@@ -11,7 +11,7 @@ whose declared quorum or result contradicts the computed one is accepted but fla
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 
@@ -31,6 +31,11 @@ class Form(StrEnum):
     ABSENTEE = "AVoting"
     IN_PERSON = "Meeting"
     MIXED = "MeetingAVoting"
+    ELECTRONIC = "EVoting"  # in the system; a notice's form only (protocols are posted for the other three)
+
+
+#: Housing Code art. 47.1: an electronic vote lasts at least 7 and at most 60 days.
+EVOTING_DAYS = (7, 60)
 
 
 class Choice(StrEnum):
@@ -177,6 +182,48 @@ class OwnerDecision:
 class DecisionUnsupported:
     transport_guid: Guid
     what: str
+
+
+@dataclass(frozen=True, slots=True)
+class NoticeItem:
+    number: int
+    question: str
+    decision_type: NsiRef | None
+
+
+@dataclass(frozen=True, slots=True)
+class VotingNotice:
+    """importVotingMessage: the notice of a meeting or an electronic vote, with its agenda."""
+
+    fias_house_guid: FiasHouseGuid
+    form: Form
+    meeting_type: str
+    annual: bool
+    items: tuple[NoticeItem, ...]
+    starts_at: datetime | None = None  # electronic or absentee voting: decisions from … to …
+    ends_at: datetime | None = None
+    administrator: str | None = None  # who administers an electronic vote (name or organisation)
+    notice_date: date | None = None
+
+    def __post_init__(self) -> None:
+        if self.starts_at is not None and self.ends_at is not None and self.ends_at <= self.starts_at:
+            raise InvalidValue(f"the voting ends ({self.ends_at}) before it starts ({self.starts_at})")
+
+    def period_refusal(self) -> str | None:
+        """Why an electronic vote's period breaks art. 47.1 (7–60 days), or None."""
+        if self.form is not Form.ELECTRONIC or self.starts_at is None or self.ends_at is None:
+            return None
+        days = (self.ends_at - self.starts_at).total_seconds() / 86400
+        low, high = EVOTING_DAYS
+        if not low <= days <= high:
+            return f"an electronic vote lasts {low}–{high} days; this one lasts {days:.1f}"
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class NoticeToImport:
+    transport_guid: Guid
+    data: VotingNotice | InvalidValue
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,10 +21,11 @@ from gateway.domain.oss import (
     ProtocolData,
     StoredProtocol,
     Tally,
+    VotingNotice,
 )
 from gateway.domain.values import FiasHouseGuid, Guid
 from gateway.registry.houses import json_ready
-from gateway.registry.tables import object_versions, owner_decisions, premises, protocols
+from gateway.registry.tables import object_versions, owner_decisions, premises, protocols, votings
 
 
 def _data_json(data: ProtocolData) -> dict[str, Any]:
@@ -166,3 +167,29 @@ class OssRepository:
             owners = used.setdefault((r.question, r.premises_guid), {})
             owners[r.owner] = owners.get(r.owner, Decimal(0)) + Decimal(r.votes)
         return {q: (v[0], v[1], v[2]) for q, v in votes.items()}, used
+
+    # notices (importVotingMessage) ---------------------------------------------------------------------
+
+    def add_notice(self, guid: Guid, notice: VotingNotice, *, house_guid: Guid, org: Guid, message: Guid,
+                   at: datetime) -> None:
+        version = Guid.new()
+        data = json_ready({"form": notice.form.value, "meeting_type": notice.meeting_type, "annual": notice.annual,
+                           "administrator": notice.administrator, "notice_date": notice.notice_date,
+                           "items": [{"number": i.number, "question": i.question,
+                                      "decision_type": i.decision_type.code if i.decision_type else None}
+                                     for i in notice.items]})
+        self.connection.execute(insert(votings).values(
+            guid=str(guid), version_guid=str(version), house_guid=str(house_guid),
+            fias_house_guid=str(notice.fias_house_guid), posted_by=str(org), form=notice.form.value,
+            starts_at=notice.starts_at, ends_at=notice.ends_at, data=data, created_at=at, updated_at=at))
+        row = self.connection.execute(select(votings).where(votings.c.guid == str(guid))).mappings().one()
+        self.connection.execute(insert(object_versions).values(
+            version_guid=str(version), object_type="voting_notice", object_guid=str(guid), valid_from=at,
+            org_guid=str(org), message_guid=str(message),
+            data=json_ready({k: v for k, v in row.items() if k != "id"})))
+
+    def notice_house(self, voting: Guid) -> FiasHouseGuid | None:
+        """The house of a voting announced by a notice, if there was one."""
+        found = self.connection.execute(select(votings.c.fias_house_guid).where(votings.c.guid == str(voting))
+                                        ).scalar()
+        return FiasHouseGuid(found) if found else None

@@ -385,3 +385,21 @@ owner_decisions = Table(
     Index("uq_owner_decisions_kept", "protocol_guid", "question", "owner", "premises_guid", unique=True,
           sqlite_where=text("superseded_at IS NULL"), postgresql_where=text("superseded_at IS NULL")),
 )
+
+votings = Table(
+    "votings",
+    metadata,
+    # notices of owners' meetings and electronic votes (importVotingMessage); a protocol may follow
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("guid", GUID, nullable=False, unique=True),  # VotingGUID
+    Column("version_guid", GUID, nullable=False, unique=True),
+    Column("house_guid", GUID, ForeignKey("houses.guid"), nullable=False, index=True),
+    Column("fias_house_guid", GUID, nullable=False),
+    Column("posted_by", GUID, ForeignKey("organisations.guid"), nullable=False),
+    Column("form", String(16), nullable=False),
+    Column("starts_at", TS),
+    Column("ends_at", TS),
+    Column("data", JSON, nullable=False),
+    Column("created_at", TS, nullable=False),
+    Column("updated_at", TS, nullable=False),
+)

@@ -13,13 +13,15 @@ from gateway.domain.oss import (
     AgendaItem,
     DecisionUnsupported,
     Majority,
+    NoticeToImport,
     OwnerDecision,
     ProtocolChangeUnsupported,
     ProtocolToImport,
     StoredProtocol,
+    VotingNotice,
     tally,
 )
-from gateway.domain.results import ObjectResult
+from gateway.domain.results import ObjectError, ObjectResult
 from gateway.domain.values import FiasHouseGuid, Guid, InvalidValue
 from gateway.errors import Code
 from gateway.registry.unit_of_work import UnitOfWork
@@ -44,6 +46,51 @@ def _majorities(uow: UnitOfWork, items: tuple[AgendaItem, ...]) -> dict[int, Maj
         if found is not None and found.value in Majority._value2member_map_:
             majorities[item.number] = Majority(str(found.value))
     return majorities
+
+
+def import_notices(uow: UnitOfWork, sender: Organisation, items: tuple[NoticeToImport | ProtocolChangeUnsupported,
+                                                                       ...], *, message: Guid,
+                   now: datetime) -> list[ObjectResult]:
+    """Notices of meetings and electronic votes: the house, the agenda, the voting period."""
+    results = []
+    for item in items:
+        transport = item.transport_guid
+        if isinstance(item, ProtocolChangeUnsupported):
+            results.append(ObjectResult.failed(transport, Code.NOT_SUPPORTED, f"{item.what} is not supported by this "
+                                                                              "gateway version"))
+            continue
+        if isinstance(item.data, InvalidValue):
+            results.append(ObjectResult.failed(transport, item.data.code, str(item.data)))
+            continue
+        refusal = _notice_refusal(uow, sender, item.data, now)
+        if isinstance(refusal, ObjectError):
+            results.append(ObjectResult.failed(transport, refusal.code, refusal.description))
+            continue
+        voting = Guid.new()
+        with uow.savepoint():
+            uow.oss.add_notice(voting, item.data, house_guid=refusal, org=sender.guid, message=message, at=now)
+        results.append(ObjectResult(transport, guid=voting, update_date=now))
+    return results
+
+
+def _notice_refusal(uow: UnitOfWork, sender: Organisation, notice: VotingNotice, now: datetime) -> ObjectError | Guid:
+    """The house's registry GUID if the notice may be posted, else why not."""
+    if not authority.may_write(sender):
+        return ObjectError(Code.AUTHORITY_DENIED, f"organisation {sender.guid} ({sender.role}) only reads")
+    house = uow.metering.house(notice.fias_house_guid)
+    if house is None:
+        return ObjectError(Code.HOUSE_NOT_FOUND, f"no house with FIAS GUID {notice.fias_house_guid} is registered")
+    on = notice.notice_date or authority.today(now)
+    if why := authority.refusal(sender, notice.fias_house_guid, on, uow.documents.mandates([notice.fias_house_guid]),
+                                "notices of its owners' meetings"):
+        return ObjectError(Code.NO_MANDATE, why)
+    if why := notice.period_refusal():
+        return ObjectError(Code.VOTING_PERIOD_INVALID, why)
+    for agenda in notice.items:
+        if agenda.decision_type is not None and (
+                why := uow.nsi.refusal(DECISION_TYPE_NSI, agenda.decision_type, f"item {agenda.number} DecisionsType")):
+            return ObjectError(Code.NSI_UNKNOWN, why)
+    return house
 
 
 def import_protocols(uow: UnitOfWork, sender: Organisation, items: tuple[ProtocolToImport | ProtocolChangeUnsupported,
@@ -81,6 +128,10 @@ def _protocol(uow: UnitOfWork, sender: Organisation, item: ProtocolToImport | Pr
         if agenda.decision_type is not None and (
                 why := uow.nsi.refusal(DECISION_TYPE_NSI, agenda.decision_type, f"item {agenda.number} DecisionsType")):
             return failed(Code.NSI_UNKNOWN, why)
+    announced = uow.oss.notice_house(item.voting_guid)
+    if announced is not None and announced != data.fias_house_guid:
+        return failed(Code.VALUE_INVALID, f"voting {item.voting_guid} was announced for house {announced}, not "
+                                          f"{data.fias_house_guid}")
     if uow.oss.voting_taken(item.voting_guid):
         return failed(Code.VOTING_TAKEN, f"voting {item.voting_guid} already has a protocol; a changed protocol "
                                          "is not supported by this gateway version")

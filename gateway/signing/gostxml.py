@@ -80,22 +80,35 @@ def _value(element: etree._Element | None, what: str) -> bytes:
         raise _invalid(f"{what} is not base64") from None
 
 
-def _without_signature(element: etree._Element, signature_id: str | None) -> etree._Element:
-    """The enveloped-signature transform on a copy: drop our ds:Signature, keep its tail text."""
-    copy = _detached(element)
-    for candidate in copy.iter(_ds("Signature")):
+def _enveloped_c14n(element: etree._Element, signature_id: str | None, algorithm: str) -> bytes:
+    """The enveloped-signature transform, then c14n: our ds:Signature is taken out of the tree in place (its
+    tail text kept), the element canonicalised, and the signature put back where it was — no copy of a
+    large document for the transform."""
+    for candidate in element.iter(_ds("Signature")):
         if signature_id is None or candidate.get("Id") == signature_id:
-            parent, previous = candidate.getparent(), candidate.getprevious()
-            if parent is None:
-                raise _invalid("the enveloped signature cannot be the referenced element itself")
-            if candidate.tail:
-                if previous is not None:
-                    previous.tail = (previous.tail or "") + candidate.tail
-                else:
-                    parent.text = (parent.text or "") + candidate.tail
-            parent.remove(candidate)
-            return copy
-    raise _invalid("the enveloped signature is not inside the referenced element")
+            break
+    else:
+        raise _invalid("the enveloped signature is not inside the referenced element")
+    parent, previous = candidate.getparent(), candidate.getprevious()
+    if parent is None:
+        raise _invalid("the enveloped signature cannot be the referenced element itself")
+    index, tail = parent.index(candidate), candidate.tail
+    before = previous.tail if previous is not None else parent.text
+    if tail:
+        if previous is not None:
+            previous.tail = (previous.tail or "") + tail
+        else:
+            parent.text = (parent.text or "") + tail
+    parent.remove(candidate)  # lxml's remove keeps the removed element's tail with it
+    try:
+        return _canonical(element, algorithm)
+    finally:
+        if previous is not None:
+            previous.tail = before
+        else:
+            parent.text = before
+        candidate.tail = tail
+        parent.insert(index, candidate)
 
 
 def _identified(root: etree._Element) -> dict[str, list[etree._Element]]:
@@ -123,10 +136,10 @@ def _reference_data(ids: dict[str, list[etree._Element]], reference: etree._Elem
     unknown = [t for t in transforms if t != ENVELOPED and t not in C14N_METHODS]
     if unknown:
         raise _invalid(f"transform {unknown[0]!r} is not supported")
-    if ENVELOPED in transforms:
-        target = _without_signature(target, signature_id)
     c14n = [t for t in transforms if t in C14N_METHODS]
-    data = _canonical(target, c14n[-1] if c14n else C14N_10)
+    algorithm = c14n[-1] if c14n else C14N_10
+    data = _enveloped_c14n(target, signature_id, algorithm) if ENVELOPED in transforms \
+        else _canonical(target, algorithm)
     expected = _value(reference.find(_ds("DigestValue")), f"DigestValue of reference {reference.get('URI')}")
     if _digest(reference.find(_ds("DigestMethod")), data) != expected:
         raise _invalid(f"digest mismatch for reference {reference.get('URI')}: the signed data was altered")

@@ -247,6 +247,18 @@ def _import_protocol(uow: UnitOfWork, sender: Organisation, message: StoredMessa
     return root
 
 
+def _import_notice(uow: UnitOfWork, sender: Organisation, message: StoredMessage, now: datetime,
+                   endpoint: Endpoint) -> etree._Element:
+    items = oss_xml.decode_import_notice(parse_untrusted(message.payload))
+    results = oss_services.import_notices(uow, sender, items, message=message.guid, now=now)
+    root, import_result = _import_result(endpoint, message)
+    commons = results_xml.append_common_results(import_result, endpoint.types_ns, results)
+    for common, result in zip(commons, results, strict=True):
+        if result.ok and result.guid is not None:
+            oss_xml.append_voting_guid(common, result.guid)
+    return root
+
+
 def _import_decisions(uow: UnitOfWork, sender: Organisation, message: StoredMessage, now: datetime,
                       endpoint: Endpoint) -> etree._Element:
     items = oss_xml.decode_import_decisions(parse_untrusted(message.payload))
@@ -296,6 +308,8 @@ OPERATIONS: dict[str, Operation] = {
                   frozenset({"11.1.0.2", "14.8.0.1"}), _export_devices),
         Operation("importVotingProtocol", HOUSE_MANAGEMENT, q(ns.HM, "importVotingProtocolRequest"),
                   frozenset({"15.10.0.1"}), _import_protocol),
+        Operation("importVotingMessage", HOUSE_MANAGEMENT, q(ns.HM, "importVotingMessageRequest"),
+                  frozenset({"15.10.0.1"}), _import_notice),
         Operation("importOwnerDecision", HOUSE_MANAGEMENT, q(ns.HM, "importOwnerDecisionRequest"),
                   frozenset({"15.10.0.1"}), _import_decisions),
         Operation("exportVotingProtocol", HOUSE_MANAGEMENT, q(ns.HM, "exportVotingProtocolRequest"),

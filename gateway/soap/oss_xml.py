@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 
 from lxml import etree
@@ -13,12 +13,15 @@ from gateway.domain.oss import (
     Choice,
     DecisionUnsupported,
     Form,
+    NoticeItem,
+    NoticeToImport,
     OwnedPremises,
     OwnerDecision,
     ProtocolChangeUnsupported,
     ProtocolData,
     ProtocolToImport,
     StoredProtocol,
+    VotingNotice,
 )
 from gateway.domain.values import FiasHouseGuid, Guid, InvalidValue
 from gateway.soap import ns
@@ -26,6 +29,7 @@ from gateway.soap.ns import q
 from gateway.soap.xmlmap import decoded, hm, iso, nsi, nsi_out, required, sub, text, transport_guid
 
 IR = ns.INDIVIDUAL_REGISTRY_BASE
+MOSCOW = timezone(timedelta(hours=3))
 
 
 def _attachments(form: etree._Element) -> tuple[Attachment, ...]:
@@ -72,6 +76,49 @@ def decode_import_protocol(request: etree._Element) -> tuple[ProtocolToImport | 
                         and etree.QName(c).localname in ("Revert", "Delete", "VotingResultsImport")), "?")
         return (ProtocolChangeUnsupported(transport, changed),)
     return (ProtocolToImport(transport, Guid(required(request, "VotingGUID")), decoded(_protocol, protocol)),)
+
+
+def _moment(element: etree._Element, local: str) -> datetime | None:
+    value = text(element, local)
+    if value is None:
+        return None
+    moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return moment if moment.tzinfo else moment.replace(tzinfo=MOSCOW)  # GIS times without offset are Moscow's
+
+
+def _notice(message: etree._Element) -> VotingNotice:
+    house = text(message, "FIASHouseGUID")
+    if house is None:
+        raise InvalidValue("notices of an organisation's meeting (OrganizationGuid) are not supported")
+    form_element = next(message.iterchildren(hm("AVoting"), hm("Meeting"), hm("MeetingAVoting"), hm("EVoting")))
+    form = Form(etree.QName(form_element).localname)
+    starts = _moment(form_element, "EVotingDateBegin" if form is Form.ELECTRONIC else "StartMakingDecisionDate")
+    ends = _moment(form_element, "EVotingDateEnd" if form is Form.ELECTRONIC else "EndMakingDecisionDate")
+    admin = form_element.find(hm("AdminOfGeneralMeeting"))
+    administrator = None
+    if admin is not None and len(admin):
+        person = admin[0]
+        names = [text(person, n, IR) for n in ("Surname", "FirstName", "Patronymic")]
+        administrator = " ".join(n for n in names if n) or etree.QName(person).localname
+    items = []
+    for index, item in enumerate(message.findall(hm("DecisionList")), start=1):
+        number = text(item, "QuestionNumber")
+        items.append(NoticeItem(int(number) if number else index, required(item, "QuestionName"),
+                                nsi(item, "DecisionsType") if item.find(hm("DecisionsType")) is not None else None))
+    notice_date = text(message, "MessageDate")
+    return VotingNotice(
+        fias_house_guid=FiasHouseGuid(house), form=form, meeting_type=required(message, "MeetingType"),
+        annual=message.find(hm("AnnualVoting")) is not None, items=tuple(items), starts_at=starts, ends_at=ends,
+        administrator=administrator, notice_date=date.fromisoformat(notice_date[:10]) if notice_date else None)
+
+
+def decode_import_notice(request: etree._Element) -> tuple[NoticeToImport | ProtocolChangeUnsupported, ...]:
+    """``hm:importVotingMessageRequest``: one notice (or its refusal or annulment) per request."""
+    transport = transport_guid(request)
+    message = request.find(hm("VotingMessage"))
+    if message is None:
+        return (ProtocolChangeUnsupported(transport, "refusing or annulling a notice (MessageGUID)"),)
+    return (NoticeToImport(transport, decoded(_notice, message)),)
 
 
 def _owner(decision: etree._Element) -> str:
@@ -135,7 +182,12 @@ def decode_import_decisions(request: etree._Element) -> tuple[OwnerDecision | De
 
 
 def append_voting_information(common: etree._Element, protocol: StoredProtocol) -> None:
-    sub(etree.SubElement(common, hm("importVotingInformation")), "VotingGUID", protocol.voting_guid)
+    append_voting_guid(common, protocol.voting_guid)
+
+
+def append_voting_guid(common: etree._Element, voting: Guid) -> None:
+    """``hm:importVotingInformation`` {VotingGUID} inside a CommonResult."""
+    sub(etree.SubElement(common, hm("importVotingInformation")), "VotingGUID", voting)
 
 
 def _number(value: Decimal) -> str:

@@ -138,3 +138,33 @@ def test_owners_decisions_make_the_count_and_a_failed_quorum_shows(  # type: ign
     counted = {d.QuestionNumber: d for d in export(mc, ProtocolGUID=[protocol]).VotingProtocol[0].DecisionList}
     assert (counted[1].Agree, counted[1].Abstent) == (Decimal("20.85"), Decimal("54.3"))
     assert_results_are_schema_valid(gateway)
+
+
+def notice_request(provider: GisClient, *, ends: str = "2026-12-21T20:00:00+03:00") -> dict:  # type: ignore[type-arg]
+    root = parse_untrusted((FIXTURES / "oss" / "sever-1-evoting-notice.xml").read_bytes())
+    root.find(f"{BASE}TransportGUID").text = str(uuid.uuid4())
+    root.find(f".//{HM}EVotingDateEnd").text = ends
+    request = provider.request_from_xml(root)
+    request["VotingMessage"]["VoteInitiators"] = {}
+    return request
+
+
+def test_an_electronic_vote_is_announced_for_7_to_60_days_and_its_protocol_follows(  # type: ignore[no-untyped-def]
+        server: EmbeddedServer, live_worker, pki, gateway: Gateway) -> None:
+    mc = client(server, pki, MC)
+    mc.import_and_wait("importHouseUOData", FIXTURES / "houses" / "sever-1.xml", timeout=30)
+    announced, state = post(mc, "importVotingMessage", notice_request(mc))
+    assert codes(announced) == [None]
+    voting = state.ImportResult[0].CommonResult[0].importVotingInformation.VotingGUID
+    short, _ = post(mc, "importVotingMessage", notice_request(mc, ends="2026-12-05T20:00:00+03:00"))
+    long, _ = post(mc, "importVotingMessage", notice_request(mc, ends="2027-03-01T20:00:00+03:00"))
+    assert codes(short) == ["SRV004004"] and codes(long) == ["SRV004004"]
+    assert "lasts 7–60 days" in (short.objects[0].description or "")
+    hoa = client(server, pki, HOA)
+    outsider, _ = post(hoa, "importVotingMessage", notice_request(hoa))
+    assert codes(outsider) == ["SRV002002"]
+    # the protocol of the announced vote names its VotingGUID
+    result, state = post(mc, "importVotingProtocol", protocol_request(mc, voting=voting))
+    assert codes(result) == [None]
+    assert state.ImportResult[0].CommonResult[0].importVotingInformation.VotingGUID == voting
+    assert_results_are_schema_valid(gateway)
