@@ -288,6 +288,10 @@ def test_contracts_give_and_take_authority(server: EmbeddedServer, live_worker, 
     ended = mc.send("importContractData", terminate)
     ended_state = mc.wait(ended, timeout=30)
     assert ended_state.ImportResult[0].CommonResult[0].importContract.ContractStatus == "Terminated"
+    # the version GUID it named is no longer current: a second termination finds no contract
+    terminate["Contract"][0]["TransportGUID"] = str(uuid.uuid4())
+    again = mc.send("importContractData", terminate)
+    assert codes(outcome(again, mc.wait(again, timeout=30))) == ["SRV002004"]
     house = parse_untrusted((FIXTURES / "houses" / "sever-1.xml").read_bytes())
     house.find(f".//{{{HM}}}FIASHouseGuid").text = new_house
     posted = mc.send("importHouseUOData", mc.request_from_xml(house))
@@ -297,3 +301,20 @@ def test_contracts_give_and_take_authority(server: EmbeddedServer, live_worker, 
                                      timeout=30))[0] is None
     assert LIPOVAYA  # the charter's house
     assert_results_are_schema_valid(gateway)
+
+
+def test_an_annulled_contract_never_gave_authority(server: EmbeddedServer, live_worker, pki) -> None:  # type: ignore[no-untyped-def]
+    mc = client(server, pki, MC)
+    house_guid = str(uuid.uuid4())
+    placed = mc.send("importContractData", mc.request_from_xml(_contract_for(house_guid, number="УК-ошибка")))
+    version = mc.wait(placed, timeout=30).ImportResult[0].CommonResult[0].importContract.ContractVersionGUID
+    request = mc.request_from_xml(_contract_for(house_guid, number="УК-ошибка"))
+    request["Contract"][0] = {"TransportGUID": str(uuid.uuid4()), "AnnulmentContract": {
+        "ReasonOfAnnulment": "Размещён по ошибке", "ContractVersionGUID": version}}
+    annulled = mc.send("importContractData", request)
+    state = mc.wait(annulled, timeout=30).ImportResult[0].CommonResult[0].importContract
+    assert state.ContractStatus == "Annul" and state.ContractObject[0].ManagedObjectStatus == "Annul"
+    house = parse_untrusted((FIXTURES / "houses" / "sever-1.xml").read_bytes())
+    house.find(f".//{{{HM}}}FIASHouseGuid").text = house_guid
+    posted = mc.send("importHouseUOData", mc.request_from_xml(house))
+    assert codes(outcome(posted, mc.wait(posted, timeout=30)))[0] == "SRV002002"
