@@ -15,13 +15,14 @@ import sys
 import threading
 import time
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import requests
 from lxml import etree
-from sqlalchemy import Engine, insert, select
+from sqlalchemy import Engine, func, insert, select
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -123,46 +124,67 @@ def floor(engine: Engine, message: bytes, org: Guid) -> float:
     return time.perf_counter() - started
 
 
-def run(label: str, database: DatabaseConfig, scratch: Path, *, senders: int = 8, messages_count: int = 40,
-        concurrency: int = 1) -> None:
-    entries = orgfile.read(ROOT / "fixtures" / "organisations.toml")
-    mc = entries[0].organisation
+@dataclass
+class Deployment:
+    """A registry with the management company and its TEST-ONLY GOST certificate, and the answer-signing pair."""
+
+    gateway: bootstrap.Gateway
+    org: Guid
+    provider: keys.Issued
+    env: dict[str, str]
+
+
+def deploy(database: DatabaseConfig, scratch: Path) -> Deployment:
+    mc = orgfile.read(ROOT / "fixtures" / "organisations.toml")[0].organisation
     ca = keys.issue_test_ca()
     provider = keys.issue_test_certificate(ca, org_name=mc.name, ogrn=str(mc.ogrn), inn=str(mc.inn), algorithm="gost")
-    answers = keys.issue_test_gateway_certificate(ca)
-    keys.write_pem(answers, scratch / "gw.key", scratch / "gw.crt")
-    gateway = bootstrap.build(Config(database=database), upgrade=True, signer=keys.load_signer(
-        scratch / "gw.key", scratch / "gw.crt"))
+    keys.write_pem(keys.issue_test_gateway_certificate(ca), scratch / "gw.key", scratch / "gw.crt")
+    gateway = bootstrap.build(Config(database=database), upgrade=True,
+                              signer=keys.load_signer(scratch / "gw.key", scratch / "gw.crt"))
     with UnitOfWork(gateway.engine) as uow:
         uow.organisations.add(mc)
         uow.organisations.register_certificate(mc.guid, keys.describe(provider.cert))
         uow.commit()
-    flats = _houses(gateway, mc.guid, messages_count, 100)
-    bodies = [envelope(_signed(accounts_body(f), provider), str(mc.guid)) for f in flats]
-    floor_s = statistics.median(floor(gateway.engine, m, mc.guid) for m in bodies[:5])
-
     env = {**os.environ, "GATEWAY_DATABASE__URL": database.url, "GATEWAY_DATABASE__SCHEMA": database.schema,
            "GATEWAY_SIGNING__KEY_FILE": str(scratch / "gw.key"), "GATEWAY_SIGNING__CERT_FILE": str(scratch / "gw.crt"),
            "GATEWAY_LOGGING__LEVEL": "WARNING", "GATEWAY_WORKER__POLL_INTERVAL": "0.02",
            "PROMETHEUS_MULTIPROC_DIR": str(scratch)}
+    return Deployment(gateway, mc.guid, provider, env)
+
+
+@dataclass
+class Timing:
+    latencies: list[float]  # per request, sorted
+    started: float
+    acked: float
+    finished: float
+
+    def percentile(self, share: float) -> float:
+        return self.latencies[min(len(self.latencies) - 1, int(len(self.latencies) * share))]
+
+
+def drive(deployment: Deployment, shares: list[list[bytes]], *, path: str, action: str, operation: str,
+          concurrency: int) -> Timing:
+    """`gateway serve` (gunicorn, 2 processes) and `gateway worker --concurrency N` as processes; one sender
+    thread per share posting its messages in order over HTTP; until every message of ``operation`` is done."""
     port = 18300 + os.getpid() % 500
     server = subprocess.Popen([sys.executable, "-m", "gateway.launcher", "serve", "--port", str(port), "--workers",
-                               "2"], env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                               "2"], env=deployment.env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     worker = subprocess.Popen([sys.executable, "-m", "gateway.launcher", "worker", "--concurrency", str(concurrency)],
-                              env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                              env=deployment.env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
+    total = sum(len(share) for share in shares)
     try:
         _wait(lambda: requests.get(url + "/health", timeout=2).status_code == 200, 60)
         latencies: list[float] = []
         lock = threading.Lock()
-        shares = [bodies[i::senders] for i in range(senders)]
 
         def send(share: list[bytes]) -> None:
             session = requests.Session()
             for message in share:
                 t = time.perf_counter()
-                response = session.post(url + PATH, data=message, timeout=120,
-                                        headers={"Content-Type": "text/xml", "SOAPAction": "urn:importAccountData"})
+                response = session.post(url + path, data=message, timeout=120,
+                                        headers={"Content-Type": "text/xml", "SOAPAction": action})
                 elapsed = time.perf_counter() - t
                 assert response.status_code == 200, response.text[:300]
                 with lock:
@@ -175,23 +197,40 @@ def run(label: str, database: DatabaseConfig, scratch: Path, *, senders: int = 8
         for thread in threads:
             thread.join()
         acked = time.perf_counter()
-        _wait(lambda: _done(gateway.engine) == messages_count, 600)
+        _wait(lambda: _done(deployment.gateway.engine, operation) == total, 900)
         finished = time.perf_counter()
     finally:
         for process in (server, worker):
             process.terminate()
             process.wait(30)
-    objects = messages_count * 100
-    rate = objects / (finished - started)
-    floor_rate = 100 / floor_s
-    latencies.sort()
-    p50, p99 = latencies[len(latencies) // 2], latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
-    print(f"{label:<9} importAccountData 100/msg, {senders} senders, {messages_count} msgs, "
-          f"worker procs {concurrency} | "
-          f"ack p50 {p50 * 1000:6.0f} ms p99 {p99 * 1000:6.0f} ms | {rate:6.0f} obj/s end-to-end "
-          f"= {rate / floor_rate:4.2f} of the floor ({floor_rate:5.0f} obj/s, one core) "
-          f"[acks in {acked - started:.1f} s, all done in {finished - started:.1f} s]")
-    gateway.engine.dispose()
+    with deployment.gateway.engine.connect() as connection:  # a refusal is fast: a benchmark of refusals is void
+        refused = connection.execute(select(func.count()).select_from(messages).where(
+            messages.c.operation == operation, messages.c.result.like(b"%ErrorCode%"))).scalar()
+    assert refused == 0, f"{refused} {operation} message(s) answered with errors"
+    return Timing(sorted(latencies), started, acked, finished)
+
+
+def run(label: str, database: DatabaseConfig, scratch: Path, *, senders: int = 8, messages_count: int = 40,
+        concurrency: int = 1) -> None:
+    deployment = deploy(database, scratch)
+    flats = _houses(deployment.gateway, deployment.org, messages_count, 100)
+    bodies = [envelope(_signed(accounts_body(f), deployment.provider), str(deployment.org)) for f in flats]
+    floor_s = statistics.median(floor(deployment.gateway.engine, m, deployment.org) for m in bodies[:5])
+    timing = drive(deployment, [bodies[i::senders] for i in range(senders)], path=PATH,
+                   action="urn:importAccountData", operation="importAccountData", concurrency=concurrency)
+    report(label, f"importAccountData 100/msg, {senders} senders, {messages_count} msgs", concurrency,
+           timing, messages_count * 100, 100 / floor_s, floor_s)
+    deployment.gateway.engine.dispose()
+
+
+def report(label: str, what: str, concurrency: int, timing: Timing, objects: int, floor_rate: float,
+           floor_s: float) -> None:
+    rate = objects / (timing.finished - timing.started)
+    print(f"{label:<9} {what}, worker procs {concurrency} | "
+          f"ack p50 {timing.percentile(0.5) * 1000:6.0f} ms p99 {timing.percentile(0.99) * 1000:6.0f} ms | "
+          f"{rate:6.0f} obj/s end-to-end = {rate / floor_rate:4.2f} of the floor ({floor_rate:5.0f} obj/s, one core: "
+          f"{floor_s * 1000:.0f} ms/msg) [acks in {timing.acked - timing.started:.1f} s, "
+          f"all done in {timing.finished - timing.started:.1f} s]")
 
 
 def _signed(body: etree._Element, issued: keys.Issued) -> etree._Element:
@@ -199,12 +238,10 @@ def _signed(body: etree._Element, issued: keys.Issued) -> etree._Element:
     return body
 
 
-def _done(engine: Engine) -> int:
-    from sqlalchemy import func
-
+def _done(engine: Engine, operation: str) -> int:
     with engine.connect() as connection:
         return int(connection.execute(select(func.count()).select_from(messages).where(
-            messages.c.state == "done", messages.c.operation == "importAccountData")).scalar() or 0)
+            messages.c.state == "done", messages.c.operation == operation)).scalar() or 0)
 
 
 def _wait(condition: Any, timeout: float) -> None:

@@ -8,31 +8,26 @@ plus a bare bulk insert of its 1,000 readings into the same table, with no gatew
 
 from __future__ import annotations
 
-import os
 import statistics
-import subprocess
-import sys
-import threading
 import time
 import uuid
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 
-import requests
 from lxml import etree
 from sqlalchemy import Engine, func, insert, select
 
-from benchmarks.load import _e, _houses, _signed, _wait, envelope
+from benchmarks.load import _e, _houses, _signed, deploy, drive, envelope, report
 from benchmarks.setup import setup_message
-from gateway import bootstrap, orgfile
-from gateway.config import Config, DatabaseConfig
+from gateway import bootstrap
+from gateway.config import DatabaseConfig
 from gateway.domain.metering import DeviceData, DeviceKind, DeviceResource
 from gateway.domain.model import NsiRef
 from gateway.domain.values import FiasHouseGuid, Guid
 from gateway.registry.tables import houses, messages, meter_readings, premises
 from gateway.registry.unit_of_work import UnitOfWork
-from gateway.signing import keys, verify
+from gateway.signing import verify
 from gateway.xmlparse import parse_untrusted
 from gateway.xsd import Service, validate
 
@@ -113,83 +108,19 @@ def floor(engine: Engine, message: bytes, org: Guid) -> float:
 
 def run(label: str, database: DatabaseConfig, scratch: Path, *, senders: int = 8, months: int = 3,
         concurrency: int = 1) -> None:
-    mc = orgfile.read(ROOT / "fixtures" / "organisations.toml")[0].organisation
-    ca = keys.issue_test_ca()
-    provider = keys.issue_test_certificate(ca, org_name=mc.name, ogrn=str(mc.ogrn), inn=str(mc.inn), algorithm="gost")
-    answers = keys.issue_test_gateway_certificate(ca)
-    keys.write_pem(answers, scratch / "gw.key", scratch / "gw.crt")
-    gateway = bootstrap.build(Config(database=database), upgrade=True,
-                              signer=keys.load_signer(scratch / "gw.key", scratch / "gw.crt"))
-    with UnitOfWork(gateway.engine) as uow:
-        uow.organisations.add(mc)
-        uow.organisations.register_certificate(mc.guid, keys.describe(provider.cert))
-        uow.commit()
-    roots = _devices(gateway, mc.guid, _houses(gateway, mc.guid, senders, 1000))
+    deployment = deploy(database, scratch)
+    gateway, org = deployment.gateway, deployment.org
+    roots = _devices(gateway, org, _houses(gateway, org, senders, 1000))
     # sender i posts its house's 1,000 meters for January, then February, …
-    shares = [[envelope(_signed(readings_body(house, month), provider), str(mc.guid))
+    shares = [[envelope(_signed(readings_body(house, month), deployment.provider), str(org))
                for month in range(1, months + 1)] for house in roots]
-    floor_s = statistics.median(floor(gateway.engine, shares[0][0], mc.guid) for _ in range(5))
+    floor_s = statistics.median(floor(gateway.engine, shares[0][0], org) for _ in range(5))
+    timing = drive(deployment, shares, path=PATH, action="urn:importMeteringDeviceValues",
+                   operation="importMeteringDeviceValues", concurrency=concurrency)
     total = senders * months
-
-    env = {**os.environ, "GATEWAY_DATABASE__URL": database.url, "GATEWAY_DATABASE__SCHEMA": database.schema,
-           "GATEWAY_SIGNING__KEY_FILE": str(scratch / "gw.key"), "GATEWAY_SIGNING__CERT_FILE": str(scratch / "gw.crt"),
-           "GATEWAY_LOGGING__LEVEL": "WARNING", "GATEWAY_WORKER__POLL_INTERVAL": "0.02",
-           "PROMETHEUS_MULTIPROC_DIR": str(scratch)}
-    port = 18800 + os.getpid() % 500
-    server = subprocess.Popen([sys.executable, "-m", "gateway.launcher", "serve", "--port", str(port), "--workers",
-                               "2"], env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    worker = subprocess.Popen([sys.executable, "-m", "gateway.launcher", "worker", "--concurrency", str(concurrency)],
-                              env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait(lambda: requests.get(url + "/health", timeout=2).status_code == 200, 60)
-        latencies: list[float] = []
-        lock = threading.Lock()
-
-        def send(share: list[bytes]) -> None:
-            session = requests.Session()
-            for message in share:
-                t = time.perf_counter()
-                response = session.post(url + PATH, data=message, timeout=120, headers={
-                    "Content-Type": "text/xml", "SOAPAction": "urn:importMeteringDeviceValues"})
-                elapsed = time.perf_counter() - t
-                assert response.status_code == 200, response.text[:300]
-                with lock:
-                    latencies.append(elapsed)
-
-        started = time.perf_counter()
-        threads = [threading.Thread(target=send, args=(share,)) for share in shares]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        acked = time.perf_counter()
-        _wait(lambda: _done(gateway.engine) == total, 900)
-        finished = time.perf_counter()
-    finally:
-        for process in (server, worker):
-            process.terminate()
-            process.wait(30)
     with gateway.engine.connect() as connection:
         kept = connection.execute(select(func.count()).select_from(meter_readings)).scalar()
-        refused = connection.execute(select(func.count()).select_from(messages).where(
-            messages.c.operation == "importMeteringDeviceValues",
-            messages.c.result.like(b"%ErrorCode%"))).scalar()
-    assert kept == total * 1000 and refused == 0, (kept, refused)  # every reading accepted, none refused
-    objects = total * 1000
-    rate = objects / (finished - started)
-    floor_rate = 1000 / floor_s
-    latencies.sort()
-    p50, p99 = latencies[len(latencies) // 2], latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
-    print(f"{label:<9} importMeteringDeviceValues 1,000/msg, {senders} senders, {total} msgs, "
-          f"worker procs {concurrency} | "
-          f"ack p50 {p50 * 1000:6.0f} ms p99 {p99 * 1000:6.0f} ms | {rate:6.0f} obj/s end-to-end "
-          f"= {rate / floor_rate:4.2f} of the floor ({floor_rate:5.0f} obj/s, one core: {floor_s * 1000:.0f} ms/msg) "
-          f"[acks in {acked - started:.1f} s, all done in {finished - started:.1f} s]")
+    assert kept == total * 1000, kept  # every reading accepted
+    report(label, f"importMeteringDeviceValues 1,000/msg, {senders} senders, {total} msgs", concurrency, timing,
+           total * 1000, 1000 / floor_s, floor_s)
     gateway.engine.dispose()
-
-
-def _done(engine: Engine) -> int:
-    with engine.connect() as connection:
-        return int(connection.execute(select(func.count()).select_from(messages).where(
-            messages.c.state == "done", messages.c.operation == "importMeteringDeviceValues")).scalar() or 0)

@@ -6,6 +6,7 @@ they fail. Each PostgreSQL test gets its own schema, dropped afterwards, since t
 
 from __future__ import annotations
 
+import copy
 import os
 import uuid
 from collections.abc import Iterator
@@ -14,6 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from lxml import etree
 from sqlalchemy import Engine, create_engine, text
 
 from gateway import bootstrap, nsifile, orgfile
@@ -118,6 +120,24 @@ def gateway(config: Config, org_entries: list[orgfile.OrgEntry], pki: Pki) -> It
     built.engine.dispose()
 
 
+def management_contract(houses: list[str], *, number: str = "УК-тест", start: str = "2020-01-01") -> etree._Element:
+    """The fixture management contract (``importContractRequest``) for other houses, fresh TransportGUIDs."""
+    root = parse_untrusted((FIXTURES / "contracts" / "sever-management.xml").read_bytes())
+    placing = root.find(f".//{{{HM}}}PlacingContract")
+    template = placing.find(f"{{{HM}}}ContractObject")
+    for old in placing.findall(f"{{{HM}}}ContractObject"):
+        placing.remove(old)
+    for fias in houses:
+        managed = copy.deepcopy(template)
+        managed.find(f"{{{HM}}}FIASHouseGuid").text = fias
+        managed.find(f"{{{HM}}}StartDate").text = start
+        placing.append(managed)
+    placing.find(f"{{{HM}}}DocNum").text = number
+    for transport in root.iter(f"{{{BASE}}}TransportGUID"):
+        transport.text = str(uuid.uuid4())
+    return root
+
+
 #: operations of the messages every ``gateway`` fixture holds before a test starts
 SEED_OPERATIONS = ("importContractData", "importCharterData", "importSupplyResourceContractData")
 
@@ -165,6 +185,7 @@ def live_worker(gateway: bootstrap.Gateway) -> Iterator[WorkerThread]:
 
 
 SOAP = "http://schemas.xmlsoap.org/soap/envelope/"
+HM = "http://dom.gosuslugi.ru/schema/integration/house-management/"
 BASE = "http://dom.gosuslugi.ru/schema/integration/base/"
 HM_PATH = "/ext-bus-home-management-service/services/HomeManagementAsync"
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from lxml import etree
 
@@ -16,6 +17,7 @@ from gateway import metrics
 from gateway.domain.authority import MandateKind
 from gateway.domain.commands import ExportHouse
 from gateway.domain.model import Organisation
+from gateway.domain.results import ObjectResult
 from gateway.domain.values import FiasHouseGuid, Guid
 from gateway.errors import Code
 from gateway.messages.queue import StoredMessage
@@ -99,25 +101,57 @@ def _import_result(endpoint: Endpoint, message: StoredMessage) -> tuple[etree._E
     return root, import_result
 
 
-def _import_house_uo(uow: UnitOfWork, sender: Organisation, message: StoredMessage, now: datetime,
-                     endpoint: Endpoint) -> etree._Element:
-    command = houses_xml.decode_import_house_uo(parse_untrusted(message.payload))
-    results = house_services.import_house_uo(uow, sender, command, message=message.guid, now=now)
-    root, import_result = _import_result(endpoint, message)
-    results_xml.append_common_results(import_result, endpoint.types_ns, results)
-    return root
+def _results_of(item: object) -> ObjectResult:
+    return item if isinstance(item, ObjectResult) else item.result  # type: ignore[attr-defined]
 
 
-def _import_accounts(uow: UnitOfWork, sender: Organisation, message: StoredMessage, now: datetime,
-                     endpoint: Endpoint) -> etree._Element:
-    command = accounts_xml.decode_import_accounts(parse_untrusted(message.payload))
-    results = account_services.import_accounts(uow, sender, command, message=message.guid, now=now)
-    root, import_result = _import_result(endpoint, message)
-    commons = results_xml.append_common_results(import_result, endpoint.types_ns, [r.result for r in results])
-    for common, item in zip(commons, results, strict=True):
-        if item.unified_number and item.service_id:
-            accounts_xml.append_import_account(common, item.unified_number, item.service_id)
-    return root
+def _importer(decode: Callable[[etree._Element], Any], run: Callable[..., Any],
+              extra: Callable[[etree._Element, Any], None] | None = None) -> Processor:
+    """An import operation: decode the stored payload, run the use case, answer ``ImportResult`` with one
+    ``CommonResult`` per object, to which ``extra`` adds the operation's own element (ImportAccount, …)."""
+    def process(uow: UnitOfWork, sender: Organisation, message: StoredMessage, now: datetime,
+                endpoint: Endpoint) -> etree._Element:
+        items = run(uow, sender, decode(parse_untrusted(message.payload)), message=message.guid, now=now)
+        root, import_result = _import_result(endpoint, message)
+        commons = results_xml.append_common_results(import_result, endpoint.types_ns, map(_results_of, items))
+        if extra is not None:
+            for common, item in zip(commons, items, strict=True):
+                extra(common, item)
+        return root
+
+    return process
+
+
+def _account_numbers(common: etree._Element, item: account_services.AccountResult) -> None:
+    if item.unified_number and item.service_id:
+        accounts_xml.append_import_account(common, item.unified_number, item.service_id)
+
+
+def _document(common: etree._Element, item: contract_services.DocumentResult) -> None:
+    if item.document is not None:
+        contracts_xml.append_document_result(common, item.document)
+
+
+def _device(common: etree._Element, item: metering_services.DeviceResult) -> None:
+    if item.device is not None:
+        devices_xml.append_import_device(common, item.device)
+
+
+def _voting(common: etree._Element, item: oss_services.ProtocolResult | ObjectResult) -> None:
+    if isinstance(item, ObjectResult):  # a notice: its GUID is the voting's
+        if item.ok and item.guid is not None:
+            oss_xml.append_voting_guid(common, item.guid)
+    elif item.protocol is not None:
+        oss_xml.append_voting_information(common, item.protocol)
+        if item.protocol.tally.flags:
+            metrics.PROTOCOL_FLAGS.inc()
+
+
+def _documents(kind: MandateKind) -> Callable[..., Any]:
+    def run(uow: UnitOfWork, sender: Organisation, commands: Any, *, message: Any, now: datetime) -> Any:
+        return contract_services.import_documents(uow, sender, kind, commands, message=message, now=now)
+
+    return run
 
 
 def _export_accounts(uow: UnitOfWork, sender: Organisation, message: StoredMessage, now: datetime,
@@ -143,37 +177,6 @@ def _export_house(uow: UnitOfWork, sender: Organisation, message: StoredMessage,
         results_xml.append_error_message(root, Code.HOUSE_NOT_FOUND, f"no house with FIAS GUID {fias} is registered")
     else:
         houses_xml.encode_export_house(root, house)
-    return root
-
-
-def _import_documents(kind: MandateKind) -> Processor:
-    decode = {MandateKind.CONTRACT: contracts_xml.decode_import_contracts,
-              MandateKind.CHARTER: contracts_xml.decode_import_charter,
-              MandateKind.SUPPLY: contracts_xml.decode_import_supply}[kind]
-
-    def process(uow: UnitOfWork, sender: Organisation, message: StoredMessage, now: datetime,
-                endpoint: Endpoint) -> etree._Element:
-        commands = decode(parse_untrusted(message.payload))
-        results = contract_services.import_documents(uow, sender, kind, commands, message=message.guid, now=now)
-        root, import_result = _import_result(endpoint, message)
-        commons = results_xml.append_common_results(import_result, endpoint.types_ns, [r.result for r in results])
-        for common, item in zip(commons, results, strict=True):
-            if item.document is not None:
-                contracts_xml.append_document_result(common, item.document)
-        return root
-
-    return process
-
-
-def _import_devices(uow: UnitOfWork, sender: Organisation, message: StoredMessage, now: datetime,
-                    endpoint: Endpoint) -> etree._Element:
-    command = devices_xml.decode_import_devices(parse_untrusted(message.payload))
-    results = metering_services.import_devices(uow, sender, command, message=message.guid, now=now)
-    root, import_result = _import_result(endpoint, message)
-    commons = results_xml.append_common_results(import_result, endpoint.types_ns, [r.result for r in results])
-    for common, item in zip(commons, results, strict=True):
-        if item.device is not None:
-            devices_xml.append_import_device(common, item.device)
     return root
 
 
@@ -233,41 +236,6 @@ def _export_history(uow: UnitOfWork, sender: Organisation, message: StoredMessag
     return root
 
 
-def _import_protocol(uow: UnitOfWork, sender: Organisation, message: StoredMessage, now: datetime,
-                     endpoint: Endpoint) -> etree._Element:
-    items = oss_xml.decode_import_protocol(parse_untrusted(message.payload))
-    results = oss_services.import_protocols(uow, sender, items, message=message.guid, now=now)
-    root, import_result = _import_result(endpoint, message)
-    commons = results_xml.append_common_results(import_result, endpoint.types_ns, [r.result for r in results])
-    for common, item in zip(commons, results, strict=True):
-        if item.protocol is not None:
-            oss_xml.append_voting_information(common, item.protocol)
-            if item.protocol.tally.flags:
-                metrics.PROTOCOL_FLAGS.inc()
-    return root
-
-
-def _import_notice(uow: UnitOfWork, sender: Organisation, message: StoredMessage, now: datetime,
-                   endpoint: Endpoint) -> etree._Element:
-    items = oss_xml.decode_import_notice(parse_untrusted(message.payload))
-    results = oss_services.import_notices(uow, sender, items, message=message.guid, now=now)
-    root, import_result = _import_result(endpoint, message)
-    commons = results_xml.append_common_results(import_result, endpoint.types_ns, results)
-    for common, result in zip(commons, results, strict=True):
-        if result.ok and result.guid is not None:
-            oss_xml.append_voting_guid(common, result.guid)
-    return root
-
-
-def _import_decisions(uow: UnitOfWork, sender: Organisation, message: StoredMessage, now: datetime,
-                      endpoint: Endpoint) -> etree._Element:
-    items = oss_xml.decode_import_decisions(parse_untrusted(message.payload))
-    results = oss_services.import_decisions(uow, sender, items, message=message.guid, now=now)
-    root, import_result = _import_result(endpoint, message)
-    results_xml.append_common_results(import_result, endpoint.types_ns, results)
-    return root
-
-
 def _export_protocols(uow: UnitOfWork, sender: Organisation, message: StoredMessage, now: datetime,
                       endpoint: Endpoint) -> etree._Element:
     request = parse_untrusted(message.payload)
@@ -288,30 +256,38 @@ OPERATIONS: dict[str, Operation] = {
     op.name: op
     for op in (
         Operation("importHouseUOData", HOUSE_MANAGEMENT, q(ns.HM, "importHouseUORequest"),
-                  frozenset({"11.0.10.1", "13.2.3.2"}), _import_house_uo),
+                  frozenset({"11.0.10.1", "13.2.3.2"}),
+                  _importer(houses_xml.decode_import_house_uo, house_services.import_house_uo)),
         Operation("exportHouseData", HOUSE_MANAGEMENT, q(ns.HM, "exportHouseRequest"),
                   frozenset({"11.1.0.1", "12.2.0.1", "13.2.3.2", "15.6.0.1", "15.10.0.0"}), _export_house),
         Operation("importAccountData", HOUSE_MANAGEMENT, q(ns.HM, "importAccountRequest"),
-                  frozenset({"10.0.1.1"}), _import_accounts),
+                  frozenset({"10.0.1.1"}),
+                  _importer(accounts_xml.decode_import_accounts, account_services.import_accounts, _account_numbers)),
         Operation("exportAccountData", HOUSE_MANAGEMENT, q(ns.HM, "exportAccountRequest"),
                   frozenset({"10.0.1.1"}), _export_accounts),
         Operation("importContractData", HOUSE_MANAGEMENT, q(ns.HM, "importContractRequest"),
-                  frozenset({"11.9.0.1"}), _import_documents(MandateKind.CONTRACT)),
+                  frozenset({"11.9.0.1"}),
+                  _importer(contracts_xml.decode_import_contracts, _documents(MandateKind.CONTRACT), _document)),
         Operation("importCharterData", HOUSE_MANAGEMENT, q(ns.HM, "importCharterRequest"),
-                  frozenset({"11.9.0.1"}), _import_documents(MandateKind.CHARTER)),
+                  frozenset({"11.9.0.1"}),
+                  _importer(contracts_xml.decode_import_charter, _documents(MandateKind.CHARTER), _document)),
         Operation("importSupplyResourceContractData", HOUSE_MANAGEMENT,
                   q(ns.HM, "importSupplyResourceContractRequest"), frozenset({"11.3.0.5"}),
-                  _import_documents(MandateKind.SUPPLY)),
+                  _importer(contracts_xml.decode_import_supply, _documents(MandateKind.SUPPLY), _document)),
         Operation("importMeteringDeviceData", HOUSE_MANAGEMENT, q(ns.HM, "importMeteringDeviceDataRequest"),
-                  frozenset({"11.1.0.8"}), _import_devices),
+                  frozenset({"11.1.0.8"}),
+                  _importer(devices_xml.decode_import_devices, metering_services.import_devices, _device)),
         Operation("exportMeteringDeviceData", HOUSE_MANAGEMENT, q(ns.HM, "exportMeteringDeviceDataRequest"),
                   frozenset({"11.1.0.2", "14.8.0.1"}), _export_devices),
         Operation("importVotingProtocol", HOUSE_MANAGEMENT, q(ns.HM, "importVotingProtocolRequest"),
-                  frozenset({"15.10.0.1"}), _import_protocol),
+                  frozenset({"15.10.0.1"}),
+                  _importer(oss_xml.decode_import_protocol, oss_services.import_protocols, _voting)),
         Operation("importVotingMessage", HOUSE_MANAGEMENT, q(ns.HM, "importVotingMessageRequest"),
-                  frozenset({"15.10.0.1"}), _import_notice),
+                  frozenset({"15.10.0.1"}),
+                  _importer(oss_xml.decode_import_notice, oss_services.import_notices, _voting)),
         Operation("importOwnerDecision", HOUSE_MANAGEMENT, q(ns.HM, "importOwnerDecisionRequest"),
-                  frozenset({"15.10.0.1"}), _import_decisions),
+                  frozenset({"15.10.0.1"}),
+                  _importer(oss_xml.decode_import_decisions, oss_services.import_decisions)),
         Operation("exportVotingProtocol", HOUSE_MANAGEMENT, q(ns.HM, "exportVotingProtocolRequest"),
                   frozenset({"15.10.0.1"}), _export_protocols),
         Operation("importMeteringDeviceValues", DEVICE_METERING, q(ns.DM, "importMeteringDeviceValuesRequest"),

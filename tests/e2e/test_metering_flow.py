@@ -13,7 +13,6 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
-from lxml import etree
 from sqlalchemy import select
 
 from gateway.bootstrap import Gateway
@@ -22,6 +21,7 @@ from gateway.soap.server import EmbeddedServer
 from gateway.xmlparse import parse_untrusted
 from gateway.xsd import Service, validate
 from providers.client import GisClient, outcome
+from tests.conftest import management_contract as contract_for
 from tests.e2e.test_accounts_flow import (
     HOA,
     LIPOVAYA,
@@ -244,41 +244,27 @@ def test_an_archived_device_takes_no_readings(registered, server: EmbeddedServer
         [("ХВ-001", "Archival", 2)]
 
 
-def _contract_for(fias: str, *, number: str, start: str = "2020-01-01") -> etree._Element:
-    root = parse_untrusted((FIXTURES / "contracts" / "sever-management.xml").read_bytes())
-    placing = root.find(f".//{{{HM}}}PlacingContract")
-    objects = placing.findall(f"{{{HM}}}ContractObject")
-    for extra in objects[1:]:
-        placing.remove(extra)
-    objects[0].find(f"{{{HM}}}FIASHouseGuid").text = fias
-    objects[0].find(f"{{{HM}}}StartDate").text = start
-    placing.find(f"{{{HM}}}DocNum").text = number
-    for transport in root.iter("{http://dom.gosuslugi.ru/schema/integration/base/}TransportGUID"):
-        transport.text = str(uuid.uuid4())
-    return root
-
-
 def test_contracts_give_and_take_authority(server: EmbeddedServer, live_worker, pki, gateway: Gateway) -> None:  # type: ignore[no-untyped-def]
     mc, hoa, rso = client(server, pki, MC), client(server, pki, HOA), client(server, pki, RSO)
     new_house = str(uuid.uuid4())
-    guid = mc.send("importContractData", mc.request_from_xml(_contract_for(new_house, number="УК-2026-7")))
+    guid = mc.send("importContractData", mc.request_from_xml(contract_for([new_house], number="УК-2026-7")))
     state = mc.wait(guid, timeout=30)
     placed = state.ImportResult[0].CommonResult[0]
     assert placed.importContract.ContractStatus == "Approved"
     assert placed.importContract.ContractObject[0].FIASHouseGuid == new_house
     version = placed.importContract.ContractVersionGUID
 
-    conflict = hoa.send("importContractData", hoa.request_from_xml(_contract_for(new_house, number="ТСЖ-1")))
+    conflict = hoa.send("importContractData", hoa.request_from_xml(contract_for([new_house], number="ТСЖ-1")))
     assert codes(outcome(conflict, hoa.wait(conflict, timeout=30))) == ["SRV002003"]
-    supplier = rso.send("importContractData", rso.request_from_xml(_contract_for(str(uuid.uuid4()), number="X")))
+    supplier = rso.send("importContractData", rso.request_from_xml(contract_for([str(uuid.uuid4())], number="X")))
     assert codes(outcome(supplier, rso.wait(supplier, timeout=30))) == ["SRV002001"]
     regulator = client(server, pki, REGULATOR)
-    reader = regulator.send("importContractData", regulator.request_from_xml(_contract_for(str(uuid.uuid4()),
-                                                                                           number="Y")))
+    reader = regulator.send("importContractData",
+                            regulator.request_from_xml(contract_for([str(uuid.uuid4())], number="Y")))
     assert codes(outcome(reader, regulator.wait(reader, timeout=30))) == ["SRV002001"]
 
     # terminated yesterday: from today the company may no longer post the house
-    request = mc.request_from_xml(_contract_for(new_house, number="УК-2026-7"))
+    request = mc.request_from_xml(contract_for([new_house], number="УК-2026-7"))
     terminate = copy.deepcopy(request)
     terminate["Contract"][0] = {"TransportGUID": str(uuid.uuid4()), "TerminateContract": {
         "Terminate": TODAY - timedelta(days=1), "ReasonRef": {"Code": "1", "GUID": str(uuid.uuid4())},
@@ -306,9 +292,9 @@ def test_contracts_give_and_take_authority(server: EmbeddedServer, live_worker, 
 def test_an_annulled_contract_never_gave_authority(server: EmbeddedServer, live_worker, pki) -> None:  # type: ignore[no-untyped-def]
     mc = client(server, pki, MC)
     house_guid = str(uuid.uuid4())
-    placed = mc.send("importContractData", mc.request_from_xml(_contract_for(house_guid, number="УК-ошибка")))
+    placed = mc.send("importContractData", mc.request_from_xml(contract_for([house_guid], number="УК-ошибка")))
     version = mc.wait(placed, timeout=30).ImportResult[0].CommonResult[0].importContract.ContractVersionGUID
-    request = mc.request_from_xml(_contract_for(house_guid, number="УК-ошибка"))
+    request = mc.request_from_xml(contract_for([house_guid], number="УК-ошибка"))
     request["Contract"][0] = {"TransportGUID": str(uuid.uuid4()), "AnnulmentContract": {
         "ReasonOfAnnulment": "Размещён по ошибке", "ContractVersionGUID": version}}
     annulled = mc.send("importContractData", request)

@@ -35,6 +35,7 @@ from gateway.registry.tables import houses, messages, object_versions, premises
 from gateway.registry.unit_of_work import UnitOfWork
 from gateway.signing import keys
 from gateway.xmlparse import parse_untrusted
+from tests.conftest import management_contract
 
 ROOT = Path(__file__).resolve().parents[2]
 HM = "http://dom.gosuslugi.ru/schema/integration/house-management/"
@@ -45,23 +46,6 @@ MC = Guid("6e5d4c3b-2a19-4087-b6a5-f4e3d2c1b0a9")
 #: houses the management company's extra contract covers: each test's houses take their FIAS GUIDs from it
 POOL = [str(uuid.uuid4()) for _ in range(30)]
 _unused: list[str] = []
-
-
-def contract(fias: list[str]) -> bytes:
-    """The fixture management contract, for the given houses instead of its own."""
-    root = parse_untrusted((ROOT / "fixtures" / "contracts" / "sever-management.xml").read_bytes())
-    placing = root.find(f".//{{{HM}}}PlacingContract")
-    template = placing.find(f"{{{HM}}}ContractObject")
-    for old in placing.findall(f"{{{HM}}}ContractObject"):
-        placing.remove(old)
-    for guid in fias:
-        managed = copy.deepcopy(template)
-        managed.find(f"{{{HM}}}FIASHouseGuid").text = guid
-        placing.append(managed)
-    placing.find(f"{{{HM}}}DocNum").text = "fault-tests"
-    for transport in root.iter(f"{{{BASE}}}TransportGUID"):
-        transport.text = str(uuid.uuid4())
-    return bytes(etree.tostring(root))
 
 
 @dataclass(frozen=True)
@@ -77,7 +61,7 @@ class Baseline:
 def pg(gateway: Gateway, database_kind: str) -> Gateway:
     if database_kind != "postgres":
         pytest.skip("fault tests run against PostgreSQL: many workers, SKIP LOCKED, server restarts")
-    body = contract(POOL)
+    body = bytes(etree.tostring(management_contract(POOL, number="fault-tests")))
     with UnitOfWork(gateway.engine) as uow:
         queue.accept(uow.connection, org=MC, requester_message_guid=Guid.new(), service="HouseManagementServiceAsync",
                      operation="importContractData", request=body, payload=body, now=datetime.now(UTC))
