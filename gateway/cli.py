@@ -384,6 +384,46 @@ def registry_house(obj: Context, fias_house_guid: str, as_of: str | None) -> Non
     click.echo(etree.tostring(holder[0], pretty_print=True, encoding="unicode"))
 
 
+@registry_group.command("history")
+@click.argument("object_guid")
+@click.option("--as-of", "as_of", help="An ISO moment with offset: print the version in force then, as JSON.")
+@click.pass_obj
+def registry_history(obj: Context, object_guid: str, as_of: str | None) -> None:
+    """List every version of an object (house, premises, account, device, contract, protocol, notice) — or,
+    with --as-of, print the version the registry held at that moment."""
+    import json
+
+    from gateway.domain.values import InvalidValue
+    from gateway.registry.tables import object_versions
+
+    try:
+        guid = str(Guid(object_guid))
+        moment = datetime.fromisoformat(as_of) if as_of else None
+    except (InvalidValue, ValueError) as exc:
+        raise click.BadParameter(str(exc)) from None
+    if moment is not None and moment.tzinfo is None:
+        raise click.BadParameter("--as-of needs a UTC offset (…+03:00 or …Z)")
+    v = object_versions.c
+    query = select(object_versions).where(v.object_guid == guid)
+    if moment is not None:
+        query = query.where(v.valid_from <= moment)
+    gateway = obj.gateway()
+    with gateway.engine.connect() as connection:
+        rows = connection.execute(query.order_by(v.valid_from)).mappings().all()
+    if not rows:
+        raise click.ClickException(f"no version of {guid}" + (f" on or before {as_of}" if as_of else ""))
+    if moment is not None:
+        last = rows[-1]
+        click.echo(json.dumps({"object_type": last["object_type"], "version_guid": last["version_guid"],
+                               "valid_from": last["valid_from"].isoformat(), "org": last["org_guid"],
+                               "message": last["message_guid"], "data": last["data"]},
+                              ensure_ascii=False, indent=2))
+        return
+    for row in rows:
+        click.echo(f"{row['valid_from'].isoformat()}  {row['object_type']:<16} version {row['version_guid']}  "
+                   f"org {row['org_guid']}  message {row['message_guid']}")
+
+
 @main.group("archive")
 def archive_group() -> None:
     """The tamper-evident archive of requests and answers."""

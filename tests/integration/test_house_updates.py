@@ -145,3 +145,25 @@ def test_the_cli_prints_the_house_as_of_a_moment(engine: Engine, config) -> None
     missing = CliRunner().invoke(main, ["registry", "house", str(SEVER_1), "--as-of", "2001-01-01T00:00:00Z"],
                                  env=env)
     assert missing.exit_code == 1 and "was registered on" in missing.output
+
+
+def test_every_object_has_a_history_and_any_version_can_be_read_as_of_a_moment(  # type: ignore[no-untyped-def]
+        engine: Engine, config) -> None:
+    import json
+
+    from gateway.cli import main
+
+    run(engine, (FIXTURES / "sever-1.xml").read_bytes())
+    flat = flats(engine)["1"]
+    moment = datetime.now(UTC).isoformat()
+    time.sleep(0.01)
+    run(engine, update_request(flat_update(flat, area="60.1")))
+    env = {"GATEWAY_DATABASE__URL": config.database.url, "GATEWAY_DATABASE__SCHEMA": config.database.schema,
+           "GATEWAY_LOGGING__LEVEL": "WARNING"}
+    listed = CliRunner().invoke(main, ["registry", "history", str(flat)], env=env)
+    assert listed.exit_code == 0 and listed.output.count("premises") == 2
+    then = CliRunner().invoke(main, ["registry", "history", str(flat), "--as-of", moment], env=env)
+    assert then.exit_code == 0 and json.loads(then.output)["data"]["total_area"] == "54.3"
+    now = CliRunner().invoke(main, ["registry", "history", str(flat), "--as-of", datetime.now(UTC).isoformat()],
+                             env=env)
+    assert json.loads(now.output)["data"]["total_area"] == "60.1"
