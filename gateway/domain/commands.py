@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from gateway.domain.model import HouseData, PremisesData, PremisesKind
+from gateway.domain.model import HouseData, PremisesData, PremisesKind, RoomData
 from gateway.domain.values import FiasHouseGuid, Guid, InvalidValue
 
 
@@ -45,6 +45,16 @@ class PremisesToUpdate:
 
 
 @dataclass(frozen=True, slots=True)
+class RoomToCreate:
+    """LivingRoomToCreate: a room of a flat created in the same request (``flat_transport``) or registered."""
+
+    transport_guid: Guid
+    data: RoomData | InvalidValue
+    flat_transport: Guid | None = None
+    flat_guid: Guid | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Unsupported:
     """A branch of the official schema that this gateway version does not process yet."""
 
@@ -57,7 +67,7 @@ class ImportHouseUO:
     """importHouseUORequest: one apartment house with its premises (house-management 16.3.0.0)."""
 
     house: HouseToCreate | HouseToUpdate | Unsupported
-    premises: tuple[PremisesToCreate | PremisesToUpdate | Unsupported, ...] = field(default=())
+    premises: tuple[PremisesToCreate | PremisesToUpdate | RoomToCreate | Unsupported, ...] = field(default=())
 
 
 @dataclass(frozen=True, slots=True)

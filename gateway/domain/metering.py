@@ -75,6 +75,7 @@ class DeviceData:
     houses: tuple[FiasHouseGuid, ...] = ()  # a common-house or collective device's houses
     premises: tuple[Guid, ...] = ()
     accounts: tuple[Guid, ...] = ()
+    rooms: tuple[Guid, ...] = ()  # a room device's living rooms
 
     def __post_init__(self) -> None:
         if not 1 <= len(self.resources) <= 3:

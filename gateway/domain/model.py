@@ -112,6 +112,25 @@ class Premises:
     data: PremisesData
     version_guid: Guid
     updated_at: datetime
+    rooms: tuple[LivingRoom, ...] = field(default=())
+
+
+@dataclass(frozen=True, slots=True)
+class RoomData:
+    """A room of a communal flat (RoomUOType): its number in the flat, area, cadastral state."""
+
+    number: str
+    cadastral: Cadastral
+    square: Decimal | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LivingRoom:
+    guid: Guid
+    unique_number: str
+    premises_guid: Guid
+    data: RoomData
+    updated_at: datetime
 
 
 @dataclass(frozen=True, slots=True)

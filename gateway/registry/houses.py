@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import zlib
+from dataclasses import replace
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -14,10 +15,12 @@ from gateway.domain.model import (
     CadastralStatus,
     House,
     HouseData,
+    LivingRoom,
     NsiRef,
     Premises,
     PremisesData,
     PremisesKind,
+    RoomData,
 )
 from gateway.domain.values import CadastralNumber, FiasHouseGuid, Guid, Oktmo
 from gateway.registry.tables import (
@@ -25,6 +28,7 @@ from gateway.registry.tables import (
     accounts,
     device_premises,
     houses,
+    living_rooms,
     metering_devices,
     object_versions,
     premises,
@@ -137,6 +141,11 @@ def house_unique_number(oktmo: Oktmo | None, serial: int) -> str:
     return f"{head}-{zlib.crc32(head.encode()) % 100000:05d}"
 
 
+def room_unique_number(house_number: str, serial: int) -> str:
+    """A room's unique number: the house's 25 digits, ``K`` and the room's row id (xs:string in the schema)."""
+    return f"{house_number[:25]}-K{serial:09d}"
+
+
 def premises_unique_number(house_number: str, serial: int) -> str:
     """premises-base:PremisesUniqueNumberType, ``[0-9]{25}-[0-9]{10}``: the house's 25 digits + the row id.
 
@@ -239,6 +248,42 @@ class HouseRepository:
             org_guid=str(org), message_guid=str(message),
             data=json_ready({**columns, "house_guid": str(item.house_guid), "unique_number": item.unique_number})))
 
+    def add_room(self, guid: Guid, flat: Premises, data: RoomData, *, org: Guid, message: Guid, at: datetime) -> str:
+        """A room of a registered flat; returns its unique number (the house's 25 digits, K and the row id)."""
+        version = Guid.new()
+        columns = {"number": data.number, **_cadastral_columns(data.cadastral), "square": data.square}
+        serial = _new_id(self.connection.execute(insert(living_rooms).values(
+            guid=str(guid), premises_guid=str(flat.guid), house_guid=str(flat.house_guid), version_guid=str(version),
+            created_at=at, updated_at=at, **columns)))
+        unique = room_unique_number(flat.unique_number, serial)
+        self._record_version("living_room", guid, version, at, org, message,
+                             {**columns, "premises_guid": str(flat.guid), "unique_number": unique})
+        return unique
+
+    def get_premises(self, guid: Guid) -> Premises | None:
+        """One premises with its rooms."""
+        row = self.connection.execute(select(premises, houses.c.unique_number.label("house_unique")).join_from(
+            premises, houses, premises.c.house_guid == houses.c.guid).where(premises.c.guid == str(guid))
+        ).mappings().first()
+        if row is None:
+            return None
+        found = _premises(row, row["house_unique"])
+        return replace(found, rooms=tuple(self.rooms_of(found.house_guid).get(found.guid, ())))
+
+    def rooms_of(self, house_guid: Guid) -> dict[Guid, list[LivingRoom]]:
+        """The house's rooms by flat, in the order they were registered."""
+        rows = self.connection.execute(select(living_rooms, houses.c.unique_number.label("house_unique"))
+                                       .join_from(living_rooms, houses, living_rooms.c.house_guid == houses.c.guid)
+                                       .where(living_rooms.c.house_guid == str(house_guid))
+                                       .order_by(living_rooms.c.id)).mappings()
+        found: dict[Guid, list[LivingRoom]] = {}
+        for r in rows:
+            room = LivingRoom(Guid.stored(r["guid"]), room_unique_number(r["house_unique"], r["id"]),
+                              Guid.stored(r["premises_guid"]),
+                              RoomData(r["number"], _cadastral(r), decimal_or_none(r["square"])), r["updated_at"])
+            found.setdefault(room.premises_guid, []).append(room)
+        return found
+
     def get(self, fias: FiasHouseGuid, *, as_of: datetime | None = None) -> House | None:
         """The house as the registry holds it now — or held it at ``as_of``, rebuilt from its versions —
         with its premises in the order they were registered."""
@@ -250,6 +295,7 @@ class HouseRepository:
         rows = self.connection.execute(
             select(premises).where(premises.c.house_guid == row["guid"]).order_by(premises.c.kind, premises.c.id)
         ).mappings()
+        rooms = self.rooms_of(Guid.stored(row["guid"]))
         return House(
             guid=Guid(row["guid"]),
             unique_number=row["unique_number"],
@@ -257,18 +303,22 @@ class HouseRepository:
             posted_by=Guid(row["posted_by"]),
             version_guid=Guid(row["version_guid"]),
             updated_at=row["updated_at"],
-            premises=tuple(_premises(r, row["unique_number"]) for r in rows),
+            premises=tuple(replace(p, rooms=tuple(rooms.get(p.guid, ())))
+                           for p in (_premises(r, row["unique_number"]) for r in rows)),
         )
 
     def _as_of(self, current: RowMapping, as_of: datetime) -> House | None:
         """Each object's last version recorded at or before ``as_of``; objects created later are absent."""
         ids = {r.guid: r.id for r in self.connection.execute(
             select(premises.c.guid, premises.c.id).where(premises.c.house_guid == current["guid"]))}
+        room_ids = {r.guid: r.id for r in self.connection.execute(
+            select(living_rooms.c.guid, living_rooms.c.id).where(living_rooms.c.house_guid == current["guid"]))}
         v = object_versions.c
         latest: dict[str, RowMapping] = {}
         rows = self.connection.execute(select(object_versions).where(
-            v.object_guid.in_([current["guid"], *ids]), v.object_type.in_(["house", "premises"]),
-            v.valid_from <= as_of).order_by(v.valid_from)).mappings()
+            v.object_guid.in_([current["guid"], *ids, *room_ids]),
+            v.object_type.in_(["house", "premises", "living_room"]), v.valid_from <= as_of)
+            .order_by(v.valid_from)).mappings()
         for version in rows:
             latest[version["object_guid"]] = version  # ordered by time: the last one wins
         house = latest.pop(current["guid"], None)
@@ -279,12 +329,21 @@ class HouseRepository:
             return {**version["data"], "guid": version["object_guid"], "version_guid": version["version_guid"],
                     "updated_at": version["valid_from"], "id": ids.get(version["object_guid"])}
 
+        rooms: dict[str, list[LivingRoom]] = {}
+        for guid in sorted((g for g in latest if g in room_ids), key=room_ids.__getitem__):
+            room = latest.pop(guid)
+            data = room["data"]
+            rooms.setdefault(data["premises_guid"], []).append(LivingRoom(
+                Guid.stored(guid), data["unique_number"], Guid.stored(data["premises_guid"]),
+                RoomData(data["number"], _cadastral(data), decimal_or_none(data["square"])),
+                room["valid_from"]))
         kept = sorted((state(p) for p in latest.values()), key=lambda r: (r["kind"], r["id"]))
+        flats = (_premises(r, current["unique_number"]) for r in kept)  # type: ignore[arg-type]
         return House(guid=Guid(current["guid"]), unique_number=current["unique_number"],
                      data=_house_data(state(house)),  # type: ignore[arg-type]
                      posted_by=Guid(current["posted_by"]), version_guid=Guid(house["version_guid"]),
                      updated_at=house["valid_from"],
-                     premises=tuple(_premises(r, current["unique_number"]) for r in kept))  # type: ignore[arg-type]
+                     premises=tuple(replace(p, rooms=tuple(rooms.get(str(p.guid), ()))) for p in flats))
 
     def open_links(self, guids: list[Guid]) -> set[Guid]:
         """Premises (of those given) with an open personal account or a metering device in service."""

@@ -25,6 +25,7 @@ from gateway.registry.tables import (
     accounts,
     device_premises,
     houses,
+    living_rooms,
     meter_readings,
     metering_devices,
     object_versions,
@@ -54,7 +55,8 @@ def _device(row: RowMapping, premises_of: tuple[Guid, ...]) -> Device:
         commissioned_on=row["commissioned_on"], first_verified_on=row["first_verified_on"],
         verification_interval=interval, temperature_sensor=bool(row["temperature_sensor"]),
         pressure_sensor=bool(row["pressure_sensor"]), houses=tuple(FiasHouseGuid(h) for h in row["houses"]),
-        premises=premises_of, accounts=tuple(Guid(a) for a in row["accounts"]))
+        premises=premises_of, accounts=tuple(Guid(a) for a in row["accounts"]),
+        rooms=tuple(Guid.stored(r) for r in row["rooms"] or ()))
     reason = NsiRef(row["archive_reason_code"], Guid(row["archive_reason_guid"])) if row["archive_reason_code"] \
         else None
     return Device(
@@ -104,6 +106,15 @@ class MeteringRepository:
                                        .where(premises.c.guid.in_(wanted)))
         return {Guid(r.guid): Guid(r.house_guid) for r in rows}
 
+    def rooms_houses(self, guids: Iterable[Guid]) -> dict[Guid, Guid]:
+        """living room GUID → its house GUID, for the rooms the registry holds."""
+        wanted = sorted({str(g) for g in guids})
+        if not wanted:
+            return {}
+        rows = self.connection.execute(select(living_rooms.c.guid, living_rooms.c.house_guid)
+                                       .where(living_rooms.c.guid.in_(wanted)))
+        return {Guid(r.guid): Guid(r.house_guid) for r in rows}
+
     def account_holders(self, guids: Iterable[Guid]) -> dict[Guid, Guid]:
         wanted = sorted({str(g) for g in guids})
         if not wanted:
@@ -132,6 +143,7 @@ class MeteringRepository:
             "remote": data.remote, "temperature_sensor": data.temperature_sensor,
             "pressure_sensor": data.pressure_sensor, "resources": _resources_json(data),
             "accounts": [str(a) for a in data.accounts], "houses": [str(h) for h in data.houses],
+            "rooms": [str(r) for r in data.rooms],
         }
         serial = self.connection.execute(insert(metering_devices).values(
             root_guid=str(root), version_guid=str(version), version_number=1, created_at=at, updated_at=at,

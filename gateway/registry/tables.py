@@ -301,6 +301,7 @@ metering_devices = Table(
     Column("resources", JSON, nullable=False),  # [{code, guid, name, electric, base: [..]}]
     Column("accounts", JSON, nullable=False),  # AccountGUIDs the device is linked to
     Column("houses", JSON, nullable=False),  # FIAS GUIDs of a common-house or collective device
+    Column("rooms", JSON),  # LivingRoomGUIDs of a room device
     Column("archived_on", Date),
     Column("archive_reason_code", String(20)),
     Column("archive_reason_guid", GUID),
@@ -402,4 +403,22 @@ votings = Table(
     Column("data", JSON, nullable=False),
     Column("created_at", TS, nullable=False),
     Column("updated_at", TS, nullable=False),
+)
+
+living_rooms = Table(
+    "living_rooms",
+    metadata,
+    # rooms of a communal flat (LivingRoomToCreate): a room has its own cadastral number, accounts and meters
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("guid", GUID, nullable=False, unique=True),
+    Column("premises_guid", GUID, ForeignKey("premises.guid"), nullable=False),
+    Column("house_guid", GUID, ForeignKey("houses.guid"), nullable=False, index=True),
+    Column("number", String(255), nullable=False),
+    Column("cadastral_status", String(16), nullable=False),
+    Column("cadastral_number", String(255)),
+    Column("square", Numeric(25, 4)),
+    Column("version_guid", GUID, nullable=False),
+    Column("created_at", TS, nullable=False),
+    Column("updated_at", TS, nullable=False),
+    UniqueConstraint("premises_guid", "number"),
 )

@@ -13,6 +13,7 @@ from gateway.domain.commands import (
     ImportHouseUO,
     PremisesToCreate,
     PremisesToUpdate,
+    RoomToCreate,
     Unsupported,
 )
 from gateway.domain.model import House, NsiRef, Organisation, Premises, PremisesKind
@@ -34,7 +35,7 @@ def import_house_uo(
 
     Premises of a house that was refused are refused with ``PARENT_REJECTED``: they cannot exist alone.
     """
-    items: list[HouseToCreate | HouseToUpdate | PremisesToCreate | PremisesToUpdate | Unsupported] = [
+    items: list[HouseToCreate | HouseToUpdate | PremisesToCreate | PremisesToUpdate | RoomToCreate | Unsupported] = [
         command.house, *command.premises]
     if not authority.may_post_house_uo(sender):
         reason = f"organisation {sender.guid} ({sender.role}) may not post house data as a management organisation"
@@ -52,7 +53,13 @@ def import_house_uo(
     if house is not None and isinstance(command.house, HouseToUpdate):
         stored = uow.houses.get(command.house.fias_house_guid)
         registered = {p.guid: p for p in stored.premises} if stored else {}
+    rooms: list[tuple[int, RoomToCreate]] = []
     for item in command.premises:
+        if isinstance(item, RoomToCreate):
+            seen_transport.add(item.transport_guid)
+            rooms.append((len(results), item))
+            results.append(None)
+            continue
         if isinstance(item, PremisesToUpdate):
             seen_transport.add(item.transport_guid)
             results.append(_update_premises(uow, sender, item, house, registered, taken, message=message,
@@ -68,8 +75,43 @@ def import_house_uo(
     if house is not None and to_add:
         for index, result in _add_premises(uow, sender, house, to_add, message=message, now=now):
             results[index] = result
+    if rooms:
+        flats_by_transport = {item.transport_guid: results[index] for index, item in to_add}
+        for index, room in rooms:
+            results[index] = _add_room(uow, sender, room, house, flats_by_transport, message=message, now=now)
     assert all(r is not None for r in results)
     return [r for r in results if r is not None]
+
+
+def _add_room(uow: UnitOfWork, sender: Organisation, item: RoomToCreate, house: tuple[Guid, str] | None,
+              created: dict[Guid, ObjectResult | None], *, message: Guid, now: datetime) -> ObjectResult:
+    """A room of a flat created in this request or already registered; numbers are unique within the flat."""
+    transport = item.transport_guid
+    if house is None:
+        return ObjectResult.failed(transport, Code.PARENT_REJECTED, "room not registered because its house was refused")
+    if isinstance(item.data, InvalidValue):
+        return ObjectResult.failed(transport, item.data.code, str(item.data))
+    flat_guid = item.flat_guid
+    if item.flat_transport is not None:
+        made = created.get(item.flat_transport)
+        if made is None or not made.ok:
+            return ObjectResult.failed(transport, Code.PARENT_REJECTED,
+                                       "room not registered because its flat was refused")
+        flat_guid = made.guid
+    stored = uow.houses.get_premises(flat_guid) if flat_guid is not None else None
+    if stored is None or stored.house_guid != house[0] or stored.data.kind is not PremisesKind.RESIDENTIAL:
+        return ObjectResult.failed(transport, Code.PREMISES_NOT_FOUND, f"no flat {flat_guid} in this house")
+    if any(r.data.number == item.data.number for r in stored.rooms):
+        return ObjectResult.failed(transport, Code.PREMISES_DUPLICATE,
+                                   f"flat {stored.data.number!r} already has a room {item.data.number!r}")
+    guid = Guid.new()
+    try:
+        with uow.savepoint():
+            unique = uow.houses.add_room(guid, stored, item.data, org=sender.guid, message=message, at=now)
+    except Conflict:
+        return ObjectResult.failed(transport, Code.PREMISES_DUPLICATE,
+                                   f"flat {stored.data.number!r} already has a room {item.data.number!r}")
+    return ObjectResult(transport, guid=guid, unique_number=unique, update_date=now)
 
 
 def _update_house(uow: UnitOfWork, sender: Organisation, item: HouseToUpdate, *, message: Guid, now: datetime

@@ -12,7 +12,6 @@ from gateway.domain import authority
 from gateway.domain.metering import (
     Device,
     DeviceChangeUnsupported,
-    DeviceKind,
     DeviceToArchive,
     DeviceToCreate,
     ImportDevices,
@@ -92,9 +91,6 @@ def _device(uow: UnitOfWork, sender: Organisation, request_house: FiasHouseGuid 
     if isinstance(item.data, InvalidValue):
         return failed(item.data.code, str(item.data))
     data = item.data
-    if data.kind is DeviceKind.LIVING_ROOM:
-        return failed(Code.NOT_SUPPORTED, "room devices need living rooms, which this gateway version does not "
-                                          "register yet")
     premises_houses = uow.metering.premises_houses(data.premises)
     fias = request_house or (data.houses[0] if data.houses else None)
     if fias is None and data.premises:
@@ -120,6 +116,10 @@ def _device(uow: UnitOfWork, sender: Organisation, request_house: FiasHouseGuid 
     for premises in data.premises:
         if premises_houses.get(premises) != house_guid:
             return failed(Code.PREMISES_NOT_FOUND, f"no premises {premises} is registered in house {fias}")
+    rooms_houses = uow.metering.rooms_houses(data.rooms)
+    for room in data.rooms:
+        if rooms_houses.get(room) != house_guid:
+            return failed(Code.PREMISES_NOT_FOUND, f"no living room {room} is registered in house {fias}")
     holders = uow.metering.account_holders(data.accounts)
     for account in data.accounts:
         if account not in holders:

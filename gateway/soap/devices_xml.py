@@ -83,6 +83,7 @@ def _device_data(full: etree._Element) -> DeviceData:
         houses=tuple(FiasHouseGuid(e.text or "") for e in kind_element.findall(hm("FIASHouseGuid"))),
         premises=tuple(Guid(e.text or "") for e in kind_element.findall(hm("PremiseGUID"))),
         accounts=tuple(Guid(e.text or "") for e in kind_element.findall(hm("AccountGUID"))),
+        rooms=tuple(Guid(e.text or "") for e in kind_element.findall(hm("LivingRoomGUID"))),
     )
 
 
@@ -169,6 +170,9 @@ def encode_export_device(parent: etree._Element, device: Device) -> None:
     if data.kind in (DeviceKind.COMMON_HOUSE, DeviceKind.COLLECTIVE):
         for house in data.houses or (device.fias_house_guid,):
             sub(kind, "FIASHouseGuid", house)
+    elif data.kind is DeviceKind.LIVING_ROOM:
+        for room in data.rooms:
+            sub(kind, "LivingRoomGUID", room)
     else:
         for premises in data.premises:
             sub(kind, "PremiseGUID", premises)

@@ -15,6 +15,7 @@ from gateway.domain.commands import (
     ImportHouseUO,
     PremisesToCreate,
     PremisesToUpdate,
+    RoomToCreate,
     Unsupported,
 )
 from gateway.domain.model import (
@@ -25,6 +26,7 @@ from gateway.domain.model import (
     Premises,
     PremisesData,
     PremisesKind,
+    RoomData,
 )
 from gateway.domain.values import CadastralNumber, FiasHouseGuid, Guid, InvalidValue, Oktmo, area
 from gateway.errors import Code
@@ -129,6 +131,23 @@ def _premises_changes(update: etree._Element) -> dict[str, object]:
     return changes
 
 
+def _room(create: etree._Element) -> RoomData:
+    square = text(create, "Square")
+    return RoomData(number=required(create, "RoomNumber"), cadastral=_cadastral(create),
+                    square=area(square, "Square") if square is not None else None)
+
+
+def _rooms(flat: etree._Element, *, transport: Guid | None = None, guid: Guid | None = None
+           ) -> list[RoomToCreate | Unsupported]:
+    items: list[RoomToCreate | Unsupported] = []
+    for create in flat.findall(hm("LivingRoomToCreate")):
+        items.append(RoomToCreate(transport_guid(create), decoded(_room, create), flat_transport=transport,
+                                  flat_guid=guid))
+    for update in flat.findall(hm("LivingRoomToUpdate")):
+        items.extend(_unsupported(update, "changing a living room"))
+    return items
+
+
 def _residential(create: etree._Element) -> PremisesData:
     return PremisesData(
         kind=PremisesKind.RESIDENTIAL,
@@ -163,7 +182,7 @@ def decode_import_house_uo(request: etree._Element) -> ImportHouseUO:
         objects = _unsupported(request, "LivingHouse (a detached or blocked house)")
         return ImportHouseUO(house=objects[0], premises=tuple(objects[1:]))
     house: HouseToCreate | HouseToUpdate | Unsupported
-    premises: list[PremisesToCreate | PremisesToUpdate | Unsupported] = []
+    premises: list[PremisesToCreate | PremisesToUpdate | RoomToCreate | Unsupported] = []
     for child in apartment:
         if not isinstance(child.tag, str):
             continue
@@ -185,18 +204,18 @@ def decode_import_house_uo(request: etree._Element) -> ImportHouseUO:
         elif name == "ResidentialPremises":
             create = child.find(hm("ResidentialPremisesToCreate"))
             if create is not None:
-                premises.append(PremisesToCreate(transport_guid(create), decoded(_residential, create)))
-                rooms = [c for c in child if c is not create]
-                premises.extend(u for room in rooms for u in _unsupported(room, "living rooms"))
+                flat = transport_guid(create)
+                premises.append(PremisesToCreate(flat, decoded(_residential, create)))
+                premises.extend(_rooms(child, transport=flat))
             else:
                 update = child.find(hm("ResidentialPremisesToUpdate"))
                 if update is None:
                     premises.extend(_unsupported(child, "living rooms"))
                     continue
-                premises.append(PremisesToUpdate(transport_guid(update), Guid(required(update, "PremisesGUID")),
-                                                 PremisesKind.RESIDENTIAL, decoded(_premises_changes, update)))
-                rooms = [c for c in child if c is not update]
-                premises.extend(u for room in rooms for u in _unsupported(room, "living rooms"))
+                flat_guid = Guid(required(update, "PremisesGUID"))
+                premises.append(PremisesToUpdate(transport_guid(update), flat_guid, PremisesKind.RESIDENTIAL,
+                                                 decoded(_premises_changes, update)))
+                premises.extend(_rooms(child, guid=flat_guid))
         else:
             premises.extend(_unsupported(child, name))
     return ImportHouseUO(house=house, premises=tuple(premises))
@@ -227,6 +246,14 @@ def _premises_out(parent: etree._Element, item: Premises) -> None:
         sub(element, "IsCommonProperty", data.is_common_property)
     sub(element, "PremisesUniqueNumber", item.unique_number)
     sub(element, "ModificationDate", iso(item.updated_at))
+    for room in item.rooms:
+        living = etree.SubElement(element, hm("LivingRoom"))
+        _cadastral_out(living, room.data.cadastral)
+        sub(living, "RoomNumber", room.data.number)
+        sub(living, "Square", room.data.square)
+        sub(living, "LivingRoomUniqueNumber", room.unique_number)
+        sub(living, "ModificationDate", iso(room.updated_at))
+        sub(living, "LivingRoomGUID", room.guid)
     sub(element, "PremisesGUID", item.guid)
 
 

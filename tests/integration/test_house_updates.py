@@ -167,3 +167,27 @@ def test_every_object_has_a_history_and_any_version_can_be_read_as_of_a_moment( 
     now = CliRunner().invoke(main, ["registry", "history", str(flat), "--as-of", datetime.now(UTC).isoformat()],
                              env=env)
     assert json.loads(now.output)["data"]["total_area"] == "60.1"
+
+
+def test_an_as_of_read_includes_the_rooms_registered_by_then(engine: Engine) -> None:
+    from lxml import etree
+
+    from tests.e2e.test_rooms_flow import house_with_rooms, room
+
+    run(engine, etree.tostring(house_with_rooms()))
+    moment = datetime.now(UTC)
+    time.sleep(0.01)
+    flat = flats(engine)["1"]
+    body = parse_untrusted(update_request(flat_update(flat)))
+    body.find(".//{http://dom.gosuslugi.ru/schema/integration/house-management/}ResidentialPremises").append(
+        room("3", "12"))
+    assert all(r.ok for r in run(engine, etree.tostring(body)))
+    with UnitOfWork(engine) as uow:
+        now, then = uow.houses.get(SEVER_1), uow.houses.get(SEVER_1, as_of=moment)
+    assert now is not None and then is not None
+    rooms = {p.data.number: [r.data.number for r in p.rooms] for p in now.premises}
+    earlier = {p.data.number: [r.data.number for r in p.rooms] for p in then.premises}
+    assert rooms["1"] == ["1", "2", "3"] and earlier["1"] == ["1", "2"]
+    flat_now = next(p for p in now.premises if p.data.number == "1")
+    flat_then = next(p for p in then.premises if p.data.number == "1")
+    assert [r.unique_number for r in flat_now.rooms][:2] == [r.unique_number for r in flat_then.rooms]
