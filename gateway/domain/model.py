@@ -102,6 +102,7 @@ class PremisesData:
     gross_area: Decimal | None = None
     entrance_num: str | None = None
     is_common_property: bool | None = None
+    characteristic: NsiRef | None = None  # NSI 30: separate flat, communal flat, hostel, …
 
 
 @dataclass(frozen=True, slots=True)

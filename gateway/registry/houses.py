@@ -76,6 +76,8 @@ def premises_columns(data: PremisesData) -> dict[str, Any]:
         "total_area": data.total_area,
         "gross_area": data.gross_area,
         "is_common_property": data.is_common_property,
+        "characteristic_code": data.characteristic.code if data.characteristic else None,
+        "characteristic_guid": str(data.characteristic.guid) if data.characteristic else None,
     }
 
 
@@ -125,6 +127,8 @@ def _premises(row: RowMapping, house_unique: str) -> Premises:
             gross_area=decimal_or_none(row["gross_area"]),
             entrance_num=row["entrance_num"],
             is_common_property=row["is_common_property"],
+            characteristic=NsiRef(row["characteristic_code"], Guid.stored(row["characteristic_guid"]))
+            if row.get("characteristic_code") else None,
         ),
     )
 

@@ -126,6 +126,8 @@ premises = Table(
     Column("total_area", Numeric(25, 4)),
     Column("gross_area", Numeric(25, 4)),
     Column("is_common_property", Boolean),
+    Column("characteristic_code", String(20)),  # NSI 30
+    Column("characteristic_guid", GUID),
     Column("version_guid", GUID, nullable=False),
     Column("created_at", TS, nullable=False),
     Column("updated_at", TS, nullable=False),

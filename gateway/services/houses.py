@@ -24,6 +24,7 @@ from gateway.registry.unit_of_work import UnitOfWork
 from gateway.services.batch import write_batch
 
 HOUSE_STATE_NSI = 24
+PREMISES_CHARACTERISTIC_NSI = 30
 OLSON_TZ_NSI = 32
 _KIND_NAME = {PremisesKind.RESIDENTIAL: "residential", PremisesKind.NON_RESIDENTIAL: "non-residential"}
 
@@ -62,10 +63,11 @@ def import_house_uo(
             continue
         if isinstance(item, PremisesToUpdate):
             seen_transport.add(item.transport_guid)
-            results.append(_update_premises(uow, sender, item, house, registered, taken, message=message,
-                                            now=now))
+            results.append(_characteristic_refusal(uow, item) or _update_premises(
+                uow, sender, item, house, registered, taken, message=message, now=now))
             continue
-        refused = _premises_refusal(item, house, taken, seen_transport, parent=command.house.transport_guid)
+        refused = _premises_refusal(item, house, taken, seen_transport, parent=command.house.transport_guid) \
+            or _characteristic_refusal(uow, item)
         seen_transport.add(item.transport_guid)
         if refused is None:
             assert isinstance(item, PremisesToCreate) and not isinstance(item.data, InvalidValue)
@@ -81,6 +83,21 @@ def import_house_uo(
             results[index] = _add_room(uow, sender, room, house, flats_by_transport, message=message, now=now)
     assert all(r is not None for r in results)
     return [r for r in results if r is not None]
+
+
+def _characteristic_refusal(uow: UnitOfWork, item: PremisesToCreate | PremisesToUpdate | Unsupported
+                            ) -> ObjectResult | None:
+    """A premises characteristic must be an item of NSI 30."""
+    if isinstance(item, PremisesToCreate) and not isinstance(item.data, InvalidValue):
+        ref = item.data.characteristic
+    elif isinstance(item, PremisesToUpdate) and not isinstance(item.changes, InvalidValue):
+        ref = item.changes.get("characteristic")  # type: ignore[assignment]
+    else:
+        return None
+    if isinstance(ref, NsiRef) and (why := uow.nsi.refusal(PREMISES_CHARACTERISTIC_NSI, ref,
+                                                           "PremisesCharacteristic")):
+        return ObjectResult.failed(item.transport_guid, Code.NSI_UNKNOWN, why)
+    return None
 
 
 def _add_room(uow: UnitOfWork, sender: Organisation, item: RoomToCreate, house: tuple[Guid, str] | None,

@@ -125,6 +125,8 @@ def _premises_changes(update: etree._Element) -> dict[str, object]:
             changes[field_name] = area(value, local)
     if (common := text(update, "IsCommonProperty")) is not None:
         changes["is_common_property"] = boolean(common)
+    if update.find(hm("PremisesCharacteristic")) is not None:
+        changes["characteristic"] = nsi(update, "PremisesCharacteristic")
     if update.find(hm("AnnulmentReason")) is not None:
         raise InvalidValue("annulling premises (AnnulmentReason) is not supported by this gateway version",
                            code=Code.NOT_SUPPORTED)
@@ -156,6 +158,8 @@ def _residential(create: etree._Element) -> PremisesData:
         total_area=optional_area(create, "TotalArea"),
         gross_area=optional_area(create, "GrossArea"),
         entrance_num=text(create, "EntranceNum"),
+        characteristic=nsi(create, "PremisesCharacteristic") if create.find(hm("PremisesCharacteristic")) is not None
+        else None,
     )
 
 
@@ -236,6 +240,8 @@ def _premises_out(parent: etree._Element, item: Premises) -> None:
         _cadastral_out(element, data.cadastral)
         sub(element, "PremisesNum", data.number)
         sub(element, "EntranceNum", data.entrance_num)
+        if data.characteristic is not None:
+            nsi_out(element, "PremisesCharacteristic", data.characteristic)
         sub(element, "TotalArea", data.total_area)
         sub(element, "GrossArea", data.gross_area)
     else:

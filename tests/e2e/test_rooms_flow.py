@@ -26,6 +26,8 @@ from tests.e2e.test_metering_flow import (
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 HM = "http://dom.gosuslugi.ru/schema/integration/house-management/"
 BASE = "http://dom.gosuslugi.ru/schema/integration/base/"
+NSI = "http://dom.gosuslugi.ru/schema/integration/nsi-base/"
+COMMUNAL_GUID = "a278c755-fd7c-55a4-b8c3-9e8073ec0165"  # fixtures/nsi/nsi-030.toml, code 2
 
 
 def room(number: str, square: str) -> etree._Element:
@@ -37,12 +39,23 @@ def room(number: str, square: str) -> etree._Element:
     return element
 
 
+def characteristic(flat: etree._Element, code: str, guid: str) -> None:
+    """PremisesCharacteristic (NSI 30) in its schema place, before TotalArea."""
+    ref = etree.Element(f"{{{HM}}}PremisesCharacteristic")
+    etree.SubElement(ref, f"{{{NSI}}}Code").text = code
+    etree.SubElement(ref, f"{{{NSI}}}GUID").text = guid
+    flat.find(f"{{{HM}}}TotalArea").addprevious(ref)
+
+
 def house_with_rooms() -> etree._Element:
-    """Severny-1 with flat 1 a communal flat of rooms 1 and 2, and room 2 sent twice."""
+    """Severny-1 with flat 1 a communal flat (NSI 30) of rooms 1 and 2, room 2 sent twice; flat 2 names a
+    characteristic NSI 30 does not have."""
     root = parse_untrusted((FIXTURES / "houses" / "sever-1.xml").read_bytes())
-    flat = root.find(f".//{{{HM}}}ResidentialPremises")
+    flats = root.findall(f".//{{{HM}}}ResidentialPremises")
     for element in (room("1", "18.5"), room("2", "20.1"), room("2", "9.9")):
-        flat.append(element)
+        flats[0].append(element)
+    characteristic(flats[0][0], "2", COMMUNAL_GUID)
+    characteristic(flats[1][0], "77", str(uuid.uuid4()))
     return root
 
 
@@ -51,8 +64,8 @@ def test_rooms_are_registered_exported_and_metered(server: EmbeddedServer, live_
     mc = client(server, pki, MC)
     posted = mc.send("importHouseUOData", mc.request_from_xml(house_with_rooms()))
     result = outcome(posted, mc.wait(posted, timeout=30))
-    # house, the shop, flat 1 and its three rooms (the repeated number refused), then the other flats
-    assert codes(result)[:6] == [None, None, None, None, None, "SRV001005"]
+    # house, the shop, flat 1 and its three rooms (the repeated number refused), flat 2 (unknown NSI 30 code)
+    assert codes(result)[:7] == [None, None, None, None, None, "SRV001005", "SRV001010"]
     assert result.objects[3].unique_number and "-K" in result.objects[3].unique_number
 
     guid = mc.send("exportHouseData", {"FIASHouseGuid": SEVER_1, "Id": "signed-data-container",
@@ -60,6 +73,7 @@ def test_rooms_are_registered_exported_and_metered(server: EmbeddedServer, live_
     flats = mc.wait(guid, timeout=30).exportHouseResult.ApartmentHouse.ResidentialPremises
     communal = next(p for p in flats if p.PremisesNum == "1")
     assert [(r.RoomNumber, str(r.Square)) for r in communal.LivingRoom] == [("1", "18.5"), ("2", "20.1")]
+    assert communal.PremisesCharacteristic.Code == "2"
     rooms = [r.LivingRoomGUID for r in communal.LivingRoom]
 
     # a third room added to the registered flat through ApartmentHouseToUpdate
