@@ -182,6 +182,25 @@ class ReadingToImport:
 
 
 @dataclass(frozen=True, slots=True)
+class VerificationToImport:
+    """VerificationValue: the device was verified (removed on ``started_on``, sealed back on ``sealed_on``);
+    its next verification falls due one interval after the seal."""
+
+    transport_guid: Guid
+    device_root: Guid | None
+    device_version: Guid | None
+    started_on: date
+    ended_on: date
+    sealed_on: date
+    planned: bool
+
+    def __post_init__(self) -> None:
+        if not self.started_on <= self.ended_on <= self.sealed_on:
+            raise InvalidValue(f"verification dates out of order: removed {self.started_on}, back "
+                               f"{self.ended_on}, sealed {self.sealed_on}")
+
+
+@dataclass(frozen=True, slots=True)
 class ReadingUnsupported:
     transport_guid: Guid
     what: str
@@ -190,7 +209,7 @@ class ReadingUnsupported:
 @dataclass(frozen=True, slots=True)
 class ImportReadings:
     fias_house_guid: FiasHouseGuid | None
-    items: tuple[ReadingToImport | ReadingUnsupported | InvalidValueItem, ...]
+    items: tuple[ReadingToImport | VerificationToImport | ReadingUnsupported | InvalidValueItem, ...]
 
 
 @dataclass(frozen=True, slots=True)

@@ -169,7 +169,17 @@ class MeteringRepository:
         self._version(device.root_guid, version, org, message, at)
         return self.by_roots([device.root_guid])[device.root_guid]
 
-    def _version(self, root: Guid, version: Guid, org: Guid, message: Guid, at: datetime) -> None:
+    def verified(self, device: Device, *, sealed_on: date, next_on: date | None, org: Guid, message: Guid,
+                 at: datetime) -> Device:
+        """A verification: the seal date, and the next verification one interval later; a new version."""
+        version = Guid.new()
+        self.connection.execute(update(metering_devices).where(metering_devices.c.root_guid == str(device.root_guid))
+                                .values(version_guid=str(version), version_number=device.version_number + 1,
+                                        next_verification_on=next_on, updated_at=at))
+        self._version(device.root_guid, version, org, message, at, verified_on=sealed_on)
+        return self.by_roots([device.root_guid])[device.root_guid]
+
+    def _version(self, root: Guid, version: Guid, org: Guid, message: Guid, at: datetime, **extra: object) -> None:
         row = self.connection.execute(select(metering_devices).where(metering_devices.c.root_guid == str(root))
                                       ).mappings().one()
         linked = self.connection.execute(select(device_premises.c.premises_guid).where(
@@ -177,7 +187,7 @@ class MeteringRepository:
         self.connection.execute(insert(object_versions).values(
             version_guid=str(version), object_type="metering_device", object_guid=str(root), valid_from=at,
             org_guid=str(org), message_guid=str(message),
-            data=json_ready({**{k: v for k, v in row.items() if k != "id"}, "premises": list(linked)})))
+            data=json_ready({**{k: v for k, v in row.items() if k != "id"}, "premises": list(linked), **extra})))
 
     def by_roots(self, roots: Iterable[Guid], *, linked: bool = True) -> dict[Guid, Device]:
         """Devices by root GUID; ``linked=False`` leaves out the premises they serve (readings need none)."""

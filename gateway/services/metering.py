@@ -20,6 +20,7 @@ from gateway.domain.metering import (
     ReadingToImport,
     ReadingUnsupported,
     StoredReading,
+    VerificationToImport,
     judge,
     next_verification,
 )
@@ -194,9 +195,10 @@ def import_readings(uow: UnitOfWork, sender: Organisation, command: ImportReadin
     The official CommonResult has no slot for a warning: a flagged reading is answered like any accepted
     one, and its flags are kept on the reading, logged and counted for the compliance reports.
     """
+    named = [i for i in command.items if isinstance(i, ReadingToImport | VerificationToImport)]
     readings = [i for i in command.items if isinstance(i, ReadingToImport)]
-    roots = uow.metering.by_roots((r.device_root for r in readings if r.device_root), linked=False)
-    by_version = uow.metering.by_versions((r.device_version for r in readings if r.device_version), linked=False)
+    roots = uow.metering.by_roots((r.device_root for r in named if r.device_root), linked=False)
+    by_version = uow.metering.by_versions((r.device_version for r in named if r.device_version), linked=False)
     every = list(roots.values()) + list(by_version.values())
     batch = _Batch(roots, by_version, uow.documents.mandates({d.fias_house_guid for d in every}), {})
     keys = set()
@@ -210,6 +212,10 @@ def import_readings(uow: UnitOfWork, sender: Organisation, command: ImportReadin
     accepted: list[tuple[int, NewReading]] = []
     seen: set[tuple[SeriesKey, str]] = set()
     for item in command.items:
+        if isinstance(item, VerificationToImport):
+            results.append(_verification(uow, sender, command.fias_house_guid, item, batch, day, message=message,
+                                         now=now))
+            continue
         judged = _reading(uow, sender, command.fias_house_guid, item, batch, seen, day)
         if isinstance(judged, NewReading):
             accepted.append((len(results), judged))
@@ -227,7 +233,40 @@ def import_readings(uow: UnitOfWork, sender: Organisation, command: ImportReadin
     return ReadingsOutcome([r for r in results if r is not None], flagged)
 
 
-def _device_of(reading: ReadingToImport, roots: dict[Guid, Device], versions: dict[Guid, Device]) -> Device | None:
+def _verification(uow: UnitOfWork, sender: Organisation, request_house: FiasHouseGuid | None,
+                  item: VerificationToImport, batch: _Batch, day: date, *, message: Guid,
+                  now: datetime) -> ObjectResult:
+    """A verification moves the device's next verification date to one interval (NSI 16) after the seal."""
+    transport = item.transport_guid
+    if not authority.may_write(sender):
+        return ObjectResult.failed(transport, Code.AUTHORITY_DENIED, f"organisation {sender.guid} ({sender.role}) "
+                                                                     "only reads")
+    device = _device_of(item, batch.devices, batch.by_version)
+    if device is None or (request_house is not None and device.fias_house_guid != request_house):
+        return ObjectResult.failed(transport, Code.DEVICE_NOT_FOUND,
+                                   f"no metering device {item.device_root or item.device_version}")
+    if device.archived_on is not None:
+        return ObjectResult.failed(transport, Code.DEVICE_ARCHIVED, f"device {device.data.number} was archived on "
+                                                                    f"{device.archived_on}")
+    if item.sealed_on > day:
+        return ObjectResult.failed(transport, Code.READING_FUTURE_DATE, f"verification sealed on {item.sealed_on}, "
+                                                                        f"after today ({day})")
+    if why := authority.refusal(sender, device.fias_house_guid, item.sealed_on, batch.mandates, "verifications"):
+        return ObjectResult.failed(transport, Code.NO_MANDATE, why)
+    interval = device.data.verification_interval
+    value = uow.nsi.directory(VERIFICATION_INTERVAL_NSI).get(interval.code) if interval is not None else None
+    years = int(value.value) if value is not None and value.value and value.value.isdigit() else None
+    with uow.savepoint():
+        verified = uow.metering.verified(device, sealed_on=item.sealed_on,
+                                         next_on=next_verification(item.sealed_on, years), org=sender.guid,
+                                         message=message, at=now)
+    batch.devices[verified.root_guid] = verified  # later readings of this message see the new date
+    batch.by_version[verified.version_guid] = verified
+    return ObjectResult(transport, guid=verified.version_guid, update_date=now)
+
+
+def _device_of(reading: ReadingToImport | VerificationToImport, roots: dict[Guid, Device],
+               versions: dict[Guid, Device]) -> Device | None:
     if reading.device_root is not None:
         return roots.get(reading.device_root)
     return versions.get(reading.device_version) if reading.device_version is not None else None

@@ -16,6 +16,7 @@ from gateway.domain.metering import (
     ReadingToImport,
     ReadingUnsupported,
     StoredReading,
+    VerificationToImport,
 )
 from gateway.domain.values import FiasHouseGuid, Guid, InvalidValue
 from gateway.soap import ns
@@ -73,10 +74,22 @@ def _item(value: etree._Element, *args: object) -> ReadingToImport | InvalidValu
         return InvalidValueItem(Guid(_text(value, _TRANSPORT) or ""), error)
 
 
+def _verification(value: etree._Element, root: Guid | None, version: Guid | None
+                  ) -> VerificationToImport | InvalidValueItem:
+    transport = Guid(_text(value, _TRANSPORT) or "")
+    try:
+        day = {local: date.fromisoformat((_text(value, dm(local)) or "")[:10])
+               for local in ("StartDateValue", "EndDateValue", "SealDate")}
+        return VerificationToImport(transport, root, version, day["StartDateValue"], day["EndDateValue"],
+                                    day["SealDate"], value.find(dm("PlannedVerification")) is not None)
+    except (InvalidValue, ValueError) as exc:
+        return InvalidValueItem(transport, exc if isinstance(exc, InvalidValue) else InvalidValue(str(exc)))
+
+
 def decode_import_readings(request: etree._Element) -> ImportReadings:
     """``dm:importMeteringDeviceValuesRequest``: ≤ 1,000 devices, each with its values (one per TransportGUID)."""
     house = _text(request, dm("FIASHouseGuid"))
-    items: list[ReadingToImport | ReadingUnsupported | InvalidValueItem] = []
+    items: list[ReadingToImport | VerificationToImport | ReadingUnsupported | InvalidValueItem] = []
     for device in request.iterchildren(dm("MeteringDevicesValues")):
         root_text, version_text = _text(device, dm("MeteringDeviceRootGUID")), \
             _text(device, dm("MeteringDeviceVersionGUID"))
@@ -91,8 +104,10 @@ def decode_import_readings(request: etree._Element) -> ImportReadings:
                 if not isinstance(value.tag, str):
                     continue
                 name = etree.QName(value).localname
-                if local == "VolumeDeviceValue" or name == "VerificationValue":
+                if local == "VolumeDeviceValue":
                     items.append(ReadingUnsupported(Guid(_text(value, _TRANSPORT) or ""), f"{local}/{name}"))
+                elif name == "VerificationValue":
+                    items.append(_verification(value, root, version))
                 elif name in ("CurrentValue", "ControlValue"):
                     kind = ReadingKind.CURRENT if name == "CurrentValue" else ReadingKind.CONTROL
                     items.append(_item(value, root, version, kind, electric))

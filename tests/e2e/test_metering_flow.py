@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import select
 
 from gateway.bootstrap import Gateway
-from gateway.registry.tables import messages, meter_readings
+from gateway.registry.tables import messages, meter_readings, metering_devices
 from gateway.soap.server import EmbeddedServer
 from gateway.xmlparse import parse_untrusted
 from gateway.xsd import Service, validate
@@ -304,3 +304,37 @@ def test_an_annulled_contract_never_gave_authority(server: EmbeddedServer, live_
     house.find(f".//{{{HM}}}FIASHouseGuid").text = house_guid
     posted = mc.send("importHouseUOData", mc.request_from_xml(house))
     assert codes(outcome(posted, mc.wait(posted, timeout=30)))[0] == "SRV002002"
+
+
+def test_a_verification_moves_the_due_date_and_ends_the_overdue_warning(  # type: ignore[no-untyped-def]
+        server: EmbeddedServer, live_worker, pki, gateway: Gateway) -> None:
+    mc = client(server, pki, MC)
+    mc.import_and_wait("importHouseUOData", FIXTURES / "houses" / "sever-1.xml", timeout=30)
+    flat = flats(mc, SEVER_1)
+    _, state = import_accounts(mc, [account(flat["1"], "Поверкин")])
+    old = water_meter("ХВ-2019", flat["1"], state.ImportResult[0].CommonResult[0].GUID)
+    basic = old["DeviceDataToCreate"]["BasicChatacteristicts"]
+    basic.update(InstallationDate=date(2019, 1, 10), CommissioningDate=date(2019, 1, 15),
+                 FirstVerificationDate=date(2019, 1, 15))  # 6-year interval: due 2025-01-15
+    registered, _ = import_devices(mc, [old])
+    guid = mc.send("exportMeteringDeviceData", {"MeteringDeviceVersionGUID": registered.objects[0].guid,
+                                                "Id": "signed-data-container", "version": "14.8.0.1"})
+    root = mc.wait(guid, timeout=30).exportMeteringDeviceDataResult[0].MeteringDeviceRootGUID
+    metering = dm_client(server, pki, MC)
+
+    def one(**value: object):  # type: ignore[no-untyped-def]
+        return send_readings(metering, [{"MeteringDeviceRootGUID": root, "OneRateDeviceValue": value}])
+
+    assert codes(one(CurrentValue=[water("11", date(2026, 9, 25))])) == [None]
+    verification = {"StartDateValue": date(2026, 10, 1), "EndDateValue": date(2026, 10, 3),
+                    "SealDate": date(2026, 10, 3), "StartValue": [{"MunicipalResource": COLD_WATER,
+                                                                   "MeteringValue": "11.5"}],
+                    "EndValue": [{"MunicipalResource": COLD_WATER, "MeteringValue": "11.5"}],
+                    "PlannedVerification": True, "TransportGUID": str(uuid.uuid4())}
+    assert codes(one(VerificationValue=verification)) == [None]
+    assert codes(one(CurrentValue=[water("12", date(2026, 10, 25))])) == [None]
+    with gateway.engine.connect() as connection:
+        flags = [f for f, in connection.execute(select(meter_readings.c.flags).order_by(meter_readings.c.id))]
+        due = connection.execute(select(metering_devices.c.next_verification_on)).scalar()
+    assert flags == ["verification_overdue", ""] and due == date(2032, 10, 3)
+    assert_results_are_schema_valid(gateway)
