@@ -48,21 +48,26 @@ class OrganisationPayer:
 
 @dataclass(frozen=True, slots=True)
 class Accommodation:
-    """What an account pays for: a premises, or a whole house (a detached house), with a share in %."""
+    """What an account pays for: a premises, a room of a communal flat, or a whole house (a detached
+    house), with a share in %."""
 
     premises_guid: Guid | None = None
     fias_house_guid: FiasHouseGuid | None = None
     share_percent: Decimal | None = None
+    living_room_guid: Guid | None = None
 
     def __post_init__(self) -> None:
-        if (self.premises_guid is None) == (self.fias_house_guid is None):
-            raise InvalidValue("an accommodation names exactly one of PremisesGUID or FIASHouseGuid")
+        named = [g for g in (self.premises_guid, self.fias_house_guid, self.living_room_guid) if g is not None]
+        if len(named) != 1:
+            raise InvalidValue("an accommodation names exactly one of PremisesGUID, FIASHouseGuid or LivingRoomGUID")
         if self.share_percent is not None and not Decimal(0) <= self.share_percent <= Decimal(100):
             raise InvalidValue(f"SharePercent {self.share_percent} must be between 0 and 100")
 
     @property
     def place(self) -> str:
-        """A key naming the premises or house, unique across both kinds."""
+        """A key naming the premises, room or house, unique across the kinds."""
+        if self.living_room_guid:
+            return f"r:{self.living_room_guid}"
         return f"p:{self.premises_guid}" if self.premises_guid else f"h:{self.fias_house_guid}"
 
 

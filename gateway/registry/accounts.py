@@ -23,7 +23,14 @@ from gateway.domain.accounts import (
 from gateway.domain.model import NsiRef
 from gateway.domain.values import FiasHouseGuid, Guid
 from gateway.registry.houses import decimal_or_none, json_ready
-from gateway.registry.tables import account_accommodations, accounts, houses, object_versions, premises
+from gateway.registry.tables import (
+    account_accommodations,
+    accounts,
+    houses,
+    living_rooms,
+    object_versions,
+    premises,
+)
 
 #: Where an accommodation lies: (house GUID, the house's FIAS GUID, the house's OKTMO).
 Place = tuple[Guid, FiasHouseGuid, str | None]
@@ -80,8 +87,10 @@ class AccountRepository:
 
     def places(self, items: Iterable[Accommodation]) -> dict[str, Place]:
         """Where each named premises or house lies, in two queries whatever the batch size."""
+        items = list(items)  # read three times below: a generator would be spent by the first
         premises_guids = {str(a.premises_guid) for a in items if a.premises_guid}
         house_fias = {str(a.fias_house_guid) for a in items if a.fias_house_guid}
+        room_guids = {str(a.living_room_guid) for a in items if a.living_room_guid}
         found: dict[str, Place] = {}
         if premises_guids:
             rows = self.connection.execute(
@@ -93,6 +102,13 @@ class AccountRepository:
             rows = self.connection.execute(select(houses.c.fias_house_guid, houses.c.guid, houses.c.oktmo)
                                            .where(houses.c.fias_house_guid.in_(house_fias)))
             found.update({f"h:{r.fias_house_guid}": (Guid(r.guid), FiasHouseGuid(r.fias_house_guid), r.oktmo)
+                          for r in rows})
+        if room_guids:
+            rows = self.connection.execute(
+                select(living_rooms.c.guid, houses.c.guid.label("house"), houses.c.fias_house_guid, houses.c.oktmo)
+                .join_from(living_rooms, houses, living_rooms.c.house_guid == houses.c.guid)
+                .where(living_rooms.c.guid.in_(room_guids)))
+            found.update({f"r:{r.guid}": (Guid(r.house), FiasHouseGuid(r.fias_house_guid), r.oktmo)
                           for r in rows})
         return found
 
@@ -133,7 +149,8 @@ class AccountRepository:
             changed_guids = [str(guid) for _, guid in changed]
             for r in self.connection.execute(select(account_accommodations).where(
                     acc.account_guid.in_(changed_guids))).mappings():
-                place = f"p:{r['premises_guid']}" if r["premises_guid"] else f"h:{r['fias_house_guid']}"
+                place = (f"r:{r['living_room_guid']}" if r["living_room_guid"] else
+                         f"p:{r['premises_guid']}" if r["premises_guid"] else f"h:{r['fias_house_guid']}")
                 kept[Guid(r["account_guid"])][place] = r["ordinal"]
             # the current state is replaced; what was there stays in the account's versions
             self.connection.execute(delete(account_accommodations).where(acc.account_guid.in_(changed_guids)))
@@ -162,6 +179,8 @@ class AccountRepository:
                          "house_guid": str(places[accommodation.place][0]),
                          "premises_guid": str(premises_guid) if premises_guid else None,
                          "fias_house_guid": str(fias) if fias else None,
+                         "living_room_guid": str(accommodation.living_room_guid)
+                         if accommodation.living_room_guid else None,
                          "share_percent": accommodation.share_percent, "service_id": service_id(els, ordinal)})
         return rows
 
@@ -199,6 +218,7 @@ class AccountRepository:
             place = Accommodation(
                 premises_guid=Guid(r["premises_guid"]) if r["premises_guid"] else None,
                 fias_house_guid=FiasHouseGuid(r["fias_house_guid"]) if r["fias_house_guid"] else None,
+                living_room_guid=Guid(r["living_room_guid"]) if r["living_room_guid"] else None,
                 share_percent=decimal_or_none(r["share_percent"]))
             stored[r["account_guid"]].append(StoredAccommodation(place, r["service_id"]))
         return [Account(Guid(r["guid"]), r["unified_number"], _data(r, tuple(stored[r["guid"]])), Guid(r["posted_by"]),

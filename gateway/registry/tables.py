@@ -221,6 +221,7 @@ account_accommodations = Table(
     Column("ordinal", Integer, primary_key=True),  # 1..99, the ServiceID suffix; stable across versions
     Column("premises_guid", GUID, ForeignKey("premises.guid")),
     Column("fias_house_guid", GUID),
+    Column("living_room_guid", GUID),  # a room of a communal flat (living_rooms.guid)
     Column("house_guid", GUID, ForeignKey("houses.guid"), nullable=False, index=True),
     Column("share_percent", Numeric(5, 2)),
     Column("service_id", String(13), nullable=False, unique=True),

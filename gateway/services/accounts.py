@@ -99,6 +99,8 @@ def _refusal(uow: UnitOfWork, sender: Organisation, item: AccountToImport, place
         if place is None:
             if accommodation.premises_guid:
                 return Code.PREMISES_NOT_FOUND, f"no premises {accommodation.premises_guid} is registered"
+            if accommodation.living_room_guid:
+                return Code.PREMISES_NOT_FOUND, f"no living room {accommodation.living_room_guid} is registered"
             return Code.HOUSE_NOT_FOUND, f"no house with FIAS GUID {accommodation.fias_house_guid} is registered"
         if why := authority.refusal(sender, place[1], on, mandates, "its accounts"):
             return Code.NO_MANDATE, why

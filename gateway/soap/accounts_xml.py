@@ -19,7 +19,6 @@ from gateway.domain.accounts import (
     PersonPayer,
 )
 from gateway.domain.values import FiasHouseGuid, Guid, InvalidValue, area
-from gateway.errors import Code
 from gateway.soap import ns
 from gateway.soap.ns import q
 from gateway.soap.xmlmap import (
@@ -69,13 +68,12 @@ def _payer(account: etree._Element) -> tuple[PersonPayer | OrganisationPayer | N
 
 
 def _accommodation(element: etree._Element) -> Accommodation:
-    if element.find(hm("LivingRoomGUID")) is not None:
-        raise InvalidValue("accounts for living rooms (LivingRoomGUID) are not supported by this gateway version",
-                           code=Code.NOT_SUPPORTED)
     premises, house = text(element, "PremisesGUID"), text(element, "FIASHouseGuid")
+    room = text(element, "LivingRoomGUID")
     share = text(element, "SharePercent")
     return Accommodation(premises_guid=Guid(premises) if premises else None,
                          fias_house_guid=FiasHouseGuid(house) if house else None,
+                         living_room_guid=Guid(room) if room else None,
                          share_percent=area(share, "SharePercent") if share is not None else None)
 
 
@@ -170,6 +168,7 @@ def encode_export_account(parent: etree._Element, account: Account) -> None:
         place = stored.accommodation
         sub(accommodation, "PremisesGUID", place.premises_guid)
         sub(accommodation, "FIASHouseGuid", place.fias_house_guid)
+        sub(accommodation, "LivingRoomGUID", place.living_room_guid)
         sub(accommodation, "SharePercent", place.share_percent)
     _payer_out(result, data)
     sub(result, "AccountNumber", data.account_number)

@@ -133,3 +133,12 @@ def test_accounts_are_visible_to_their_holder_and_regulators_only(
     hoa = client(server, pki, HOA)
     hidden = hoa.wait(hoa.send("exportAccountData", request), timeout=30)
     assert hidden.ErrorMessage.ErrorCode == "SRV001009"
+
+
+def test_accounts_for_a_whole_house_and_for_flats_go_in_one_message(  # type: ignore[no-untyped-def]
+        houses, server: EmbeddedServer, pki) -> None:
+    mc, sever, _ = houses
+    whole = account(sever["1"], "Домовой")
+    whole["Accommodation"] = [{"FIASHouseGuid": SEVER_1}]
+    message, state = import_accounts(mc, [account(sever["2"], "Квартирный"), whole])
+    assert [r.error_code for r in outcome(message, state).objects] == [None, None]

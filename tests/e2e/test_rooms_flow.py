@@ -89,8 +89,17 @@ def test_rooms_are_registered_exported_and_metered(server: EmbeddedServer, live_
     changed = mc.send("importHouseUOData", mc.request_from_xml(update))
     assert codes(outcome(changed, mc.wait(changed, timeout=30))) == [None, None, None]
 
-    _, state = import_accounts(mc, [account(communal.PremisesGUID, "Комнатный")])
-    account_guid = state.ImportResult[0].CommonResult[0].GUID
+    tenants = [account(communal.PremisesGUID, "Квартирный"), account(communal.PremisesGUID, "Комнатный"),
+               account(communal.PremisesGUID, "Безкомнатный")]
+    tenants[1]["Accommodation"] = [{"LivingRoomGUID": rooms[0]}]  # an account for one room
+    tenants[2]["Accommodation"] = [{"LivingRoomGUID": str(uuid.uuid4())}]
+    message, state = import_accounts(mc, tenants)
+    assert codes(outcome(message, state)) == [None, None, "SRV001008"]
+    account_guid = state.ImportResult[0].CommonResult[1].GUID
+    guid = mc.send("exportAccountData", {"AccountGUID": [account_guid], "Id": "signed-data-container",
+                                         "version": "10.0.1.1"})
+    exported = mc.wait(guid, timeout=30).exportAccountResult[0]
+    assert exported.Accommodation[0].LivingRoomGUID == rooms[0] and exported.ServiceID
     meter = {"TransportGUID": str(uuid.uuid4()), "DeviceDataToCreate": {
         "BasicChatacteristicts": {
             "MeteringDeviceNumber": "КОМ-1", "CommissioningDate": date(2026, 1, 15), "RemoteMeteringMode": False,
