@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, func, insert, select
+from sqlalchemy import Engine, func, insert, select, text
 
 from gateway.domain.commands import HouseToCreate, ImportHouseUO, PremisesToCreate
 from gateway.domain.model import Organisation
@@ -167,3 +167,18 @@ def test_the_migrations_build_exactly_the_declared_tables(engine: Engine) -> Non
         differences = compare_metadata(MigrationContext.configure(connection, opts={"compare_type": False}),
                                        metadata)
     assert differences == []
+
+
+def test_message_bodies_are_compressed_with_lz4_on_postgresql(engine: Engine) -> None:
+    """Migration 0010: the half-megabyte envelopes, payloads and results are TOASTed with LZ4, not pglz."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("column compression is a PostgreSQL storage setting")
+    with engine.connect() as connection:
+        offered = connection.execute(text("SELECT enumvals FROM pg_settings "
+                                          "WHERE name = 'default_toast_compression'")).scalar()
+        if "lz4" not in offered:
+            pytest.skip("this PostgreSQL server was built without LZ4")
+        methods = dict(connection.execute(text(
+            "SELECT attname, attcompression FROM pg_attribute "
+            "WHERE attrelid = 'messages'::regclass AND attname IN ('request', 'payload', 'result')")).all())
+    assert methods == {"request": "l", "payload": "l", "result": "l"}
