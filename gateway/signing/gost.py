@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
+from functools import lru_cache
 
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
@@ -237,8 +238,13 @@ class GostPrivateKey:
                 return s.to_bytes(32, "big") + r.to_bytes(32, "big")
 
 
+@lru_cache(maxsize=512)
 def public_key_of(cert: x509.Certificate) -> GostPublicKey | None:
-    """The certificate's GOST R 34.10-2012 256-bit key, or None if it carries another algorithm."""
+    """The certificate's GOST R 34.10-2012 256-bit key, or None if it carries another algorithm.
+
+    Remembered per certificate (equal DER, equal key; the key is immutable): a provider signs every message
+    with the same few certificates, and decoding one with pyasn1 cost ~3 ms of each acknowledgement.
+    """
     decoded, _ = decoder.decode(cert.public_bytes(Encoding.DER), asn1Spec=rfc5280.Certificate())
     spki = decoded["tbsCertificate"]["subjectPublicKeyInfo"]
     if str(spki["algorithm"]["algorithm"]) != OID_GOST2012_256:
