@@ -103,6 +103,13 @@ class FiasHouseGuid:
     def __post_init__(self) -> None:
         object.__setattr__(self, "value", _guid(self.value, "FIAS house GUID"))
 
+    @classmethod
+    def stored(cls, value: str) -> FiasHouseGuid:
+        """A FIAS GUID the registry itself wrote (validated then): read back without re-checking."""
+        guid = object.__new__(cls)
+        object.__setattr__(guid, "value", value)
+        return guid
+
     def __str__(self) -> str:
         return self.value
 
