@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 import signal
@@ -83,6 +84,7 @@ def serve(obj: Context, host: str | None, port: int | None, workers: int | None)
             self.cfg.set("worker_class", "gthread")
             self.cfg.set("accesslog", "-")
             self.cfg.set("child_exit", _metrics_child_exit)
+            self.cfg.set("post_worker_init", lambda _worker: settle_heap())
 
         def load(self) -> object:
             return gateway.app
@@ -135,7 +137,26 @@ def worker(obj: Context, once: bool, concurrency: int, metrics_port: int | None)
             process.join()
 
 
+def settle_heap() -> None:
+    """For a long-running process, once its start-up objects exist: keep them out of every later collection
+    and collect young objects less often.
+
+    Processing a message of 1,000 readings allocates some 10^5 container objects; with CPython's default
+    thresholds (700, 10, 10) the cyclic collector ran dozens of times per message, repeatedly walking the
+    SQLAlchemy, lxml and schema objects built at start-up. Frozen, and with young collections every 20,000
+    net allocations, the worker's CPU per such message fell from 188–219 ms to 167–169 ms (two runs each,
+    PostgreSQL).
+    Reference cycles are still collected; memory between collections stays bounded by the threshold.
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(20_000, 20, 20)
+
+
 def _run_worker(gateway: bootstrap.Gateway) -> None:
+    if gateway.config.worker.nice:
+        os.nice(gateway.config.worker.nice)
+    settle_heap()
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:

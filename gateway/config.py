@@ -72,6 +72,13 @@ class WorkerConfig:
     lease_seconds: int = 300
     #: Processing attempts before a message goes to the dead-letter state.
     max_attempts: int = 5
+    #: Scheduling niceness (0–19) a worker process gives itself: where `gateway serve` shares the host's
+    #: cores, acknowledgements go first and the queue is worked off with the time left (0: no change).
+    nice: int = 10
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.nice <= 19:
+            raise ConfigError(f"worker.nice={self.nice} must be between 0 (no change) and 19")
 
 
 @dataclass(frozen=True)

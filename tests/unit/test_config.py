@@ -51,3 +51,10 @@ def test_the_gateway_will_not_start_without_its_answer_signing_key() -> None:
     with pytest.raises(ConfigError, match="signing.key_file"):
         answer_signer(config.Config())
     assert answer_signer(config.load(None, environ={"GATEWAY_SECURITY__SIGN_ANSWERS": "false"})) is None
+
+
+def test_worker_niceness_is_checked() -> None:
+    assert config.load(environ={"GATEWAY_WORKER__NICE": "0"}).worker.nice == 0
+    assert config.load(environ={}).worker.nice == 10
+    with pytest.raises(ConfigError, match="worker.nice=20"):
+        config.load(environ={"GATEWAY_WORKER__NICE": "20"})
