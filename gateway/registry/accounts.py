@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, bindparam, delete, insert, or_, select, update
+from sqlalchemy import Connection, RowMapping, bindparam, delete, insert, or_, select, text, update
 
 from gateway.domain.accounts import (
     Accommodation,
@@ -120,8 +120,9 @@ class AccountRepository:
              message: Guid, at: datetime) -> list[tuple[str, list[str]]]:
         """Create accounts (``True``) or write new versions (``False``), set-based; returns (ELS, ServiceIDs) each.
 
-        New accounts cost one multi-row INSERT…RETURNING and one UPDATE for their ELS whatever their number;
-        accommodations and versions one INSERT each. A premises that stays in an account keeps its
+        New accounts cost one batched INSERT (PostgreSQL: their serials drawn first from the sequence; SQLite: a
+        multi-row INSERT…RETURNING and one UPDATE for their ELS) whatever their number; accommodations and
+        versions one INSERT each. A premises that stays in an account keeps its
         ServiceID across versions.
         """
         versions = [Guid.new() for _ in items]
@@ -129,15 +130,27 @@ class AccountRepository:
         unified: dict[Guid, str] = {}
         created = [(i, guid) for i, (guid, _, new) in enumerate(items) if new]
         if created:
-            ids = self.connection.execute(insert(accounts).returning(accounts.c.id, sort_by_parameter_order=True), [
-                {"guid": str(guid), "posted_by": str(org), "version_guid": str(versions[i]), "created_at": at,
-                 "updated_at": at, **columns[i]} for i, guid in created]).scalars().all()
-            for (i, guid), serial in zip(created, ids, strict=True):
-                region = (places[items[i][1].accommodations[0].place][2] or "00")[:2]
-                unified[guid] = unified_account_number(region, serial)
-            self.connection.execute(
-                update(accounts).where(accounts.c.id == bindparam("b_id")).values(unified_number=bindparam("b_els")),
-                [{"b_id": serial, "b_els": unified[guid]} for (_, guid), serial in zip(created, ids, strict=True)])
+            rows = [{"guid": str(guid), "posted_by": str(org), "version_guid": str(versions[i]), "created_at": at,
+                     "updated_at": at, **columns[i]} for i, guid in created]
+            if self.connection.dialect.name == "postgresql":
+                # serials drawn first, so each ELS is written with its row: a plain batched INSERT instead of a
+                # multi-row INSERT…RETURNING (which the driver re-parses per message) plus an UPDATE per account
+                ids = self.connection.execute(text(
+                    "SELECT nextval(pg_get_serial_sequence('accounts', 'id')) FROM generate_series(1, :n)"),
+                    {"n": len(created)}).scalars().all()
+                for (i, guid), serial, row in zip(created, ids, rows, strict=True):
+                    unified[guid] = unified_account_number(self._region(items[i][1], places), serial)
+                    row.update(id=serial, unified_number=unified[guid])
+                self.connection.execute(insert(accounts), rows)
+            else:
+                ids = self.connection.execute(insert(accounts).returning(accounts.c.id, sort_by_parameter_order=True),
+                                              rows).scalars().all()
+                for (i, guid), serial in zip(created, ids, strict=True):
+                    unified[guid] = unified_account_number(self._region(items[i][1], places), serial)
+                self.connection.execute(
+                    update(accounts).where(accounts.c.id == bindparam("b_id"))
+                    .values(unified_number=bindparam("b_els")),
+                    [{"b_id": serial, "b_els": unified[guid]} for (_, guid), serial in zip(created, ids, strict=True)])
         kept: dict[Guid, dict[str, int]] = {guid: {} for guid, _, _ in items}
         changed = [(i, guid) for i, (guid, _, new) in enumerate(items) if not new]
         if changed:
@@ -164,6 +177,11 @@ class AccountRepository:
             for (guid, _, _), version, column, rows in zip(items, versions, columns, per_account, strict=True)])
         return [(unified[guid], [r["service_id"] for r in rows]) for (guid, _, _), rows in zip(items, per_account,
                                                                                               strict=True)]
+
+    @staticmethod
+    def _region(data: AccountData, places: dict[str, Place]) -> str:
+        """The region of the account's first place (OKTMO's first two digits), "00" if unknown."""
+        return (places[data.accommodations[0].place][2] or "00")[:2]
 
     @staticmethod
     def _accommodation_rows(guid: Guid, data: AccountData, places: dict[str, Place], els: str,
