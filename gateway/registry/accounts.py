@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, bindparam, delete, insert, or_, select, text, update
+from sqlalchemy import Connection, RowMapping, bindparam, delete, insert, or_, select, update
 
 from gateway.domain.accounts import (
     Accommodation,
@@ -23,6 +23,7 @@ from gateway.domain.accounts import (
 from gateway.domain.model import NsiRef
 from gateway.domain.values import FiasHouseGuid, Guid
 from gateway.registry.houses import decimal_or_none, json_ready
+from gateway.registry.sql import insert_with_serials, reserve_serials
 from gateway.registry.tables import (
     account_accommodations,
     accounts,
@@ -132,19 +133,14 @@ class AccountRepository:
         if created:
             rows = [{"guid": str(guid), "posted_by": str(org), "version_guid": str(versions[i]), "created_at": at,
                      "updated_at": at, **columns[i]} for i, guid in created]
-            if self.connection.dialect.name == "postgresql":
-                # serials drawn first, so each ELS is written with its row: a plain batched INSERT instead of a
-                # multi-row INSERT…RETURNING (which the driver re-parses per message) plus an UPDATE per account
-                ids = self.connection.execute(text(
-                    "SELECT nextval(pg_get_serial_sequence('accounts', 'id')) FROM generate_series(1, :n)"),
-                    {"n": len(created)}).scalars().all()
+            ids = reserve_serials(self.connection, accounts, len(created))
+            if ids is not None:  # serials known first: each ELS is written with its row, no UPDATE afterwards
                 for (i, guid), serial, row in zip(created, ids, rows, strict=True):
                     unified[guid] = unified_account_number(self._region(items[i][1], places), serial)
                     row.update(id=serial, unified_number=unified[guid])
                 self.connection.execute(insert(accounts), rows)
             else:
-                ids = self.connection.execute(insert(accounts).returning(accounts.c.id, sort_by_parameter_order=True),
-                                              rows).scalars().all()
+                ids = insert_with_serials(self.connection, accounts, rows)
                 for (i, guid), serial in zip(created, ids, strict=True):
                     unified[guid] = unified_account_number(self._region(items[i][1], places), serial)
                 self.connection.execute(
