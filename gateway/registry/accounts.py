@@ -123,8 +123,7 @@ class AccountRepository:
 
         New accounts cost one batched INSERT (PostgreSQL: their serials drawn first from the sequence; SQLite: a
         multi-row INSERT…RETURNING and one UPDATE for their ELS) whatever their number; accommodations and
-        versions one INSERT each. A premises that stays in an account keeps its
-        ServiceID across versions.
+        versions one INSERT each. A premises that stays in an account keeps its ServiceID across versions.
         """
         versions = [Guid.new() for _ in items]
         columns = [_columns(data) for _, data, _ in items]

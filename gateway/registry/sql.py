@@ -24,12 +24,13 @@ def reserve_serials(connection: Connection, table: Table, count: int) -> list[in
 
     A batch inserted with its ids known beforehand needs no RETURNING: a multi-row INSERT…RETURNING of 1,000
     rows is one statement with 20,000 placeholders, which psycopg converts with a regular expression on every
-    call (no cache for long statements): measured ≈ 60 ms of 330 for a 1,000-flat house.
+    call (no cache for long statements): processing a 1,000-flat house took 333–375 ms with it, 227 without.
     """
     if connection.dialect.name != "postgresql":
         return None
-    return list(connection.execute(text("SELECT nextval(pg_get_serial_sequence(:table, 'id')) "
-                                        "FROM generate_series(1, :n)"), {"table": table.name, "n": count}).scalars())
+    return list(connection.execute(text("SELECT nextval(pg_get_serial_sequence(:table, 'id')) AS serial "
+                                        "FROM generate_series(1, :n) ORDER BY serial"),
+                                   {"table": table.name, "n": count}).scalars())
 
 
 def insert_with_serials(connection: Connection, table: Table, rows: list[dict[str, Any]]) -> list[int]:
