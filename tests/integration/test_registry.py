@@ -182,3 +182,22 @@ def test_message_bodies_are_compressed_with_lz4_on_postgresql(engine: Engine) ->
             "SELECT attname, attcompression FROM pg_attribute "
             "WHERE attrelid = 'messages'::regclass AND attname IN ('request', 'payload', 'result')")).all())
     assert methods == {"request": "l", "payload": "l", "result": "l"}
+
+
+def test_batches_get_their_serials_in_row_order(engine: Engine) -> None:
+    """insert_with_serials: PostgreSQL draws the ids first, SQLite returns them; either way id i is row i's."""
+    from sqlalchemy import Column, Integer, MetaData, String, Table
+
+    from gateway.registry.sql import insert_with_serials
+
+    probe = Table("serial_probe", MetaData(), Column("id", Integer, primary_key=True, autoincrement=True),
+                  Column("code", String(10), nullable=False))
+    probe.create(engine)
+    try:
+        with engine.begin() as connection:
+            serials = insert_with_serials(connection, probe, [{"code": str(n)} for n in range(50)])
+            stored = dict(connection.execute(select(probe.c.code, probe.c.id)).all())
+    finally:
+        probe.drop(engine)
+    assert serials == sorted(set(serials)) and len(serials) == 50
+    assert [stored[str(n)] for n in range(50)] == serials
