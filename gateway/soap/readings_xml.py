@@ -37,11 +37,26 @@ def _text(element: etree._Element, tag: str) -> str | None:
     return found.text.strip() if found is not None and found.text else None
 
 
-def _period(value: etree._Element) -> str | None:
-    period = value.find(dm("Period"))
+_DATE_VALUE, _PERIOD, _RESOURCE = q(DM, "DateValue"), q(DM, "Period"), q(MDB, "MunicipalResource")
+_VALUE, _ZONES = q(MDB, "MeteringValue"), tuple(q(MDB, f"MeteringValueT{i}") for i in (1, 2, 3))
+_YEAR, _MONTH, _CODE = q(BASE, "Year"), q(BASE, "Month"), q(ns.NSI_BASE, "Code")
+
+
+def _children(element: etree._Element) -> dict[str, etree._Element]:
+    """An element's children by tag, in one pass (a reading's fields are unique; a ``find`` each cost 4 µs,
+    a third of decoding 1,000 readings)."""
+    return {child.tag: child for child in element if isinstance(child.tag, str)}
+
+
+def _own_text(element: etree._Element | None) -> str | None:
+    return element.text.strip() if element is not None and element.text else None
+
+
+def _period(fields: dict[str, etree._Element]) -> str | None:
+    period = fields.get(_PERIOD)
     if period is None:
         return None
-    year, month = _text(period, q(BASE, "Year")), _text(period, q(BASE, "Month"))
+    year, month = _text(period, _YEAR), _text(period, _MONTH)
     if year is None or month is None:
         raise InvalidValue("Period needs Year and Month")
     return f"{int(year):04d}-{int(month):02d}"
@@ -49,21 +64,22 @@ def _period(value: etree._Element) -> str | None:
 
 def _reading(value: etree._Element, root: Guid | None, version: Guid | None, kind: ReadingKind,
              electric: bool) -> ReadingToImport:
-    on = date.fromisoformat((_text(value, dm("DateValue")) or "")[:10])
+    fields = _children(value)
+    on = date.fromisoformat((_own_text(fields.get(_DATE_VALUE)) or "")[:10])
     if electric:
-        zones = [_text(value, q(MDB, f"MeteringValueT{i}")) for i in (1, 2, 3)]
+        zones = [_own_text(fields.get(tag)) for tag in _ZONES]
         if zones[1] is None and zones[2] is not None:
             raise InvalidValue("MeteringValueT3 without MeteringValueT2")
         values = tuple(reading_value(z, "MeteringValueT") for z in zones if z is not None)
         resource = None
     else:
-        values = (reading_value(_text(value, q(MDB, "MeteringValue")), "MeteringValue"),)
-        resource = _text(value.find(q(MDB, "MunicipalResource")), q(ns.NSI_BASE, "Code")) \
-            if value.find(q(MDB, "MunicipalResource")) is not None else None
+        values = (reading_value(_own_text(fields.get(_VALUE)), "MeteringValue"),)
+        municipal = fields.get(_RESOURCE)
+        resource = _text(municipal, _CODE) if municipal is not None else None
         if resource is None:
             raise InvalidValue("MunicipalResource is missing")
-    return ReadingToImport(Guid(_text(value, _TRANSPORT) or ""), root, version, kind, resource, values, on,
-                           _period(value) if kind is ReadingKind.CURRENT else None)
+    return ReadingToImport(Guid(_own_text(fields.get(_TRANSPORT)) or ""), root, version, kind, resource, values, on,
+                           _period(fields) if kind is ReadingKind.CURRENT else None)
 
 
 def _item(value: etree._Element, *args: object) -> ReadingToImport | InvalidValueItem:
