@@ -33,7 +33,7 @@ def dm(local: str) -> str:
 
 
 def _text(element: etree._Element, tag: str) -> str | None:
-    found = element.find(tag)
+    found = next(element.iterchildren(tag), None)
     return found.text.strip() if found is not None and found.text else None
 
 

@@ -25,8 +25,14 @@ def hm(local: str) -> str:
     return q(ns.HM, local)
 
 
+def child(element: etree._Element, local: str, namespace: str = ns.HM) -> etree._Element | None:
+    """The first child ``{namespace}local`` (what ``find`` gives for a plain tag, at a third of its cost:
+    ``find`` goes through lxml's path machinery, and a message of 1,000 objects asks tens of thousands)."""
+    return next(element.iterchildren(q(namespace, local)), None)
+
+
 def text(element: etree._Element, local: str, namespace: str = ns.HM) -> str | None:
-    found = element.find(q(namespace, local))
+    found = child(element, local, namespace)
     return found.text.strip() if found is not None and found.text is not None else None
 
 
@@ -42,7 +48,7 @@ def transport_guid(element: etree._Element) -> Guid:
 
 
 def nsi(element: etree._Element, local: str) -> NsiRef:
-    ref = element.find(hm(local))
+    ref = child(element, local)
     if ref is None:
         raise InvalidValue(f"{local} is missing")
     return NsiRef(code=required(ref, "Code", ns.NSI_BASE), guid=Guid(required(ref, "GUID", ns.NSI_BASE)),
