@@ -129,6 +129,28 @@ class Curve:
                 result = self._add_affine(result, point)
         return self._affine(result)
 
+    def multiply_secret(self, k: int, point: Point) -> Point:
+        """k·point for a secret k (a signature's nonce, a private key): the same sequence of operations for
+        every k of 1 … q-1.
+
+        ``multiply`` runs as many steps as k has bits and adds only where a bit is set: its time tells the
+        nonce's length, and a few hundred signatures with known short nonces give the key away by lattice
+        reduction (the Minerva attacks, CVE-2019-15809). Here k is first lifted to k + q or k + 2q, whichever
+        has exactly one bit more than q (the same point, q·point being the identity), and every step doubles
+        and adds, keeping the sum by selection rather than by a branch. Python's integers are not constant-time
+        themselves: this removes the gross leaks, not every one (README, Trust and security).
+        """
+        if point is None or not 0 < k < self.q:
+            raise ValueError("a secret scalar lies in 1 … q-1")
+        lifted = k + self.q
+        if lifted.bit_length() <= self.q.bit_length():
+            lifted += self.q
+        result = (point[0], point[1], 1)  # the lifted scalar's top bit
+        for bit in range(self.q.bit_length() - 1, -1, -1):
+            doubled = self._double(result)
+            result = (doubled, self._add_affine(doubled, point))[(lifted >> bit) & 1]
+        return self._affine(result)
+
     def combine(self, k1: int, p1: Point, k2: int, p2: Point) -> Point:
         """k1*p1 + k2*p2 in one pass (Shamir's trick): the verification's cost."""
         both = self.add(p1, p2)
@@ -220,7 +242,7 @@ class GostPrivateKey:
         return cls(curve, secrets.randbelow(curve.q - 1) + 1)
 
     def public_key(self) -> GostPublicKey:
-        point = self.curve.multiply(self.d, self.curve.base)
+        point = self.curve.multiply_secret(self.d, self.curve.base)
         assert point is not None
         return GostPublicKey(self.curve, *point)
 
@@ -230,7 +252,7 @@ class GostPrivateKey:
         e = int.from_bytes(digest, "little") % q or 1
         while True:
             k = secrets.randbelow(q - 1) + 1
-            point = self.curve.multiply(k, self.curve.base)
+            point = self.curve.multiply_secret(k, self.curve.base)
             assert point is not None
             r = point[0] % q
             s = (r * self.d + k * e) % q

@@ -85,3 +85,19 @@ def test_malformed_signatures_and_keys_are_refused() -> None:
         gost.GostPublicKey(gost.CRYPTOPRO_A, 1, 2)  # not on the curve
     with pytest.raises(gost.GostKeyError):
         gost.GostPrivateKey(gost.CRYPTOPRO_A, gost.CRYPTOPRO_A.q)
+
+
+@settings(max_examples=60)
+@given(st.integers(min_value=1), st.sampled_from([gost.CRYPTOPRO_A, gost.CRYPTOPRO_B, gost.CRYPTOPRO_C]))
+def test_the_uniform_multiplication_agrees_with_the_plain_one(seed: int, curve: gost.Curve) -> None:
+    """multiply_secret (nonces, private keys) gives the same point as multiply, for short and long scalars alike,
+    including those lifted by 2q."""
+    for k in {seed % (curve.q - 1) + 1, seed % 1000 + 1, curve.q - 1 - seed % 1000}:
+        assert curve.multiply_secret(k, curve.base) == curve.multiply(k, curve.base)
+
+
+def test_the_uniform_multiplication_refuses_what_is_no_secret_scalar() -> None:
+    curve = gost.CRYPTOPRO_A
+    for k in (0, curve.q, -1):
+        with pytest.raises(ValueError, match="1 … q-1"):
+            curve.multiply_secret(k, curve.base)
