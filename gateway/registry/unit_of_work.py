@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import TracebackType
 
@@ -34,6 +34,7 @@ class UnitOfWork:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._transaction: RootTransaction | None = None
+        self._after_commit: list[Callable[[], None]] = []
 
     def __enter__(self) -> UnitOfWork:
         self.connection = self.engine.connect()
@@ -56,11 +57,20 @@ class UnitOfWork:
         finally:
             self.connection.close()
             self._transaction = None
+            self._after_commit.clear()  # never committed: what was to follow never happened
 
     def commit(self) -> None:
         assert self._transaction is not None, "commit outside of 'with uow:'"
         self._transaction.commit()
         self._transaction = self.connection.begin()
+        actions, self._after_commit = self._after_commit, []
+        for action in actions:
+            action()
+
+    def after_commit(self, action: Callable[[], None]) -> None:
+        """Run ``action`` once the work so far is committed; dropped if it rolls back (metrics of written
+        objects, for instance, must not count a transaction that a lost lease rolled back)."""
+        self._after_commit.append(action)
 
     @contextmanager
     def savepoint(self) -> Iterator[None]:

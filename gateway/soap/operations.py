@@ -6,6 +6,7 @@ values, and the worker-side function that turns the stored payload into a getSta
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -105,8 +106,18 @@ def _results_of(item: object) -> ObjectResult:
     return item if isinstance(item, ObjectResult) else item.result  # type: ignore[attr-defined]
 
 
+def _count_on_commit(uow: UnitOfWork, counter: Any, counts: dict[tuple[str, ...], int]) -> None:
+    """Add ``counts`` (labels → amount) to a Prometheus counter once the processing transaction commits: a
+    transaction rolled back (a lost lease, a failure to be retried) wrote nothing and counts nothing."""
+    def add() -> None:
+        for labels, amount in counts.items():
+            counter.labels(*labels).inc(amount)
+
+    uow.after_commit(add)
+
+
 def _importer(decode: Callable[[etree._Element], Any], run: Callable[..., Any],
-              extra: Callable[[etree._Element, Any], None] | None = None) -> Processor:
+              extra: Callable[[UnitOfWork, etree._Element, Any], None] | None = None) -> Processor:
     """An import operation: decode the stored payload, run the use case, answer ``ImportResult`` with one
     ``CommonResult`` per object, to which ``extra`` adds the operation's own element (ImportAccount, …)."""
     def process(uow: UnitOfWork, sender: Organisation, message: StoredMessage, now: datetime,
@@ -116,35 +127,35 @@ def _importer(decode: Callable[[etree._Element], Any], run: Callable[..., Any],
         commons = results_xml.append_common_results(import_result, endpoint.types_ns, map(_results_of, items))
         if extra is not None:
             for common, item in zip(commons, items, strict=True):
-                extra(common, item)
+                extra(uow, common, item)
         return root
 
     return process
 
 
-def _account_numbers(common: etree._Element, item: account_services.AccountResult) -> None:
+def _account_numbers(_uow: UnitOfWork, common: etree._Element, item: account_services.AccountResult) -> None:
     if item.unified_number and item.service_id:
         accounts_xml.append_import_account(common, item.unified_number, item.service_id)
 
 
-def _document(common: etree._Element, item: contract_services.DocumentResult) -> None:
+def _document(_uow: UnitOfWork, common: etree._Element, item: contract_services.DocumentResult) -> None:
     if item.document is not None:
         contracts_xml.append_document_result(common, item.document)
 
 
-def _device(common: etree._Element, item: metering_services.DeviceResult) -> None:
+def _device(_uow: UnitOfWork, common: etree._Element, item: metering_services.DeviceResult) -> None:
     if item.device is not None:
         devices_xml.append_import_device(common, item.device)
 
 
-def _voting(common: etree._Element, item: oss_services.ProtocolResult | ObjectResult) -> None:
+def _voting(uow: UnitOfWork, common: etree._Element, item: oss_services.ProtocolResult | ObjectResult) -> None:
     if isinstance(item, ObjectResult):  # a notice: its GUID is the voting's
         if item.ok and item.guid is not None:
             oss_xml.append_voting_guid(common, item.guid)
     elif item.protocol is not None:
         oss_xml.append_voting_information(common, item.protocol)
         if item.protocol.tally.flags:
-            metrics.PROTOCOL_FLAGS.inc()
+            uow.after_commit(metrics.PROTOCOL_FLAGS.inc)
 
 
 def _documents(kind: MandateKind) -> Callable[..., Any]:
@@ -205,8 +216,7 @@ def _import_readings(uow: UnitOfWork, sender: Organisation, message: StoredMessa
                      endpoint: Endpoint) -> etree._Element:
     command = readings_xml.decode_import_readings(parse_untrusted(message.payload))
     outcome = metering_services.import_readings(uow, sender, command, message=message.guid, now=now)
-    for flag, count in outcome.flagged.items():
-        metrics.READING_FLAGS.labels(flag).inc(count)
+    _count_on_commit(uow, metrics.READING_FLAGS, {(flag,): n for flag, n in outcome.flagged.items()})
     root = results_xml.state_result(endpoint.types_ns, endpoint.state_result_version, message.guid, 3)
     results_xml.append_common_results(root, endpoint.types_ns, outcome.results, element="ImportResult")
     return root
@@ -325,9 +335,9 @@ class MessageProcessor:
             raise LookupError(f"organisation {message.org_guid} of message {message.guid} is gone")
         root = operation.process(uow, sender, message, now, operation.endpoint)
         per_object = "ImportResult" if operation.endpoint is DEVICE_METERING else "CommonResult"
-        for common in root.iter(q(operation.endpoint.types_ns, per_object)):
-            failed = common.find(q(ns.BASE, "Error")) is not None
-            metrics.OBJECTS.labels(operation.name, "error" if failed else "ok").inc()
+        counted = Counter("error" if common.find(q(ns.BASE, "Error")) is not None else "ok"
+                          for common in root.iter(q(operation.endpoint.types_ns, per_object)))
+        _count_on_commit(uow, metrics.OBJECTS, {(operation.name, result): n for result, n in counted.items()})
         if self.signer is not None:
             self.signer.sign(root)
         return bytes(etree.tostring(root, encoding="UTF-8"))

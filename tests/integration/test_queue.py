@@ -73,18 +73,35 @@ def test_a_claimed_message_whose_lease_expired_is_claimed_again(engine: Engine) 
     assert second.claim_token != first.claim_token
 
 
+def _objects_counted() -> float:
+    from prometheus_client import REGISTRY
+
+    return sum(REGISTRY.get_sample_value("gateway_objects_processed_total",
+                                         {"operation": "importHouseUOData", "result": result}) or 0.0
+               for result in ("ok", "error"))
+
+
 def test_a_worker_that_lost_its_lease_cannot_complete_and_its_writes_roll_back(gateway: Gateway) -> None:
     engine = gateway.engine
     _accept(engine)
     stale = queue.claim(engine, now=T0, lease_seconds=1)
     assert stale is not None
-    assert queue.claim(engine, now=T0 + timedelta(seconds=5), lease_seconds=60) is not None  # taken over
+    current = queue.claim(engine, now=T0 + timedelta(seconds=5), lease_seconds=60)  # taken over
+    assert current is not None
+    counted = _objects_counted()
     with pytest.raises(LeaseLost):
         with UnitOfWork(engine) as uow:
             result = MessageProcessor(gateway.signer)(uow, stale, T0)
             queue.complete(uow.connection, stale, result, now=T0)
             uow.commit()
     assert _house_count(engine) == 0
+    assert _objects_counted() == counted  # nothing written, nothing counted
+    with UnitOfWork(engine) as uow:  # the worker holding the lease: written and counted once
+        result = MessageProcessor(gateway.signer)(uow, current, T0)
+        queue.complete(uow.connection, current, result, now=T0)
+        uow.commit()
+    assert _house_count(engine) == 1
+    assert _objects_counted() > counted
 
 
 def test_failures_are_retried_with_backoff_then_dead_lettered(engine: Engine) -> None:
