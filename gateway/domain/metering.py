@@ -219,6 +219,29 @@ class InvalidValueItem:
 
 
 @dataclass(frozen=True, slots=True)
+class ExportDevices:
+    """exportMeteringDeviceDataRequest: one device (root or version GUID) or a house's devices."""
+
+    root_guid: Guid | None = None
+    version_guid: Guid | None = None
+    fias_house_guid: FiasHouseGuid | None = None
+    archived: bool = False  # SearchArchived: the archived devices instead of those in service
+    resource_code: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ExportHistory:
+    """exportMeteringDeviceHistoryRequest: devices by root GUID and/or house, their readings in a date range."""
+
+    fias_house_guids: tuple[FiasHouseGuid, ...] = ()
+    device_roots: tuple[Guid, ...] = ()
+    resource_codes: tuple[str, ...] = ()
+    archived: bool = False  # SerchArchived: archived devices too
+    entered_from: date | None = None
+    entered_to: date | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class StoredReading:
     guid: Guid
     on: date

@@ -9,7 +9,20 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, Text, and_, bindparam, cast, func, insert, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    RowMapping,
+    Text,
+    and_,
+    bindparam,
+    cast,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 
 from gateway.domain.metering import (
     Device,
@@ -217,19 +230,20 @@ class MeteringRepository:
         return {device.version_guid: device for device in found.values()}
 
     def in_house(self, fias: FiasHouseGuid, *, archived: bool | None = None) -> list[Device]:
+        """A house's devices in registration order: all of them, or only the archived (True) or the others."""
         d = metering_devices.c
-        query = select(d.root_guid).where(or_(d.fias_house_guid == str(fias)))
-        if archived is not None:
-            query = query.where(d.archived_on.is_not(None) if archived else d.archived_on.is_(None))
-        roots = [Guid(r) for r in self.connection.execute(query.order_by(d.id)).scalars()]
-        return list(self.by_roots(roots).values())
+        only = None if archived is None else d.archived_on.is_not(None) if archived else d.archived_on.is_(None)
+        return list(self._devices(d.fias_house_guid, [fias], only=only).values())
 
-    def _devices(self, column: Any, guids: Iterable[Guid], linked: bool = True) -> dict[Guid, Device]:
+    def _devices(self, column: Any, guids: Iterable[Guid | FiasHouseGuid], linked: bool = True,
+                 only: ColumnElement[bool] | None = None) -> dict[Guid, Device]:
         wanted = sorted({str(g) for g in guids})
         if not wanted:
             return {}
-        rows = self.connection.execute(select(*_DEVICE_COLUMNS).where(among(self.connection, column, wanted))
-                                       .order_by(metering_devices.c.id)).mappings().all()
+        query = select(*_DEVICE_COLUMNS).where(among(self.connection, column, wanted))
+        if only is not None:
+            query = query.where(only)
+        rows = self.connection.execute(query.order_by(metering_devices.c.id)).mappings().all()
         served: dict[str, list[Guid]] = {r["root_guid"]: [] for r in rows}
         if rows and linked:
             for r in self.connection.execute(select(device_premises).where(

@@ -14,6 +14,8 @@ from gateway.domain.metering import (
     DeviceChangeUnsupported,
     DeviceToArchive,
     DeviceToCreate,
+    ExportDevices,
+    ExportHistory,
     ImportDevices,
     ImportReadings,
     InvalidValueItem,
@@ -173,6 +175,41 @@ def visible_devices(uow: UnitOfWork, reader: Organisation, devices: list[Device]
     on = authority.today(now)
     return [d for d in devices
             if d.posted_by == reader.guid or authority.holds(reader, d.fias_house_guid, on, mandates)]
+
+
+def export_devices(uow: UnitOfWork, reader: Organisation, query: ExportDevices, now: datetime) -> list[Device]:
+    """exportMeteringDeviceData: the device named, or a house's devices in service (or archived), of a
+    resource if one is named — those the reader may see."""
+    if query.root_guid is not None:
+        found = list(uow.metering.by_roots([query.root_guid]).values())
+    elif query.version_guid is not None:
+        found = list(uow.metering.by_versions([query.version_guid]).values())
+    else:
+        assert query.fias_house_guid is not None  # the schema's choice
+        found = uow.metering.in_house(query.fias_house_guid, archived=query.archived)
+    if query.resource_code is not None:
+        found = [d for d in found if d.data.resource(query.resource_code) is not None]
+    return visible_devices(uow, reader, found, now)
+
+
+def export_history(uow: UnitOfWork, reader: Organisation, query: ExportHistory,
+                   now: datetime) -> list[tuple[Device, list[StoredReading]]]:
+    """exportMeteringDeviceHistory: the devices named (by root GUID, within the houses named), or the houses'
+    devices; archived ones only if asked; each with its kept readings entered in the range."""
+    if query.device_roots:
+        found = list(uow.metering.by_roots(query.device_roots).values())
+        if query.fias_house_guids:
+            found = [d for d in found if d.fias_house_guid in query.fias_house_guids]
+    else:
+        found = [d for house in query.fias_house_guids for d in uow.metering.in_house(house)]
+    if not query.archived:
+        found = [d for d in found if d.archived_on is None]
+    if query.resource_codes:
+        found = [d for d in found if any(d.data.resource(c) for c in query.resource_codes)]
+    found = visible_devices(uow, reader, found, now)
+    history = uow.metering.history([d.root_guid for d in found], entered_from=query.entered_from,
+                                   entered_to=query.entered_to)
+    return [(d, history.get(str(d.root_guid), [])) for d in found]
 
 
 # readings --------------------------------------------------------------------------------------------------

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
@@ -17,6 +16,7 @@ from gateway.domain.metering import (
     DeviceResource,
     DeviceToArchive,
     DeviceToCreate,
+    ExportDevices,
     ImportDevices,
 )
 from gateway.domain.model import NsiRef
@@ -120,15 +120,6 @@ def decode_import_devices(request: etree._Element) -> ImportDevices:
             error = exc if isinstance(exc, InvalidValue) else InvalidValue(str(exc))
             items.append(DeviceToCreate(transport_guid(device), error))
     return ImportDevices(FiasHouseGuid(house) if house else None, tuple(items))
-
-
-@dataclass(frozen=True, slots=True)
-class ExportDevices:
-    root_guid: Guid | None = None
-    version_guid: Guid | None = None
-    fias_house_guid: FiasHouseGuid | None = None
-    archived: bool = False
-    resource_code: str | None = None
 
 
 def decode_export_devices(request: etree._Element) -> ExportDevices:

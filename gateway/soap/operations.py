@@ -194,16 +194,7 @@ def _export_house(uow: UnitOfWork, sender: Organisation, message: StoredMessage,
 def _export_devices(uow: UnitOfWork, sender: Organisation, message: StoredMessage, now: datetime,
                     endpoint: Endpoint) -> etree._Element:
     query = devices_xml.decode_export_devices(parse_untrusted(message.payload))
-    if query.root_guid is not None:
-        found = list(uow.metering.by_roots([query.root_guid]).values())
-    elif query.version_guid is not None:
-        found = list(uow.metering.by_versions([query.version_guid]).values())
-    else:
-        assert query.fias_house_guid is not None  # the schema's choice
-        found = uow.metering.in_house(query.fias_house_guid, archived=query.archived)
-    if query.resource_code is not None:
-        found = [d for d in found if d.data.resource(query.resource_code) is not None]
-    found = metering_services.visible_devices(uow, sender, found, now)
+    found = metering_services.export_devices(uow, sender, query, now)
     root = results_xml.state_result(endpoint.types_ns, endpoint.state_result_version, message.guid, 3)
     if not found:
         results_xml.append_error_message(root, Code.DEVICE_NOT_FOUND, "no metering device you may see matches")
@@ -225,24 +216,12 @@ def _import_readings(uow: UnitOfWork, sender: Organisation, message: StoredMessa
 def _export_history(uow: UnitOfWork, sender: Organisation, message: StoredMessage, now: datetime,
                     endpoint: Endpoint) -> etree._Element:
     query = readings_xml.decode_export_history(parse_untrusted(message.payload))
-    if query.device_roots:
-        found = list(uow.metering.by_roots(query.device_roots).values())
-    else:
-        found = [d for house in query.fias_house_guids for d in uow.metering.in_house(house, archived=None)]
-    if query.fias_house_guids:
-        found = [d for d in found if d.fias_house_guid in query.fias_house_guids]
-    if not query.archived:
-        found = [d for d in found if d.archived_on is None]
-    if query.resource_codes:
-        found = [d for d in found if any(d.data.resource(c) for c in query.resource_codes)]
-    found = metering_services.visible_devices(uow, sender, found, now)
-    history = uow.metering.history([d.root_guid for d in found], entered_from=query.entered_from,
-                                   entered_to=query.entered_to)
+    found = metering_services.export_history(uow, sender, query, now)
     root = results_xml.state_result(endpoint.types_ns, endpoint.state_result_version, message.guid, 3)
     if not found:
         results_xml.append_error_message(root, Code.DEVICE_NOT_FOUND, "no metering device you may see matches")
-    for device in found:
-        readings_xml.encode_history(root, device, history.get(str(device.root_guid), []))
+    for device, readings in found:
+        readings_xml.encode_history(root, device, readings)
     return root
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -10,6 +9,7 @@ from lxml import etree
 
 from gateway.domain.metering import (
     Device,
+    ExportHistory,
     ImportReadings,
     InvalidValueItem,
     ReadingKind,
@@ -22,7 +22,7 @@ from gateway.domain.values import FiasHouseGuid, Guid, InvalidValue
 from gateway.soap import ns
 from gateway.soap.devices_xml import reading_value
 from gateway.soap.ns import q
-from gateway.soap.xmlmap import sub
+from gateway.soap.xmlmap import own_text, sub, text
 
 DM, MDB, BASE = ns.DM, ns.METERING_DEVICE_BASE, ns.BASE
 _TRANSPORT = q(BASE, "TransportGUID")
@@ -32,14 +32,8 @@ def dm(local: str) -> str:
     return q(DM, local)
 
 
-def _text(element: etree._Element, tag: str) -> str | None:
-    found = next(element.iterchildren(tag), None)
-    return found.text.strip() if found is not None and found.text else None
-
-
 _DATE_VALUE, _PERIOD, _RESOURCE = q(DM, "DateValue"), q(DM, "Period"), q(MDB, "MunicipalResource")
 _VALUE, _ZONES = q(MDB, "MeteringValue"), tuple(q(MDB, f"MeteringValueT{i}") for i in (1, 2, 3))
-_YEAR, _MONTH, _CODE = q(BASE, "Year"), q(BASE, "Month"), q(ns.NSI_BASE, "Code")
 
 
 def _children(element: etree._Element) -> dict[str, etree._Element]:
@@ -48,15 +42,11 @@ def _children(element: etree._Element) -> dict[str, etree._Element]:
     return {child.tag: child for child in element if isinstance(child.tag, str)}
 
 
-def _own_text(element: etree._Element | None) -> str | None:
-    return element.text.strip() if element is not None and element.text else None
-
-
 def _period(fields: dict[str, etree._Element]) -> str | None:
     period = fields.get(_PERIOD)
     if period is None:
         return None
-    year, month = _text(period, _YEAR), _text(period, _MONTH)
+    year, month = text(period, "Year", BASE), text(period, "Month", BASE)
     if year is None or month is None:
         raise InvalidValue("Period needs Year and Month")
     return f"{int(year):04d}-{int(month):02d}"
@@ -65,20 +55,20 @@ def _period(fields: dict[str, etree._Element]) -> str | None:
 def _reading(value: etree._Element, root: Guid | None, version: Guid | None, kind: ReadingKind,
              electric: bool) -> ReadingToImport:
     fields = _children(value)
-    on = date.fromisoformat((_own_text(fields.get(_DATE_VALUE)) or "")[:10])
+    on = date.fromisoformat((own_text(fields.get(_DATE_VALUE)) or "")[:10])
     if electric:
-        zones = [_own_text(fields.get(tag)) for tag in _ZONES]
+        zones = [own_text(fields.get(tag)) for tag in _ZONES]
         if zones[1] is None and zones[2] is not None:
             raise InvalidValue("MeteringValueT3 without MeteringValueT2")
         values = tuple(reading_value(z, "MeteringValueT") for z in zones if z is not None)
         resource = None
     else:
-        values = (reading_value(_own_text(fields.get(_VALUE)), "MeteringValue"),)
+        values = (reading_value(own_text(fields.get(_VALUE)), "MeteringValue"),)
         municipal = fields.get(_RESOURCE)
-        resource = _text(municipal, _CODE) if municipal is not None else None
+        resource = text(municipal, "Code", ns.NSI_BASE) if municipal is not None else None
         if resource is None:
             raise InvalidValue("MunicipalResource is missing")
-    return ReadingToImport(Guid(_own_text(fields.get(_TRANSPORT)) or ""), root, version, kind, resource, values, on,
+    return ReadingToImport(Guid(own_text(fields.get(_TRANSPORT)) or ""), root, version, kind, resource, values, on,
                            _period(fields) if kind is ReadingKind.CURRENT else None)
 
 
@@ -87,14 +77,14 @@ def _item(value: etree._Element, *args: object) -> ReadingToImport | InvalidValu
         return _reading(value, *args)  # type: ignore[arg-type]
     except (InvalidValue, ValueError) as exc:
         error = exc if isinstance(exc, InvalidValue) else InvalidValue(str(exc))
-        return InvalidValueItem(Guid(_text(value, _TRANSPORT) or ""), error)
+        return InvalidValueItem(Guid(text(value, "TransportGUID", BASE) or ""), error)
 
 
 def _verification(value: etree._Element, root: Guid | None, version: Guid | None
                   ) -> VerificationToImport | InvalidValueItem:
-    transport = Guid(_text(value, _TRANSPORT) or "")
+    transport = Guid(text(value, "TransportGUID", BASE) or "")
     try:
-        day = {local: date.fromisoformat((_text(value, dm(local)) or "")[:10])
+        day = {local: date.fromisoformat((text(value, local, DM) or "")[:10])
                for local in ("StartDateValue", "EndDateValue", "SealDate")}
         return VerificationToImport(transport, root, version, day["StartDateValue"], day["EndDateValue"],
                                     day["SealDate"], value.find(dm("PlannedVerification")) is not None)
@@ -104,11 +94,11 @@ def _verification(value: etree._Element, root: Guid | None, version: Guid | None
 
 def decode_import_readings(request: etree._Element) -> ImportReadings:
     """``dm:importMeteringDeviceValuesRequest``: ≤ 1,000 devices, each with its values (one per TransportGUID)."""
-    house = _text(request, dm("FIASHouseGuid"))
+    house = text(request, "FIASHouseGuid", DM)
     items: list[ReadingToImport | VerificationToImport | ReadingUnsupported | InvalidValueItem] = []
     for device in request.iterchildren(dm("MeteringDevicesValues")):
-        root_text, version_text = _text(device, dm("MeteringDeviceRootGUID")), \
-            _text(device, dm("MeteringDeviceVersionGUID"))
+        root_text, version_text = text(device, "MeteringDeviceRootGUID", DM), \
+            text(device, "MeteringDeviceVersionGUID", DM)
         root = Guid(root_text) if root_text else None
         version = Guid(version_text) if version_text else None
         for kind_element in device:
@@ -121,7 +111,7 @@ def decode_import_readings(request: etree._Element) -> ImportReadings:
                     continue
                 name = etree.QName(value).localname
                 if local == "VolumeDeviceValue":
-                    items.append(ReadingUnsupported(Guid(_text(value, _TRANSPORT) or ""), f"{local}/{name}"))
+                    items.append(ReadingUnsupported(Guid(text(value, "TransportGUID", BASE) or ""), f"{local}/{name}"))
                 elif name == "VerificationValue":
                     items.append(_verification(value, root, version))
                 elif name in ("CurrentValue", "ControlValue"):
@@ -130,27 +120,17 @@ def decode_import_readings(request: etree._Element) -> ImportReadings:
     return ImportReadings(FiasHouseGuid(house) if house else None, tuple(items))
 
 
-@dataclass(frozen=True, slots=True)
-class ExportHistory:
-    fias_house_guids: tuple[FiasHouseGuid, ...] = ()
-    device_roots: tuple[Guid, ...] = ()
-    resource_codes: tuple[str, ...] = ()
-    archived: bool = False
-    entered_from: date | None = None
-    entered_to: date | None = None
-
-
 def decode_export_history(request: etree._Element) -> ExportHistory:
     def day(local: str) -> date | None:
-        value = _text(request, dm(local))
+        value = text(request, local, DM)
         return date.fromisoformat(value[:10]) if value else None
 
     return ExportHistory(
         fias_house_guids=tuple(FiasHouseGuid(e.text or "") for e in request.iterchildren(dm("FIASHouseGuid"))),
         device_roots=tuple(Guid(e.text or "") for e in request.iterchildren(dm("MeteringDeviceRootGUID"))),
-        resource_codes=tuple(_text(e, q(ns.NSI_BASE, "Code")) or "" for e in
+        resource_codes=tuple(text(e, "Code", ns.NSI_BASE) or "" for e in
                              request.iterchildren(dm("MunicipalResource"))),
-        archived=_text(request, dm("SerchArchived")) in ("true", "1"),
+        archived=text(request, "SerchArchived", DM) in ("true", "1"),
         entered_from=day("inputDateFrom"), entered_to=day("inputDateTo"))
 
 

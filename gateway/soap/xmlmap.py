@@ -31,9 +31,13 @@ def child(element: etree._Element, local: str, namespace: str = ns.HM) -> etree.
     return next(element.iterchildren(q(namespace, local)), None)
 
 
+def own_text(element: etree._Element | None) -> str | None:
+    """An element's text, stripped; None for no element or an empty one."""
+    return element.text.strip() if element is not None and element.text is not None else None
+
+
 def text(element: etree._Element, local: str, namespace: str = ns.HM) -> str | None:
-    found = child(element, local, namespace)
-    return found.text.strip() if found is not None and found.text is not None else None
+    return own_text(child(element, local, namespace))
 
 
 def required(element: etree._Element, local: str, namespace: str = ns.HM) -> str:
