@@ -176,6 +176,11 @@ class HouseRepository:
             )
         )
 
+    def guid_of(self, fias: FiasHouseGuid) -> Guid | None:
+        """The registry GUID of the house with this FIAS GUID, if it is registered."""
+        found = self.find_house_holder(fias)
+        return found[0] if found else None
+
     def find_house_holder(self, fias: FiasHouseGuid) -> tuple[Guid, Guid] | None:
         """The house GUID and the organisation holding it, if the house is registered."""
         row = self.connection.execute(

@@ -39,7 +39,6 @@ from gateway.registry.sql import among
 from gateway.registry.tables import (
     accounts,
     device_premises,
-    houses,
     living_rooms,
     meter_readings,
     metering_devices,
@@ -123,10 +122,6 @@ class MeteringRepository:
         self.connection = connection
 
     # devices --------------------------------------------------------------------------------------------
-
-    def house(self, fias: FiasHouseGuid) -> Guid | None:
-        row = self.connection.execute(select(houses.c.guid).where(houses.c.fias_house_guid == str(fias))).first()
-        return Guid(row.guid) if row else None
 
     def premises_houses(self, guids: Iterable[Guid]) -> dict[Guid, Guid]:
         """premises GUID → its house GUID, for the premises the registry holds."""

@@ -100,7 +100,7 @@ def _device(uow: UnitOfWork, sender: Organisation, request_house: FiasHouseGuid 
         return failed(Code.VALUE_INVALID, "FIASHouseGuid is required to register a premises device")
     if fias is None:
         return failed(Code.VALUE_INVALID, "the device's house is not named (FIASHouseGuid)")
-    house_guid = uow.metering.house(fias)
+    house_guid = uow.houses.guid_of(fias)
     if house_guid is None:
         return failed(Code.HOUSE_NOT_FOUND, f"no house with FIAS GUID {fias} is registered")
     if why := authority.refusal(sender, fias, authority.today(now), uow.documents.mandates([fias]),

@@ -8,11 +8,13 @@ from datetime import datetime
 from decimal import Decimal
 
 from gateway.domain import authority
+from gateway.domain.authority import Mandate
 from gateway.domain.model import Organisation
 from gateway.domain.oss import (
     AgendaItem,
     DecisionUnsupported,
     Majority,
+    NoticeItem,
     NoticeToImport,
     OwnerDecision,
     ProtocolChangeUnsupported,
@@ -29,6 +31,7 @@ from gateway.registry.unit_of_work import UnitOfWork
 log = logging.getLogger("gateway.oss")
 
 DECISION_TYPE_NSI = 63
+_MAJORITY_VALUES = {m.value for m in Majority}
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,9 +46,18 @@ def _majorities(uow: UnitOfWork, items: tuple[AgendaItem, ...]) -> dict[int, Maj
     majorities = {}
     for item in items:
         found = directory.get(item.decision_type.code) if item.decision_type is not None else None
-        if found is not None and found.value in Majority._value2member_map_:
+        if found is not None and found.value in _MAJORITY_VALUES:
             majorities[item.number] = Majority(str(found.value))
     return majorities
+
+
+def _agenda_refusal(uow: UnitOfWork, items: tuple[AgendaItem, ...] | tuple[NoticeItem, ...]) -> str | None:
+    """Why an agenda item's decision type is not in NSI 63, if one is not."""
+    for agenda in items:
+        if agenda.decision_type is not None and (
+                why := uow.nsi.refusal(DECISION_TYPE_NSI, agenda.decision_type, f"item {agenda.number} DecisionsType")):
+            return why
+    return None
 
 
 def import_notices(uow: UnitOfWork, sender: Organisation, items: tuple[NoticeToImport | ProtocolChangeUnsupported,
@@ -77,7 +89,7 @@ def _notice_refusal(uow: UnitOfWork, sender: Organisation, notice: VotingNotice,
     """The house's registry GUID if the notice may be posted, else why not."""
     if not authority.may_write(sender):
         return ObjectError(Code.AUTHORITY_DENIED, f"organisation {sender.guid} ({sender.role}) only reads")
-    house = uow.metering.house(notice.fias_house_guid)
+    house = uow.houses.guid_of(notice.fias_house_guid)
     if house is None:
         return ObjectError(Code.HOUSE_NOT_FOUND, f"no house with FIAS GUID {notice.fias_house_guid} is registered")
     on = notice.notice_date or authority.today(now)
@@ -86,10 +98,8 @@ def _notice_refusal(uow: UnitOfWork, sender: Organisation, notice: VotingNotice,
         return ObjectError(Code.NO_MANDATE, why)
     if why := notice.period_refusal():
         return ObjectError(Code.VOTING_PERIOD_INVALID, why)
-    for agenda in notice.items:
-        if agenda.decision_type is not None and (
-                why := uow.nsi.refusal(DECISION_TYPE_NSI, agenda.decision_type, f"item {agenda.number} DecisionsType")):
-            return ObjectError(Code.NSI_UNKNOWN, why)
+    if why := _agenda_refusal(uow, notice.items):
+        return ObjectError(Code.NSI_UNKNOWN, why)
     return house
 
 
@@ -117,17 +127,15 @@ def _protocol(uow: UnitOfWork, sender: Organisation, item: ProtocolToImport | Pr
     if isinstance(item.data, InvalidValue):
         return failed(item.data.code, str(item.data))
     data = item.data
-    house = uow.metering.house(data.fias_house_guid)
+    house = uow.houses.guid_of(data.fias_house_guid)
     if house is None:
         return failed(Code.HOUSE_NOT_FOUND, f"no house with FIAS GUID {data.fias_house_guid} is registered: "
                                             "the registry counts votes from its premises")
     mandates = uow.documents.mandates([data.fias_house_guid])
     if why := authority.refusal(sender, data.fias_house_guid, data.date, mandates, "its owners' meeting protocols"):
         return failed(Code.NO_MANDATE, why)
-    for agenda in data.items:
-        if agenda.decision_type is not None and (
-                why := uow.nsi.refusal(DECISION_TYPE_NSI, agenda.decision_type, f"item {agenda.number} DecisionsType")):
-            return failed(Code.NSI_UNKNOWN, why)
+    if why := _agenda_refusal(uow, data.items):
+        return failed(Code.NSI_UNKNOWN, why)
     announced = uow.oss.notice_house(item.voting_guid)
     if announced is not None and announced != data.fias_house_guid:
         return failed(Code.VALUE_INVALID, f"voting {item.voting_guid} was announced for house {announced}, not "
@@ -154,6 +162,7 @@ def import_decisions(uow: UnitOfWork, sender: Organisation, items: tuple[OwnerDe
     the owner names times the owner's share; the protocol's tally is recomputed once per protocol."""
     results: list[ObjectResult] = []
     touched: dict[Guid, StoredProtocol] = {}
+    mandates: dict[FiasHouseGuid, list[Mandate]] = {}
     pending: dict[Guid, tuple[dict[tuple[int, str], dict[str, Decimal]], dict[str, tuple[Guid, Decimal]]]] = {}
     for item in items:
         transport = item.transport_guid
@@ -169,8 +178,10 @@ def import_decisions(uow: UnitOfWork, sender: Organisation, items: tuple[OwnerDe
                                                f"no protocol {item.protocol_guid} (decisions on a voting message "
                                                "are not supported by this gateway version)"))
             continue
-        if why := authority.refusal(sender, protocol.data.fias_house_guid, protocol.data.date,
-                                    uow.documents.mandates([protocol.data.fias_house_guid]), "owners' decisions"):
+        fias = protocol.data.fias_house_guid
+        if fias not in mandates:  # one query per house, not per decision (≤ 10,000 a message)
+            mandates[fias] = uow.documents.mandates([fias])
+        if why := authority.refusal(sender, fias, protocol.data.date, mandates[fias], "owners' decisions"):
             results.append(ObjectResult.failed(transport, Code.NO_MANDATE, why))
             continue
         if item.question not in {i.number for i in protocol.data.items}:
@@ -179,8 +190,8 @@ def import_decisions(uow: UnitOfWork, sender: Organisation, items: tuple[OwnerDe
             continue
         touched[protocol.guid] = protocol
         if protocol.guid not in pending:
-            pending[protocol.guid] = (uow.oss.decided(protocol.guid)[1], {
-                number: value for number, value in uow.oss.premises_by_number(protocol.house_guid).items()})
+            pending[protocol.guid] = (uow.oss.decided(protocol.guid)[1],
+                                      uow.oss.premises_by_number(protocol.house_guid))
         used, by_number = pending[protocol.guid]
         rows = []
         refusal: tuple[Code, str] | None = None
