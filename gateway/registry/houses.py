@@ -205,12 +205,6 @@ class HouseRepository:
                              {**columns, "unique_number": unique_number, "posted_by": str(posted_by)})
         return unique_number
 
-    def premises_taken(self, house_guid: Guid) -> set[tuple[PremisesKind, str]]:
-        rows = self.connection.execute(
-            select(premises.c.kind, premises.c.number).where(premises.c.house_guid == str(house_guid))
-        )
-        return {(PremisesKind(kind), number) for kind, number in rows}
-
     def add_premises(
         self, house_guid: Guid, house_unique: str, items: list[tuple[Guid, PremisesData]], *, org: Guid,
         message: Guid, at: datetime,

@@ -42,18 +42,17 @@ def import_house_uo(
         reason = f"organisation {sender.guid} ({sender.role}) may not post house data as a management organisation"
         return [ObjectResult.failed(i.transport_guid, Code.AUTHORITY_DENIED, reason) for i in items]
 
+    registered: dict[Guid, Premises] = {}  # an updated house's premises, as registered before this request
     if isinstance(command.house, HouseToUpdate):
-        house_result, house = _update_house(uow, sender, command.house, message=message, now=now)
-    else:
+        house_result, stored = _update_house(uow, sender, command.house, message=message, now=now)
+        house = (stored.guid, stored.unique_number) if stored else None
+        registered = {p.guid: p for p in stored.premises} if stored else {}
+    else:  # a new house has no premises yet
         house_result, house = _create_house(uow, sender, command.house, message=message, now=now)
     results: list[ObjectResult | None] = [house_result]
-    taken = uow.houses.premises_taken(house[0]) if house else set()
+    taken = {(p.data.kind, p.data.number) for p in registered.values()}
     seen_transport = {command.house.transport_guid}
     to_add: list[tuple[int, PremisesToCreate]] = []
-    registered: dict[Guid, Premises] = {}
-    if house is not None and isinstance(command.house, HouseToUpdate):
-        stored = uow.houses.get(command.house.fias_house_guid)
-        registered = {p.guid: p for p in stored.premises} if stored else {}
     rooms: list[tuple[int, RoomToCreate]] = []
     for item in command.premises:
         if isinstance(item, RoomToCreate):
@@ -132,7 +131,8 @@ def _add_room(uow: UnitOfWork, sender: Organisation, item: RoomToCreate, house: 
 
 
 def _update_house(uow: UnitOfWork, sender: Organisation, item: HouseToUpdate, *, message: Guid, now: datetime
-                  ) -> tuple[ObjectResult, tuple[Guid, str] | None]:
+                  ) -> tuple[ObjectResult, House | None]:
+    """A new version of a registered house; returns it as it was read (its premises untouched), if accepted."""
     if isinstance(item.changes, InvalidValue):
         return ObjectResult.failed(item.transport_guid, item.changes.code, str(item.changes)), None
     fias = item.fias_house_guid
@@ -153,7 +153,7 @@ def _update_house(uow: UnitOfWork, sender: Organisation, item: HouseToUpdate, *,
         return ObjectResult.failed(item.transport_guid, Code.VALUE_INVALID, str(exc)), None
     uow.houses.update_house(house, data, org=sender.guid, message=message, at=now)
     result = ObjectResult(item.transport_guid, guid=house.guid, unique_number=house.unique_number, update_date=now)
-    return result, (house.guid, house.unique_number)
+    return result, house
 
 
 def _update_premises(uow: UnitOfWork, sender: Organisation, item: PremisesToUpdate,
