@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date, datetime
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, insert, or_, select, update
 
 from gateway.domain.authority import Mandate, MandateKind
 from gateway.domain.contracts import DocumentData, DocumentState, StoredDocument
@@ -69,9 +69,8 @@ class DocumentRepository:
             self.connection.execute(update(mandates).where(m.document_guid == str(document.guid)).values(annulled=True))
         elif on is not None:
             # a mandate that would have run past the termination now stops on it
-            for row in self.connection.execute(select(m.id, m.ends_on).where(m.document_guid == str(document.guid))):
-                if row.ends_on is None or row.ends_on > on:
-                    self.connection.execute(update(mandates).where(m.id == row.id).values(ends_on=on))
+            self.connection.execute(update(mandates).where(
+                m.document_guid == str(document.guid), or_(m.ends_on.is_(None), m.ends_on > on)).values(ends_on=on))
         self._version(document.guid, version, org, message, at, state=state.value, on=on, reason=reason)
         return StoredDocument(document.guid, version, document.kind, document.org, document.number, state,
                               document.version_number + 1, document.houses)

@@ -8,7 +8,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, func, insert, select, update
+from sqlalchemy import Connection, RowMapping, bindparam, func, insert, select, update
 
 from gateway.domain.model import NsiRef
 from gateway.domain.oss import (
@@ -141,10 +141,11 @@ class OssRepository:
         """Owners' decisions (guid, question, owner, premises, votes, choice); an owner's earlier decision on
         the same question for the same premises is superseded, not deleted."""
         d = owner_decisions.c
-        for _, question, owner, premises_guid, _, _ in rows:
-            self.connection.execute(update(owner_decisions).where(
-                d.protocol_guid == str(protocol), d.question == question, d.owner == owner,
-                d.premises_guid == str(premises_guid), d.superseded_at.is_(None)).values(superseded_at=at))
+        self.connection.execute(update(owner_decisions).where(  # one batched statement for the rows
+            d.protocol_guid == str(protocol), d.question == bindparam("b_question"), d.owner == bindparam("b_owner"),
+            d.premises_guid == bindparam("b_premises"), d.superseded_at.is_(None)).values(superseded_at=at),
+            [{"b_question": question, "b_owner": owner, "b_premises": str(premises_guid)}
+             for _, question, owner, premises_guid, _, _ in rows])
         self.connection.execute(insert(owner_decisions), [
             {"guid": str(guid), "protocol_guid": str(protocol), "question": question, "owner": owner,
              "premises_guid": str(premises_guid), "votes": votes, "choice": choice.value, "posted_by": str(org),
