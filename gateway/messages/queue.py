@@ -6,13 +6,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import Connection, Engine, and_, func, insert, or_, select, update
+from sqlalchemy import Connection, Engine, and_, delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from gateway.domain.values import Guid
-from gateway.errors import Code, RequestRefused
+from gateway.errors import Code, RequestRefused, TrustRefused
 from gateway.messages import archive
-from gateway.registry.tables import messages
+from gateway.registry.tables import messages, signed_payloads
 
 
 class MessageState(StrEnum):
@@ -58,14 +58,28 @@ def _stored(row: object) -> StoredMessage:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class ReplayKey:
+    """What identifies one signed request for replay detection: the digest of its canonical ds:SignedInfo
+    (it covers the signed element's digest and the XAdES SigningTime and certificate, so two signings of the
+    same content differ, and an ECDSA signature value made malleable does not), kept until ``keep_until`` —
+    the signing certificate's end of validity, after which the signature is refused anyway."""
+
+    digest: str
+    keep_until: datetime
+
+
 def accept(
     connection: Connection, *, org: Guid, requester_message_guid: Guid, service: str, operation: str,
-    request: bytes, payload: bytes, now: datetime,
+    request: bytes, payload: bytes, now: datetime, replay: ReplayKey | None = None,
 ) -> tuple[Guid, bool]:
     """Store an accepted request; returns (gateway MessageGUID, newly stored?).
 
     A resend of the same MessageGUID by the same organisation with the same signed content returns the
-    original MessageGUID and stores nothing. The same MessageGUID with other content is refused.
+    original MessageGUID and stores nothing. The same MessageGUID with other content is refused. A signed
+    request already accepted under another MessageGUID (the same ``replay`` key) is refused as a replay
+    (INT002010): the RequestHeader is not signed, so a captured body could otherwise be processed twice.
+    Both checks rest on unique keys, so concurrent senders cannot get the same body in twice.
     """
     existing = _by_requester(connection, org, requester_message_guid)
     if existing is None:
@@ -77,11 +91,20 @@ def accept(
                     service=service, operation=operation, state=MessageState.RECEIVED.value, received_at=now,
                     attempts=0, request=request, payload=payload,
                 ))
+                if replay is not None:
+                    connection.execute(insert(signed_payloads).values(
+                        replay_key=replay.digest, message_guid=str(guid), org_guid=str(org), accepted_at=now,
+                        keep_until=replay.keep_until))
             archive.append(connection, guid, "request", request, at=now)
             return guid, True
         except IntegrityError:
             existing = _by_requester(connection, org, requester_message_guid)  # a concurrent resend won
             if existing is None:
+                if replay is not None and _replayed(connection, replay.digest):
+                    raise TrustRefused(
+                        "this signed request was already accepted under another MessageGUID (a replay of the "
+                        "same signature); sign every new request anew — a resend of the original MessageGUID "
+                        "is answered with its original Ack", code=Code.SIGNATURE_REPLAYED) from None
                 raise
     if existing.operation != operation or existing.payload != payload:
         raise RequestRefused(
@@ -89,6 +112,16 @@ def accept(
             f"(accepted as {existing.guid}); use a new MessageGUID for new content",
             code=Code.MESSAGE_REUSED)
     return existing.guid, False
+
+
+def _replayed(connection: Connection, digest: str) -> bool:
+    return connection.execute(select(signed_payloads.c.replay_key).where(
+        signed_payloads.c.replay_key == digest)).first() is not None
+
+
+def purge_replay_keys(connection: Connection, *, now: datetime) -> int:
+    """Forget replay keys whose certificate has expired (a replay of those is refused as not valid now)."""
+    return int(connection.execute(delete(signed_payloads).where(signed_payloads.c.keep_until < now)).rowcount)
 
 
 def _by_requester(connection: Connection, org: Guid, requester: Guid) -> StoredMessage | None:

@@ -113,6 +113,16 @@ class AccountRepository:
                           for r in rows})
         return found
 
+    def open_numbers(self, org: Guid, numbers: Iterable[str]) -> dict[str, Guid | None]:
+        """Which of ``numbers`` the organisation's open accounts carry, and on which account."""
+        wanted = sorted(numbers)
+        if not wanted:
+            return {}
+        a = accounts.c
+        rows = self.connection.execute(select(a.account_number, a.guid).where(
+            a.posted_by == str(org), a.closed_on.is_(None), a.account_number.in_(wanted)))
+        return {r.account_number: Guid.stored(r.guid) for r in rows}
+
     def holder(self, guid: Guid) -> Guid | None:
         row = self.connection.execute(select(accounts.c.posted_by).where(accounts.c.guid == str(guid))).first()
         return Guid(row.posted_by) if row else None

@@ -169,6 +169,19 @@ messages = Table(
     Index("ix_messages_state_received", "state", "received_at"),
 )
 
+signed_payloads = Table(
+    "signed_payloads",
+    metadata,
+    # every signed request accepted, by the digest of its canonical ds:SignedInfo: a signed body seen again under
+    # another MessageGUID is a replay. Kept until the signing certificate expires (after that the certificate
+    # itself is refused), then purged by ``queue.purge_replay_keys``.
+    Column("replay_key", String(64), primary_key=True),
+    Column("message_guid", GUID, ForeignKey("messages.guid"), nullable=False),
+    Column("org_guid", GUID, ForeignKey("organisations.guid"), nullable=False),
+    Column("accepted_at", TS, nullable=False),
+    Column("keep_until", TS, nullable=False, index=True),
+)
+
 archive = Table(
     "archive",
     metadata,
@@ -212,6 +225,10 @@ accounts = Table(
     Column("version_guid", GUID, nullable=False),
     Column("created_at", TS, nullable=False),
     Column("updated_at", TS, nullable=False),
+    # an organisation's open accounts have distinct numbers (concurrent messages included)
+    Index("uq_accounts_open_number", "posted_by", "account_number", unique=True,
+          sqlite_where=text("closed_on IS NULL AND account_number IS NOT NULL"),
+          postgresql_where=text("closed_on IS NULL AND account_number IS NOT NULL")),
 )
 
 account_accommodations = Table(

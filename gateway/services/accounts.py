@@ -41,11 +41,13 @@ def import_accounts(
     places = uow.accounts.places(acc for data in valid for acc in data.accommodations)
     mandates = uow.documents.mandates(place[1] for place in places.values())
     on = authority.today(now)
+    held = uow.accounts.open_numbers(sender.guid, {data.account_number for data in valid
+                                                   if data.account_number and data.closed is None})
     seen: set[Guid] = set()
     results: list[AccountResult | None] = []
     to_save: list[tuple[int, AccountToImport]] = []
     for item in command.accounts:
-        refused = _refusal(uow, sender, item, places, seen, mandates, on)
+        refused = _refusal(uow, sender, item, places, seen, mandates, on) or _number_taken(item, held)
         seen.add(item.transport_guid)
         if refused is None:
             to_save.append((len(results), item))
@@ -69,10 +71,26 @@ def _save(uow: UnitOfWork, sender: Organisation, items: list[tuple[int, AccountT
                 for (index, item), guid, (els, service_ids) in zip(batch, guids, numbers, strict=True)]
 
     def refuse(entry: tuple[int, AccountToImport], conflict: Conflict) -> tuple[int, AccountResult]:
-        return entry[0], AccountResult(ObjectResult.failed(entry[1].transport_guid, Code.VALUE_INVALID,
-                                                           conflict.message))
+        # a concurrent message opened an account with the same number first (uq_accounts_open_number)
+        code = Code.ACCOUNT_NUMBER_TAKEN if "account_number" in conflict.message else Code.VALUE_INVALID
+        return entry[0], AccountResult(ObjectResult.failed(entry[1].transport_guid, code, conflict.message))
 
     return write_batch(items, write, refuse)
+
+
+def _number_taken(item: AccountToImport, held: dict[str, Guid | None]) -> tuple[Code, str] | None:
+    """An organisation's open accounts have distinct numbers: a second open account for the same number (a
+    replayed or duplicated opening, the same number twice in one message) is refused. ``held`` maps each number
+    to its open account and learns the numbers this message opens as it goes."""
+    if isinstance(item.data, InvalidValue) or not item.data.account_number or item.data.closed is not None:
+        return None
+    number = item.data.account_number
+    if number in held and held[number] != item.account_guid:
+        owner = held[number]
+        where = f"open account {owner}" if owner else "another account of this message"
+        return Code.ACCOUNT_NUMBER_TAKEN, f"account number {number!r} is already used by {where}"
+    held[number] = item.account_guid
+    return None
 
 
 def _refusal(uow: UnitOfWork, sender: Organisation, item: AccountToImport, places: dict[str, Place],

@@ -53,7 +53,7 @@ def _detached(element: etree._Element) -> etree._Element:
     return parse_untrusted(etree.tostring(element, with_tail=False))
 
 
-def _canonical(element: etree._Element, algorithm: str) -> bytes:
+def canonical(element: etree._Element, algorithm: str) -> bytes:
     if algorithm not in C14N_METHODS:
         raise _invalid(f"canonicalisation {algorithm!r} is not supported")
     # a subtree is detached first so inclusive c14n sees exactly its in-scope namespaces; a copy that is
@@ -101,7 +101,7 @@ def _enveloped_c14n(element: etree._Element, signature_id: str | None, algorithm
             parent.text = (parent.text or "") + tail
     parent.remove(candidate)  # lxml's remove keeps the removed element's tail with it
     try:
-        return _canonical(element, algorithm)
+        return canonical(element, algorithm)
     finally:
         if previous is not None:
             previous.tail = before
@@ -146,7 +146,7 @@ def _reference_data(ids: dict[str, list[etree._Element]], reference: etree._Elem
     c14n = [t for t in transforms if t in C14N_METHODS]
     algorithm = c14n[-1] if c14n else C14N_10
     data = _enveloped_c14n(target, signature_id, algorithm) if ENVELOPED in transforms \
-        else _canonical(target, algorithm)
+        else canonical(target, algorithm)
     expected = _value(reference.find(_ds("DigestValue")), f"DigestValue of reference {reference.get('URI')}")
     if _digest(reference.find(_ds("DigestMethod")), data) != expected:
         raise _invalid(f"digest mismatch for reference {reference.get('URI')}: the signed data was altered")
@@ -173,7 +173,7 @@ def verify(root: etree._Element, certificate: x509.Certificate, container_refere
     signed_info = signature.find(_ds("SignedInfo"))
     assert signed_info is not None  # the caller found SignatureMethod inside it
     method = signed_info.find(_ds("CanonicalizationMethod"))
-    signed_info_c14n = _canonical(signed_info, method.get("Algorithm", "") if method is not None else "")
+    signed_info_c14n = canonical(signed_info, method.get("Algorithm", "") if method is not None else "")
     signature_value = _value(signature.find(_ds("SignatureValue")), "SignatureValue")
     if not public_key.verify(gost.streebog256(signed_info_c14n), signature_value):
         raise _invalid("the GOST R 34.10-2012 signature value does not verify with the certificate's key")

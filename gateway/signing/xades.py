@@ -197,6 +197,10 @@ class Verified:
     #: The signed element after the signature's own transforms (signature removed, canonicalised):
     #: the only bytes the gateway may process.
     signed_element: bytes
+    #: SHA-256 (hex) of the canonical ds:SignedInfo: identifies this one signature act (it covers the data's
+    #: digest, SigningTime and certificate), so a replay of the same signed body is recognised even when the
+    #: signature value was re-encoded or, for ECDSA, made malleable (s → n − s).
+    replay_key: str
 
 
 def verify(element: etree._Element) -> Verified:
@@ -247,7 +251,8 @@ def verify(element: etree._Element) -> Verified:
     if algorithm == gost.SIGNATURE_URI:
         _check_validity(certificate)
         return Verified(certificate=certificate, fingerprint=hashlib.sha256(der).hexdigest(),
-                        signature_method=algorithm, signed_element=gostxml.verify(detached, certificate, covering[0]))
+                        signature_method=algorithm, signed_element=gostxml.verify(detached, certificate, covering[0]),
+                        replay_key=_replay_key(first))
     config = XAdESSignatureConfiguration(
         location="./", expect_references=True, signature_methods=ACCEPTED_SIGNATURE_METHODS,
         digest_algorithms=ACCEPTED_DIGESTS,
@@ -267,4 +272,14 @@ def verify(element: etree._Element) -> Verified:
         fingerprint=hashlib.sha256(der).hexdigest(),
         signature_method=algorithm,
         signed_element=signed.signed_data,
+        replay_key=_replay_key(first),
     )
+
+
+def _replay_key(signature: etree._Element) -> str:
+    """SHA-256 of the verified signature's canonical SignedInfo (its own CanonicalizationMethod)."""
+    signed_info = signature.find(_ds("SignedInfo"))
+    method = signed_info.find(_ds("CanonicalizationMethod")) if signed_info is not None else None
+    if signed_info is None or method is None:
+        raise TrustRefused("the signature has no SignedInfo/CanonicalizationMethod", code=Code.SIGNATURE_INVALID)
+    return hashlib.sha256(gostxml.canonical(signed_info, method.get("Algorithm", ""))).hexdigest()

@@ -194,9 +194,11 @@ class GatewayApp:
             if verified is not None:
                 binding = uow.organisations.certificate_binding(verified.fingerprint)
                 check_binding(binding, fingerprint=verified.fingerprint, sender=org.guid, now=now)
+            replay = queue.ReplayKey(verified.replay_key, verified.certificate.not_valid_after_utc) \
+                if verified is not None else None
             guid, new = queue.accept(
                 uow.connection, org=org.guid, requester_message_guid=sender.message_guid, service=endpoint.name,
-                operation=operation.name, request=body, payload=payload, now=now)
+                operation=operation.name, request=body, payload=payload, now=now, replay=replay)
             uow.commit()
         log.info("event=%s message_guid=%s requester_message_guid=%s org=%s operation=%s bytes=%d",
                  "accepted" if new else "resend", guid, sender.message_guid, org.guid, operation.name, len(body))

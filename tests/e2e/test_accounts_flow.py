@@ -6,10 +6,14 @@ import uuid
 from pathlib import Path
 
 import pytest
+import requests
+from lxml import etree
 from sqlalchemy import func, select
+from zeep import Plugin
 
 from gateway.bootstrap import Gateway
-from gateway.registry.tables import messages, object_versions
+from gateway.registry.tables import accounts, messages, object_versions
+from gateway.registry.unit_of_work import UnitOfWork
 from gateway.soap.server import EmbeddedServer
 from gateway.xmlparse import parse_untrusted
 from gateway.xsd import Service, validate
@@ -22,6 +26,7 @@ REGULATOR = "3c2b1a09-8f7e-4d6c-b5a4-938271605f4e"
 RSO = "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6e"
 SEVER_1 = "b6b7d2a0-1c3e-4f5a-8b9c-0d1e2f3a4b5c"
 LIPOVAYA = "c3d4e5f6-a7b8-4c9d-8e0f-1a2b3c4d5e6f"
+BASE = "http://dom.gosuslugi.ru/schema/integration/base/"
 
 
 def client(server: EmbeddedServer, pki, org: str) -> GisClient:  # type: ignore[no-untyped-def]
@@ -142,3 +147,60 @@ def test_accounts_for_a_whole_house_and_for_flats_go_in_one_message(  # type: ig
     whole["Accommodation"] = [{"FIASHouseGuid": SEVER_1}]
     message, state = import_accounts(mc, [account(sever["2"], "Квартирный"), whole])
     assert [r.error_code for r in outcome(message, state).objects] == [None, None]
+
+
+def test_a_second_open_account_with_the_same_number_is_refused(
+        houses, server: EmbeddedServer, pki, gateway: Gateway) -> None:  # type: ignore[no-untyped-def]
+    mc, sever, _ = houses
+    message, state = import_accounts(mc, [account(sever["1"], "Дубль")])
+    assert outcome(message, state).objects[0].ok
+    message, state = import_accounts(mc, [account(sever["2"], "Дубль"), account(sever["3"], "Двойной"),
+                                          account(sever["4"], "Двойной")])
+    assert [r.error_code for r in outcome(message, state).objects] == ["SRV001012", None, "SRV001012"]
+    with gateway.engine.connect() as connection:
+        assert connection.execute(select(func.count()).select_from(accounts).where(
+            accounts.c.account_number == "LS-Дубль")).scalar() == 1
+
+
+def test_a_closed_account_number_can_be_opened_again(
+        houses, server: EmbeddedServer, pki, gateway: Gateway) -> None:  # type: ignore[no-untyped-def]
+    mc, sever, _ = houses
+    _, state = import_accounts(mc, [account(sever["5"], "Переезд")])
+    first = state.ImportResult[0].CommonResult[0]
+    closing = account(sever["5"], "Переезд", account_guid=first.GUID)
+    with UnitOfWork(gateway.engine) as uow:
+        reason = uow.nsi.directory(22)
+    code, item = next(iter(reason.items()))
+    closing["Closed"] = {"CloseReason": {"Code": code, "GUID": item.guid}, "CloseDate": "2026-11-30"}
+    message, state = import_accounts(mc, [closing])
+    assert outcome(message, state).objects[0].ok
+    message, state = import_accounts(mc, [account(sever["6"], "Переезд")])
+    assert outcome(message, state).objects[0].ok
+
+
+def test_a_replayed_account_message_opens_no_second_account(
+        houses, server: EmbeddedServer, pki, gateway: Gateway) -> None:  # type: ignore[no-untyped-def]
+    """The audit's attack: the signed importAccountData captured off the wire and sent again under a new
+    MessageGUID (the header is unsigned) used to open a second account for the same flat."""
+    mc, sever, _ = houses
+    captured: list[bytes] = []
+
+    class Capture(Plugin):
+        def egress(self, envelope, http_headers, operation, binding_options):  # type: ignore[no-untyped-def]
+            captured.append(etree.tostring(envelope))
+            return envelope, http_headers
+
+    mc.client.plugins.append(Capture())  # after the signing plugin: what goes on the wire
+    message, state = import_accounts(mc, [account(sever["6"], "Повторов")])
+    mc.client.plugins.pop()
+    assert outcome(message, state).objects[0].ok
+    replay = etree.fromstring(captured[0])
+    replay.find(f".//{{{BASE}}}RequestHeader/{{{BASE}}}MessageGUID").text = str(uuid.uuid4())
+    answer = requests.post(mc.address, data=etree.tostring(replay), timeout=10,
+                           headers={"Content-Type": "text/xml; charset=utf-8", "SOAPAction": '"urn:importAccountData"'})
+    assert answer.status_code == 500
+    assert etree.fromstring(answer.content).findtext(f".//{{{BASE}}}ErrorCode") == "INT002010"
+    gateway.worker.drain()
+    with gateway.engine.connect() as connection:
+        assert connection.execute(select(func.count()).select_from(accounts).where(
+            accounts.c.account_number == "LS-Повторов")).scalar() == 1
