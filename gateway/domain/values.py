@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import dataclass
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
 from gateway.errors import Code
@@ -89,6 +90,13 @@ class Guid:
         guid = object.__new__(cls)
         object.__setattr__(guid, "value", value)
         return guid
+
+    @classmethod
+    def as_sent(cls, value: str) -> Guid:
+        """A sender's correlation token (TransportGUID), validated but kept exactly as sent: the answer must
+        echo it byte for byte, since clients match results to their objects by the string they sent."""
+        _guid(value, "GUID")
+        return cls.stored(value.strip())
 
     def __str__(self) -> str:
         return self.value
@@ -203,3 +211,31 @@ def area(value: str | Decimal, what: str) -> Decimal:
     if isinstance(exponent, int) and exponent < -4:
         raise InvalidValue(f"{what} {value!r} has more than 4 decimal places")
     return number
+
+
+#: The window of dates the registry reasons with (commissioning, verification, contracts, readings, meetings).
+#: Wide enough for any real house, device or document; it keeps arithmetic on dates (a verification due N
+#: years after a seal, a deadline N working days after an event) inside what a calendar can hold, so a
+#: value such as 9999-12-31 or 0001-01-01 is refused with a coded error instead of breaking a rule.
+EARLIEST_DATE = date(1900, 1, 1)
+LATEST_DATE = date(2100, 12, 31)
+
+
+def plausible(value: date, what: str) -> date:
+    """``value`` if it lies in [EARLIEST_DATE, LATEST_DATE]; otherwise InvalidValue (DATE_IMPLAUSIBLE)."""
+    day = value.date() if isinstance(value, datetime) else value
+    if not EARLIEST_DATE <= day <= LATEST_DATE:
+        raise InvalidValue(f"{what} {value.isoformat()} lies outside {EARLIEST_DATE.isoformat()} to "
+                           f"{LATEST_DATE.isoformat()}", code=Code.DATE_IMPLAUSIBLE)
+    return value
+
+
+def xs_date(text: str | None, what: str) -> date:
+    """An xs:date lexical value (``2026-11-01`` or with a zone, ``2026-11-01+03:00``) as a plausible date."""
+    if not text:
+        raise InvalidValue(f"{what} is missing")
+    try:
+        value = date.fromisoformat(text.strip()[:10])
+    except ValueError:
+        raise InvalidValue(f"{what} {text!r} is not a date") from None
+    return plausible(value, what)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from lxml import etree
 
 from gateway.domain.accounts import (
@@ -18,7 +16,7 @@ from gateway.domain.accounts import (
     OrganisationPayer,
     PersonPayer,
 )
-from gateway.domain.values import FiasHouseGuid, Guid, InvalidValue, area
+from gateway.domain.values import FiasHouseGuid, Guid, InvalidValue, area, xs_date
 from gateway.soap import ns
 from gateway.soap.ns import q
 from gateway.soap.xmlmap import (
@@ -86,7 +84,7 @@ def _account_data(account: etree._Element) -> AccountData:
     closed_el = account.find(hm("Closed"))
     closed = None
     if closed_el is not None:
-        closed = Closing(nsi(closed_el, "CloseReason"), date.fromisoformat(required(closed_el, "CloseDate")[:10]),
+        closed = Closing(nsi(closed_el, "CloseReason"), xs_date(required(closed_el, "CloseDate"), "CloseDate"),
                          text(closed_el, "Description"))
     persons = text(account, "LivingPersonsNumber")
     return AccountData(

@@ -17,18 +17,18 @@ from gateway.domain.contracts import (
     TerminateDocument,
     UnsupportedDocumentChange,
 )
-from gateway.domain.values import FiasHouseGuid, Guid, InvalidValue
+from gateway.domain.values import FiasHouseGuid, Guid, InvalidValue, xs_date
 from gateway.soap import ns
 from gateway.soap.xmlmap import decoded, hm, nsi, required, sub, text, transport_guid
 
 
 def _day(element: etree._Element, local: str) -> date:
-    return date.fromisoformat(required(element, local)[:10])
+    return xs_date(required(element, local), local)
 
 
 def _optional_day(element: etree._Element, local: str) -> date | None:
     value = text(element, local)
-    return date.fromisoformat(value[:10]) if value else None
+    return xs_date(value, local) if value else None
 
 
 def _houses(placing: etree._Element) -> tuple[ManagedHouse, ...]:

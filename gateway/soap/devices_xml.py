@@ -20,7 +20,7 @@ from gateway.domain.metering import (
     ImportDevices,
 )
 from gateway.domain.model import NsiRef
-from gateway.domain.values import FiasHouseGuid, Guid, InvalidValue
+from gateway.domain.values import FiasHouseGuid, Guid, InvalidValue, xs_date
 from gateway.soap import ns
 from gateway.soap.ns import q
 from gateway.soap.xmlmap import boolean, decoded, hm, iso, nsi, nsi_out, required, sub, text, transport_guid
@@ -30,7 +30,7 @@ MDB = ns.METERING_DEVICE_BASE
 
 def _day(element: etree._Element, local: str) -> date | None:
     value = text(element, local)
-    return date.fromisoformat(value[:10]) if value else None
+    return xs_date(value, local) if value else None
 
 
 def reading_value(value: str | None, what: str) -> Decimal:

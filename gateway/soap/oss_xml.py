@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
 from lxml import etree
@@ -23,7 +23,7 @@ from gateway.domain.oss import (
     StoredProtocol,
     VotingNotice,
 )
-from gateway.domain.values import FiasHouseGuid, Guid, InvalidValue
+from gateway.domain.values import FiasHouseGuid, Guid, InvalidValue, plausible, xs_date
 from gateway.soap import ns
 from gateway.soap.ns import q
 from gateway.soap.xmlmap import decoded, hm, iso, nsi, nsi_out, required, sub, text, transport_guid
@@ -58,7 +58,7 @@ def _protocol(protocol: etree._Element) -> ProtocolData:
     form = Form(etree.QName(form_element).localname)
     return ProtocolData(
         fias_house_guid=FiasHouseGuid(house), number=text(protocol, "ProtocolNum"),
-        date=date.fromisoformat(required(protocol, "ProtocolDate")[:10]), form=form,
+        date=xs_date(required(protocol, "ProtocolDate"), "ProtocolDate"), form=form,
         meeting_type=required(protocol, "MeetingType"), annual=protocol.find(hm("AnnualVoting")) is not None,
         declared_competent=required(protocol, "MeetingEligibility") == "C", items=_items(protocol),
         attachments=_attachments(form_element), place=text(form_element, "VotingPlace"),
@@ -82,7 +82,11 @@ def _moment(element: etree._Element, local: str) -> datetime | None:
     value = text(element, local)
     if value is None:
         return None
-    moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidValue(f"{local} {value!r} is not a moment") from None
+    plausible(moment, local)
     return moment if moment.tzinfo else moment.replace(tzinfo=MOSCOW)  # GIS times without offset are Moscow's
 
 
@@ -109,7 +113,7 @@ def _notice(message: etree._Element) -> VotingNotice:
     return VotingNotice(
         fias_house_guid=FiasHouseGuid(house), form=form, meeting_type=required(message, "MeetingType"),
         annual=message.find(hm("AnnualVoting")) is not None, items=tuple(items), starts_at=starts, ends_at=ends,
-        administrator=administrator, notice_date=date.fromisoformat(notice_date[:10]) if notice_date else None)
+        administrator=administrator, notice_date=xs_date(notice_date, "NoticeDate") if notice_date else None)
 
 
 def decode_import_notice(request: etree._Element) -> tuple[NoticeToImport | ProtocolChangeUnsupported, ...]:

@@ -18,7 +18,7 @@ from gateway.domain.metering import (
     StoredReading,
     VerificationToImport,
 )
-from gateway.domain.values import FiasHouseGuid, Guid, InvalidValue
+from gateway.domain.values import FiasHouseGuid, Guid, InvalidValue, xs_date
 from gateway.soap import ns
 from gateway.soap.devices_xml import reading_value
 from gateway.soap.ns import q
@@ -55,7 +55,7 @@ def _period(fields: dict[str, etree._Element]) -> str | None:
 def _reading(value: etree._Element, root: Guid | None, version: Guid | None, kind: ReadingKind,
              electric: bool) -> ReadingToImport:
     fields = _children(value)
-    on = date.fromisoformat((own_text(fields.get(_DATE_VALUE)) or "")[:10])
+    on = xs_date(own_text(fields.get(_DATE_VALUE)), "DateValue")
     if electric:
         zones = [own_text(fields.get(tag)) for tag in _ZONES]
         if zones[1] is None and zones[2] is not None:
@@ -68,7 +68,7 @@ def _reading(value: etree._Element, root: Guid | None, version: Guid | None, kin
         resource = text(municipal, "Code", ns.NSI_BASE) if municipal is not None else None
         if resource is None:
             raise InvalidValue("MunicipalResource is missing")
-    return ReadingToImport(Guid(own_text(fields.get(_TRANSPORT)) or ""), root, version, kind, resource, values, on,
+    return ReadingToImport(Guid.as_sent(own_text(fields.get(_TRANSPORT)) or ""), root, version, kind, resource, values, on,
                            _period(fields) if kind is ReadingKind.CURRENT else None)
 
 
@@ -77,14 +77,14 @@ def _item(value: etree._Element, *args: object) -> ReadingToImport | InvalidValu
         return _reading(value, *args)  # type: ignore[arg-type]
     except (InvalidValue, ValueError) as exc:
         error = exc if isinstance(exc, InvalidValue) else InvalidValue(str(exc))
-        return InvalidValueItem(Guid(text(value, "TransportGUID", BASE) or ""), error)
+        return InvalidValueItem(Guid.as_sent(text(value, "TransportGUID", BASE) or ""), error)
 
 
 def _verification(value: etree._Element, root: Guid | None, version: Guid | None
                   ) -> VerificationToImport | InvalidValueItem:
-    transport = Guid(text(value, "TransportGUID", BASE) or "")
+    transport = Guid.as_sent(text(value, "TransportGUID", BASE) or "")
     try:
-        day = {local: date.fromisoformat((text(value, local, DM) or "")[:10])
+        day = {local: xs_date(text(value, local, DM), local)
                for local in ("StartDateValue", "EndDateValue", "SealDate")}
         return VerificationToImport(transport, root, version, day["StartDateValue"], day["EndDateValue"],
                                     day["SealDate"], value.find(dm("PlannedVerification")) is not None)
@@ -111,7 +111,7 @@ def decode_import_readings(request: etree._Element) -> ImportReadings:
                     continue
                 name = etree.QName(value).localname
                 if local == "VolumeDeviceValue":
-                    items.append(ReadingUnsupported(Guid(text(value, "TransportGUID", BASE) or ""), f"{local}/{name}"))
+                    items.append(ReadingUnsupported(Guid.as_sent(text(value, "TransportGUID", BASE) or ""), f"{local}/{name}"))
                 elif name == "VerificationValue":
                     items.append(_verification(value, root, version))
                 elif name in ("CurrentValue", "ControlValue"):
@@ -123,7 +123,7 @@ def decode_import_readings(request: etree._Element) -> ImportReadings:
 def decode_export_history(request: etree._Element) -> ExportHistory:
     def day(local: str) -> date | None:
         value = text(request, local, DM)
-        return date.fromisoformat(value[:10]) if value else None
+        return xs_date(value, local) if value else None
 
     return ExportHistory(
         fias_house_guids=tuple(FiasHouseGuid(e.text or "") for e in request.iterchildren(dm("FIASHouseGuid"))),

@@ -48,7 +48,8 @@ def required(element: etree._Element, local: str, namespace: str = ns.HM) -> str
 
 
 def transport_guid(element: etree._Element) -> Guid:
-    return Guid(required(element, "TransportGUID", ns.BASE))
+    """The object's TransportGUID, as sent (answers echo it unchanged, upper case included)."""
+    return Guid.as_sent(required(element, "TransportGUID", ns.BASE))
 
 
 def nsi(element: etree._Element, local: str) -> NsiRef:

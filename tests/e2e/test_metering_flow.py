@@ -338,3 +338,33 @@ def test_a_verification_moves_the_due_date_and_ends_the_overdue_warning(  # type
         due = connection.execute(select(metering_devices.c.next_verification_on)).scalar()
     assert flags == ["verification_overdue", ""] and due == date(2032, 10, 3)
     assert_results_are_schema_valid(gateway)
+
+
+def test_hostile_device_dates_are_refused_per_object_and_the_message_completes(  # type: ignore[no-untyped-def]
+        registered, server: EmbeddedServer, pki, gateway: Gateway) -> None:
+    """The audit: FirstVerificationDate 9999-12-31 broke the next-verification arithmetic and killed the whole
+    message (dead, SRV999999); CommissioningDate 0001-01-01 was accepted."""
+    mc, flat, accounts, _ = registered
+    far_future = water_meter("ХВ-9999", flat["2"], accounts[1])
+    far_future["DeviceDataToCreate"]["BasicChatacteristicts"]["FirstVerificationDate"] = date(9999, 12, 31)
+    ancient = water_meter("ХВ-0001", flat["2"], accounts[1])
+    ancient["DeviceDataToCreate"]["BasicChatacteristicts"]["CommissioningDate"] = "0001-01-01"
+    result, _ = import_devices(mc, [far_future, ancient, water_meter("ХВ-ОК", flat["2"], accounts[1])])
+    assert codes(result) == ["SRV001013", "SRV001013", None]
+    with gateway.engine.connect() as connection:
+        assert set(connection.execute(select(messages.c.state)).scalars()) == {"done"}
+
+
+def test_transport_guids_are_echoed_exactly_as_sent(registered, server: EmbeddedServer, pki) -> None:  # type: ignore[no-untyped-def]
+    """A client correlating results by the string it sent must find an upper-case TransportGUID again."""
+    mc, flat, accounts, _ = registered
+    upper = str(uuid.uuid4()).upper()
+    device = water_meter("ХВ-UPPER", flat["2"], accounts[1])
+    device["TransportGUID"] = upper
+    result, _ = import_devices(mc, [device])
+    assert [o.transport_guid for o in result.objects] == [upper]
+    metering = dm_client(server, pki, MC)
+    shouted = str(uuid.uuid4()).upper()
+    answer = send_readings(metering, [{"MeteringDeviceVersionGUID": registered[3][0].guid, "OneRateDeviceValue": {
+        "CurrentValue": [water("13", date(2026, 10, 25), transport=shouted)]}}])
+    assert [o.transport_guid for o in answer.objects] == [shouted]
