@@ -9,9 +9,11 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from gateway.config import Config
+from gateway.domain.provenance import Provenance
 from gateway.errors import ConfigError
 from gateway.messages.worker import Worker
 from gateway.registry import db
+from gateway.registry.unit_of_work import UnitOfWork
 from gateway.signing import Signer, keys
 from gateway.soap.app import GatewayApp
 from gateway.soap.operations import MessageProcessor
@@ -24,13 +26,17 @@ class Gateway:
     engine: Engine
     signer: Signer | None
 
+    def unit_of_work(self, provenance: Provenance | None = None) -> UnitOfWork:
+        """A unit of work on the registry; one that writes names where its changes come from."""
+        return UnitOfWork(self.engine, provenance)
+
     @property
     def app(self) -> GatewayApp:
-        return GatewayApp(self.engine, self.config, signer=self.signer)
+        return GatewayApp(self.engine, self.config, signer=self.signer, unit_of_work=self.unit_of_work)
 
     @property
     def worker(self) -> Worker:
-        return Worker(self.engine, MessageProcessor(self.signer), self.config.worker)
+        return Worker(self.engine, MessageProcessor(self.signer), self.config.worker, unit_of_work=self.unit_of_work)
 
 
 def answer_signer(config: Config) -> Signer | None:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import gc
+import getpass
 import multiprocessing
 import os
 import signal
 import sys
 import threading
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import click
@@ -16,12 +17,17 @@ from sqlalchemy import select
 
 from gateway import bootstrap, nsifile, orgfile
 from gateway import config as config_module
+from gateway.domain.provenance import Provenance
 from gateway.domain.values import Guid
 from gateway.errors import GatewayError
 from gateway.registry import db
 from gateway.registry.tables import messages as messages_table
-from gateway.registry.unit_of_work import UnitOfWork
 from gateway.signing import keys
+
+
+def operator(reason: str) -> Provenance:
+    """The provenance of a change made from this command line: the OS user, and what they ran."""
+    return Provenance.of_operator(getpass.getuser(), reason, role="administrator")
 
 
 class Context:
@@ -180,7 +186,7 @@ def orgs_group() -> None:
 def orgs_load(obj: Context, file: Path) -> None:
     """Register the organisations listed in FILE (TOML, see fixtures/organisations.toml)."""
     gateway = obj.gateway()
-    with UnitOfWork(gateway.engine) as uow:
+    with gateway.unit_of_work(operator(f"gateway orgs load {file}")) as uow:
         added = 0
         for entry in orgfile.read(file):
             if uow.organisations.get(entry.organisation.guid) is None:
@@ -201,7 +207,8 @@ def nsi_group() -> None:
 def nsi_load(obj: Context, paths: tuple[Path, ...]) -> None:
     """Load directories from TOML files or folders of them (see fixtures/nsi/); each replaces its directory."""
     gateway = obj.gateway()
-    for registry, count in nsifile.load(gateway.engine, list(paths), datetime.now(UTC)):
+    for registry, count in nsifile.load(gateway.unit_of_work(operator("gateway nsi load")), list(paths),
+                                        datetime.now(UTC)):
         click.echo(f"NSI {registry}: {count} item(s)")
 
 
@@ -236,7 +243,7 @@ def keys_issue_test(obj: Context, orgs_file: Path, out: Path, register: bool) ->
         issued[org.guid] = item
     if register:
         gateway = obj.gateway()
-        with UnitOfWork(gateway.engine) as uow:
+        with gateway.unit_of_work(operator("gateway keys issue-test")) as uow:
             for guid, item in issued.items():
                 uow.organisations.register_certificate(guid, keys.describe(item.cert))
             uow.commit()
@@ -251,7 +258,7 @@ def keys_register(obj: Context, org_guid: str, cert_file: Path) -> None:
     """Bind the PEM certificate CERT_FILE to organisation ORG_GUID."""
     gateway = obj.gateway()
     info = keys.describe(keys.load_certificate(cert_file))
-    with UnitOfWork(gateway.engine) as uow:
+    with gateway.unit_of_work(operator(f"gateway keys register {org_guid} {cert_file}")) as uow:
         if uow.organisations.get(Guid(org_guid)) is None:
             raise click.ClickException(f"organisation {org_guid} is not registered")
         uow.organisations.register_certificate(Guid(org_guid), info)
@@ -265,7 +272,7 @@ def keys_register(obj: Context, org_guid: str, cert_file: Path) -> None:
 def keys_revoke(obj: Context, fingerprint: str) -> None:
     """Revoke the certificate with SHA-256 FINGERPRINT from now on."""
     gateway = obj.gateway()
-    with UnitOfWork(gateway.engine) as uow:
+    with gateway.unit_of_work(operator(f"gateway keys revoke {fingerprint}")) as uow:
         if not uow.organisations.revoke_certificate(fingerprint.lower(), at=datetime.now(UTC)):
             raise click.ClickException(f"no unrevoked certificate {fingerprint}")
         uow.commit()
@@ -286,7 +293,7 @@ def keys_crl(obj: Context, crl_file: Path, issuer_file: Path) -> None:
     except crl.CrlRefused as exc:
         raise click.ClickException(f"{crl_file}: {exc}") from None
     gateway = obj.gateway()
-    with UnitOfWork(gateway.engine) as uow:
+    with gateway.unit_of_work(operator(f"gateway keys crl {crl_file}")) as uow:
         revoked = sum(uow.organisations.revoke_by_issuer_serial(r.issuer, r.serial, at=r.revoked_at)
                       for r in revocations)
         uow.commit()
@@ -298,7 +305,7 @@ def keys_crl(obj: Context, crl_file: Path, issuer_file: Path) -> None:
 def keys_list(obj: Context) -> None:
     """Certificates and the organisations they are bound to."""
     gateway = obj.gateway()
-    with UnitOfWork(gateway.engine) as uow:
+    with gateway.unit_of_work() as uow:
         for org, fp, subject, not_after, revoked in uow.organisations.certificates():
             status = f"revoked {revoked:%Y-%m-%d}" if revoked else f"valid to {not_after:%Y-%m-%d}"
             click.echo(f"{org}  {fp[:16]}…  {status}  {subject}")
@@ -358,7 +365,7 @@ def messages_retry(obj: Context, message_guids: tuple[str, ...], all_dead: bool)
     from gateway.messages import queue
 
     gateway = obj.gateway()
-    with UnitOfWork(gateway.engine) as uow:
+    with gateway.unit_of_work() as uow:
         if all_dead:
             message_guids = tuple(uow.connection.execute(
                 select(messages_table.c.guid).where(messages_table.c.state == "dead")).scalars())
@@ -375,10 +382,34 @@ def registry_group() -> None:
     """Read the registry directly (support staff, regulators on the host)."""
 
 
+def _plain(value: object) -> object:
+    """A stored value as JSON shows it to a person: 54.3 (not 54.3000), ISO dates and moments."""
+    from decimal import Decimal
+
+    if isinstance(value, Decimal):
+        return format(value.normalize(), "f")
+    if isinstance(value, date | datetime):
+        return value.isoformat()
+    return value
+
+
+def _moment(as_of: str | None) -> datetime | None:
+    """An --as-of value: an ISO moment with its UTC offset."""
+    if as_of is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(as_of)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--as-of") from None
+    if moment.tzinfo is None:
+        raise click.BadParameter("needs a UTC offset (…+03:00 or …Z)", param_hint="--as-of")
+    return moment
+
+
 @registry_group.command("house")
 @click.argument("fias_house_guid")
 @click.option("--as-of", "as_of", help="An ISO moment (2026-11-01T00:00:00+03:00): the house as the registry "
-                                       "held it then, rebuilt from its versions.")
+                                       "knew it then.")
 @click.pass_obj
 def registry_house(obj: Context, fias_house_guid: str, as_of: str | None) -> None:
     """Print the house and its premises as exportHouseResult XML (the official format), now or as of a moment."""
@@ -389,13 +420,11 @@ def registry_house(obj: Context, fias_house_guid: str, as_of: str | None) -> Non
 
     try:
         fias = FiasHouseGuid(fias_house_guid)
-        moment = datetime.fromisoformat(as_of) if as_of else None
-    except (InvalidValue, ValueError) as exc:
-        raise click.BadParameter(str(exc)) from None
-    if moment is not None and moment.tzinfo is None:
-        raise click.BadParameter("--as-of needs a UTC offset (…+03:00 or …Z)")
+    except InvalidValue as exc:
+        raise click.BadParameter(str(exc), param_hint="FIAS_HOUSE_GUID") from None
+    moment = _moment(as_of)
     gateway = obj.gateway()
-    with UnitOfWork(gateway.engine) as uow:
+    with gateway.unit_of_work() as uow:
         house = uow.houses.get(fias, as_of=moment)
     if house is None:
         when = f" on {as_of}" if as_of else ""
@@ -407,42 +436,43 @@ def registry_house(obj: Context, fias_house_guid: str, as_of: str | None) -> Non
 
 @registry_group.command("history")
 @click.argument("object_guid")
-@click.option("--as-of", "as_of", help="An ISO moment with offset: print the version in force then, as JSON.")
+@click.option("--as-of", "as_of", help="An ISO moment with offset: print the version the registry held then, as "
+                                       "JSON.")
 @click.pass_obj
 def registry_history(obj: Context, object_guid: str, as_of: str | None) -> None:
-    """List every version of an object (house, premises, account, device, contract, protocol, notice) — or,
-    with --as-of, print the version the registry held at that moment."""
+    """List every version of an object (organisation, contract, house, premises, room, account, device, notice,
+    protocol) with where it came from — or, with --as-of, print the version the registry held at that moment."""
     import json
 
     from gateway.domain.values import InvalidValue
-    from gateway.registry.tables import object_versions
+    from gateway.registry import versions
 
     try:
         guid = str(Guid(object_guid))
-        moment = datetime.fromisoformat(as_of) if as_of else None
-    except (InvalidValue, ValueError) as exc:
-        raise click.BadParameter(str(exc)) from None
-    if moment is not None and moment.tzinfo is None:
-        raise click.BadParameter("--as-of needs a UTC offset (…+03:00 or …Z)")
-    v = object_versions.c
-    query = select(object_versions).where(v.object_guid == guid)
-    if moment is not None:
-        query = query.where(v.valid_from <= moment)
+    except InvalidValue as exc:
+        raise click.BadParameter(str(exc), param_hint="OBJECT_GUID") from None
+    moment = _moment(as_of)
     gateway = obj.gateway()
     with gateway.engine.connect() as connection:
-        rows = connection.execute(query.order_by(v.valid_from)).mappings().all()
-    if not rows:
-        raise click.ClickException(f"no version of {guid}" + (f" on or before {as_of}" if as_of else ""))
-    if moment is not None:
-        last = rows[-1]
-        click.echo(json.dumps({"object_type": last["object_type"], "version_guid": last["version_guid"],
-                               "valid_from": last["valid_from"].isoformat(), "org": last["org_guid"],
-                               "message": last["message_guid"], "data": last["data"]},
+        found = versions.versions_of(connection, guid)
+        known = versions.as_of(connection, moment) if moment else None
+    if known is not None:
+        found = [v for v in found if versions.was_known(v, known)]
+    if not found:
+        raise click.ClickException(f"no version of {guid}" + (f" was known on {as_of}" if as_of else ""))
+    if known is not None:
+        last = found[-1]
+        click.echo(json.dumps({"kind": last.kind, "version_guid": last.version_guid,
+                               "recorded_from": last.recorded_from.isoformat(),
+                               "recorded_to": last.recorded_to.isoformat() if last.recorded_to else None,
+                               "provenance": last.provenance,
+                               "data": {k: _plain(v) for k, v in last.data.items()}},
                               ensure_ascii=False, indent=2))
         return
-    for row in rows:
-        click.echo(f"{row['valid_from'].isoformat()}  {row['object_type']:<16} version {row['version_guid']}  "
-                   f"org {row['org_guid']}  message {row['message_guid']}")
+    for v in found:
+        until = f" to {v.recorded_to.isoformat()}" if v.recorded_to else " (current)"
+        click.echo(f"{v.recorded_from.isoformat()}{until}  {v.kind:<22} version {v.version_guid or '-'}  "
+                   f"{v.provenance}")
 
 
 @main.group("archive")

@@ -19,14 +19,15 @@ from lxml import etree
 
 from gateway import bootstrap, nsifile, orgfile
 from gateway.config import Config, DatabaseConfig, WorkerConfig
+from gateway.domain.provenance import Provenance
 from gateway.messages.worker import WorkerThread
-from gateway.registry.unit_of_work import UnitOfWork
 from gateway.signing import Signer, keys
 from gateway.soap.operations import HOUSE_MANAGEMENT, by_body
 from gateway.soap.server import EmbeddedServer
 from providers.client import GisClient
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+DEMO_SETUP = Provenance.of_operator("demo", "make demo: fixture organisations, certificates and NSI", role="operator")
 
 
 def _say(text: str = "") -> None:
@@ -52,7 +53,7 @@ def run(workdir: Path) -> None:
     _say(f"   registry: {config.database.url}")
     _say("   the gateway signs its answers with a TEST-ONLY GOST R 34.10-2012 certificate; providers verify them")
     issued = {}
-    with UnitOfWork(gateway.engine) as uow:
+    with gateway.unit_of_work(DEMO_SETUP) as uow:
         for entry in entries:
             org = entry.organisation
             uow.organisations.add(org)
@@ -62,7 +63,7 @@ def run(workdir: Path) -> None:
             _say(f"   organisation {org.name} ({org.role}), TEST-ONLY {entry.key_algorithm.upper()} certificate")
         uow.commit()
 
-    loaded = nsifile.load(gateway.engine, [FIXTURES / "nsi"], datetime.now(UTC))
+    loaded = nsifile.load(gateway.unit_of_work(DEMO_SETUP), [FIXTURES / "nsi"], datetime.now(UTC))
     _say(f"   reference directories (NSI) loaded: {', '.join(str(registry) for registry, _ in loaded)}")
 
     worker = WorkerThread(gateway.worker).start()
@@ -228,7 +229,7 @@ COLD_WATER_CODE = "1"
 
 
 def _nsi(gateway: bootstrap.Gateway, registry: int, code: str) -> dict[str, str]:
-    with UnitOfWork(gateway.engine) as uow:
+    with gateway.unit_of_work() as uow:
         item = uow.nsi.directory(registry)[code]
     return {"Code": code, "GUID": item.guid}
 

@@ -18,8 +18,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import Engine
-
 from gateway.domain.values import Guid, InvalidValue
 from gateway.errors import ConfigError
 from gateway.registry.nsi import NsiItem
@@ -57,10 +55,10 @@ def read_all(paths: list[Path]) -> list[Directory]:
     return [read(f) for f in files]
 
 
-def load(engine: Engine, paths: list[Path], at: datetime) -> list[tuple[int, int]]:
+def load(uow: UnitOfWork, paths: list[Path], at: datetime) -> list[tuple[int, int]]:
     """Read every file first (a bad file loads nothing), then replace each directory in one transaction."""
     directories = read_all(paths)
-    with UnitOfWork(engine) as uow:
+    with uow:
         loaded = [(d.registry, uow.nsi.replace(d.registry, d.items, at)) for d in directories]
         uow.commit()
     return loaded

@@ -20,6 +20,7 @@ from sqlalchemy import Engine, create_engine, text
 
 from gateway import bootstrap, nsifile, orgfile
 from gateway.config import Config, DatabaseConfig, WorkerConfig
+from gateway.domain.provenance import Provenance
 from gateway.domain.values import Guid
 from gateway.messages import queue
 from gateway.messages.worker import WorkerThread
@@ -33,6 +34,8 @@ ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"
 PG_URL = os.environ.get("GATEWAY_TEST_PG_URL", "")
 REQUIRE_PG = os.environ.get("GATEWAY_REQUIRE_PG") == "1"
+#: the provenance of what the fixtures set up before a test (organisations, certificates, NSI)
+TEST_SETUP = Provenance.of_operator("pytest", "test fixtures", role="operator")
 
 
 @pytest.fixture(scope="session")
@@ -108,13 +111,13 @@ def config(database: DatabaseConfig) -> Config:
 def gateway(config: Config, org_entries: list[orgfile.OrgEntry], pki: Pki) -> Iterator[bootstrap.Gateway]:
     """A migrated registry with the fixture organisations and their certificates registered."""
     built = bootstrap.build(config, upgrade=True, signer=Signer(pki.gateway.key, pki.gateway.cert))
-    with UnitOfWork(built.engine) as uow:
+    with built.unit_of_work(TEST_SETUP) as uow:
         for entry in org_entries:
             uow.organisations.add(entry.organisation)
             uow.organisations.register_certificate(entry.organisation.guid,
                                                    keys.describe(pki.by_org[str(entry.organisation.guid)].cert))
         uow.commit()
-    nsifile.load(built.engine, [FIXTURES / "nsi"], datetime.now(UTC))
+    nsifile.load(built.unit_of_work(TEST_SETUP), [FIXTURES / "nsi"], datetime.now(UTC))
     post_documents(built, org_entries)
     yield built
     built.engine.dispose()
@@ -149,7 +152,7 @@ def post_documents(built: bootstrap.Gateway, entries: list[orgfile.OrgEntry]) ->
     e2e tests post these over SOAP themselves where the posting is what they test.
     """
     now = datetime.now(UTC)
-    with UnitOfWork(built.engine) as uow:
+    with built.unit_of_work() as uow:
         for entry in entries:
             for path in entry.documents:
                 body = path.read_bytes()
@@ -163,6 +166,17 @@ def post_documents(built: bootstrap.Gateway, entries: list[orgfile.OrgEntry]) ->
     with built.engine.connect() as connection:
         states = connection.execute(text("SELECT state, result FROM messages")).all()
     assert all(state == "done" and b"Error>" not in result for state, result in states), states
+
+
+def message_uow(engine: Engine, org: Guid, *, operation: str = "test", body: bytes = b"<x/>",
+                now: datetime | None = None) -> UnitOfWork:
+    """A unit of work that processes a message of ``org``, as the worker would (stored first, then its writes
+    name it as their provenance)."""
+    with UnitOfWork(engine) as uow:
+        guid, _ = queue.accept(uow.connection, org=org, requester_message_guid=Guid.new(), service="test",
+                               operation=operation, request=body, payload=body, now=now or datetime.now(UTC))
+        uow.commit()
+    return UnitOfWork(engine, Provenance.of_message(guid, org))
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 
 from gateway import metrics
 from gateway.config import WorkerConfig
+from gateway.domain.provenance import Provenance
 from gateway.messages import queue
 from gateway.messages.queue import StoredMessage
 from gateway.registry.unit_of_work import UnitOfWork
@@ -26,12 +27,17 @@ def _utcnow() -> datetime:
 
 
 
+#: Makes the unit of work a message is processed in (the composition root's ``Gateway.unit_of_work``).
+UnitOfWorkFactory = Callable[[Provenance | None], UnitOfWork]
+
+
 class Worker:
-    def __init__(self, engine: Engine, handler: Handler, config: WorkerConfig,
-                 clock: Callable[[], datetime] = _utcnow) -> None:
+    def __init__(self, engine: Engine, handler: Handler, config: WorkerConfig, *,
+                 unit_of_work: UnitOfWorkFactory, clock: Callable[[], datetime] = _utcnow) -> None:
         self.engine = engine
         self.handler = handler
         self.config = config
+        self.unit_of_work = unit_of_work
         self.clock = clock
 
     def run_once(self) -> bool:
@@ -41,7 +47,7 @@ class Worker:
             return False
         started = self.clock()
         try:
-            with UnitOfWork(self.engine) as uow:
+            with self.unit_of_work(Provenance.of_message(message.guid, message.org_guid)) as uow:
                 result = self.handler(uow, message, started)
                 queue.complete(uow.connection, message, result, now=self.clock())
                 uow.commit()

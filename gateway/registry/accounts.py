@@ -22,16 +22,16 @@ from gateway.domain.accounts import (
 )
 from gateway.domain.model import NsiRef
 from gateway.domain.values import FiasHouseGuid, Guid
-from gateway.registry.houses import decimal_or_none, json_ready
+from gateway.registry.houses import decimal_or_none
 from gateway.registry.sql import insert_with_serials, reserve_serials
 from gateway.registry.tables import (
     account_accommodations,
     accounts,
     houses,
     living_rooms,
-    object_versions,
     premises,
 )
+from gateway.registry.versions import History
 
 #: Where an accommodation lies: (house GUID, the house's FIAS GUID, the house's OKTMO).
 Place = tuple[Guid, FiasHouseGuid, str | None]
@@ -83,8 +83,9 @@ def _data(row: RowMapping, stored: tuple[StoredAccommodation, ...]) -> AccountDa
 
 
 class AccountRepository:
-    def __init__(self, connection: Connection) -> None:
+    def __init__(self, connection: Connection, history: History) -> None:
         self.connection = connection
+        self._history = history
 
     def places(self, items: Iterable[Accommodation]) -> dict[str, Place]:
         """Where each named premises or house lies, in two queries whatever the batch size."""
@@ -128,14 +129,14 @@ class AccountRepository:
         return Guid(row.posted_by) if row else None
 
     def save(self, items: list[tuple[Guid, AccountData, bool]], places: dict[str, Place], *, org: Guid,
-             message: Guid, at: datetime) -> list[tuple[str, list[str]]]:
+             at: datetime) -> list[tuple[str, list[str]]]:
         """Create accounts (``True``) or write new versions (``False``), set-based; returns (ELS, ServiceIDs) each.
 
         New accounts cost one batched INSERT (PostgreSQL: their serials drawn first from the sequence; SQLite: a
         multi-row INSERT…RETURNING and one UPDATE for their ELS) whatever their number; accommodations and
         versions one INSERT each. A premises that stays in an account keeps its ServiceID across versions.
         """
-        versions = [Guid.new() for _ in items]
+        versions = [Guid.new() for _ in items]  # each write is a new version of its account
         columns = [_columns(data) for _, data, _ in items]
         unified: dict[Guid, str] = {}
         created = [(i, guid) for i, (guid, _, new) in enumerate(items) if new]
@@ -170,16 +171,17 @@ class AccountRepository:
                 place = (f"r:{r['living_room_guid']}" if r["living_room_guid"] else
                          f"p:{r['premises_guid']}" if r["premises_guid"] else f"h:{r['fias_house_guid']}")
                 kept[Guid(r["account_guid"])][place] = r["ordinal"]
-            # the current state is replaced; what was there stays in the account's versions
+            # the current state is replaced; what was there stays in the accommodations' history
+            self._history.close(account_accommodations, "account_guid", changed_guids)
             self.connection.execute(delete(account_accommodations).where(acc.account_guid.in_(changed_guids)))
         per_account = [self._accommodation_rows(guid, data, places, unified[guid], kept[guid])
                        for guid, data, _ in items]
         self.connection.execute(insert(account_accommodations), [row for rows in per_account for row in rows])
-        self.connection.execute(insert(object_versions), [
-            {"version_guid": str(version), "object_type": "account", "object_guid": str(guid), "valid_from": at,
-             "org_guid": str(org), "message_guid": str(message),
-             "data": json_ready({**column, "unified_number": unified[guid], "accommodations": rows})}
-            for (guid, _, _), version, column, rows in zip(items, versions, columns, per_account, strict=True)])
+        if created:
+            self._history.capture(accounts, "guid", [str(guid) for _, guid in created], new=True)
+        if changed:
+            self._history.capture(accounts, "guid", [str(guid) for _, guid in changed])
+        self._history.capture(account_accommodations, "account_guid", [str(guid) for guid, _, _ in items], new=True)
         return [(unified[guid], [r["service_id"] for r in rows]) for (guid, _, _), rows in zip(items, per_account,
                                                                                               strict=True)]
 

@@ -10,13 +10,14 @@ from sqlalchemy import Connection, insert, or_, select, update
 from gateway.domain.authority import Mandate, MandateKind
 from gateway.domain.contracts import DocumentData, DocumentState, StoredDocument
 from gateway.domain.values import FiasHouseGuid, Guid
-from gateway.registry.houses import json_ready
-from gateway.registry.tables import documents, mandates, object_versions
+from gateway.registry.tables import documents, mandates
+from gateway.registry.versions import History
 
 
 class DocumentRepository:
-    def __init__(self, connection: Connection) -> None:
+    def __init__(self, connection: Connection, history: History) -> None:
         self.connection = connection
+        self._history = history
 
     def mandates(self, houses: Iterable[FiasHouseGuid]) -> list[Mandate]:
         """Every live (not annulled) mandate over the given houses, whoever holds it, in one query."""
@@ -28,7 +29,7 @@ class DocumentRepository:
         return [Mandate(MandateKind(r.kind), Guid(r.org_guid), FiasHouseGuid(r.fias_house_guid), r.starts_on,
                         r.ends_on, Guid(r.document_guid)) for r in rows]
 
-    def place(self, guid: Guid, data: DocumentData, *, org: Guid, message: Guid, at: datetime) -> StoredDocument:
+    def place(self, guid: Guid, data: DocumentData, *, org: Guid, at: datetime) -> StoredDocument:
         version = Guid.new()
         self.connection.execute(insert(documents).values(
             guid=str(guid), version_guid=str(version), version_number=1, kind=data.kind.value, org_guid=str(org),
@@ -41,7 +42,8 @@ class DocumentRepository:
              "org_guid": str(org), "fias_house_guid": str(house.fias_house_guid), "starts_on": house.starts_on,
              "ends_on": _earlier(house.ends_on, data.ends_on), "annulled": False}
             for house, (_, object_version) in zip(data.houses, houses, strict=True)])
-        self._version(guid, version, org, message, at)
+        self._history.capture(documents, "guid", [str(guid)], new=True)
+        self._history.capture(mandates, "document_guid", [str(guid)], new=True)
         return StoredDocument(guid, version, data.kind, org, data.number, DocumentState.APPROVED, 1, tuple(houses))
 
     def by_version(self, version: Guid, kind: MandateKind) -> StoredDocument | None:
@@ -57,8 +59,8 @@ class DocumentRepository:
                               row["version_number"],
                               tuple((FiasHouseGuid(h.fias_house_guid), Guid(h.object_version_guid)) for h in houses))
 
-    def end(self, document: StoredDocument, state: DocumentState, *, on: date | None, reason: str, org: Guid,
-            message: Guid, at: datetime) -> StoredDocument:
+    def end(self, document: StoredDocument, state: DocumentState, *, on: date | None, reason: str,
+            at: datetime) -> StoredDocument:
         """Terminate (authority ends ``on``) or annul (it never existed) a document: a new version."""
         version = Guid.new()
         self.connection.execute(update(documents).where(documents.c.guid == str(document.guid)).values(
@@ -71,18 +73,10 @@ class DocumentRepository:
             # a mandate that would have run past the termination now stops on it
             self.connection.execute(update(mandates).where(
                 m.document_guid == str(document.guid), or_(m.ends_on.is_(None), m.ends_on > on)).values(ends_on=on))
-        self._version(document.guid, version, org, message, at, state=state.value, on=on, reason=reason)
+        self._history.capture(documents, "guid", [str(document.guid)])
+        self._history.capture(mandates, "document_guid", [str(document.guid)])
         return StoredDocument(document.guid, version, document.kind, document.org, document.number, state,
                               document.version_number + 1, document.houses)
-
-    def _version(self, guid: Guid, version: Guid, org: Guid, message: Guid, at: datetime, **extra: object) -> None:
-        doc = self.connection.execute(select(documents).where(documents.c.guid == str(guid))).mappings().one()
-        rows = self.connection.execute(select(mandates).where(mandates.c.document_guid == str(guid))).mappings()
-        data = {**{k: v for k, v in doc.items() if k != "id"},
-                "houses": [{k: v for k, v in r.items() if k != "id"} for r in rows], **extra}
-        self.connection.execute(insert(object_versions).values(
-            version_guid=str(version), object_type=f"document:{doc['kind']}", object_guid=str(guid), valid_from=at,
-            org_guid=str(org), message_guid=str(message), data=json_ready(data)))
 
 
 def _earlier(a: date | None, b: date | None) -> date | None:

@@ -23,6 +23,7 @@ from gateway.domain.model import (
     RoomData,
 )
 from gateway.domain.values import CadastralNumber, FiasHouseGuid, Guid, Oktmo
+from gateway.registry import versions
 from gateway.registry.sql import insert_with_serials
 from gateway.registry.tables import (
     account_accommodations,
@@ -31,9 +32,9 @@ from gateway.registry.tables import (
     houses,
     living_rooms,
     metering_devices,
-    object_versions,
     premises,
 )
+from gateway.registry.versions import AsOf, History
 
 
 def _cadastral_columns(cadastral: Cadastral) -> dict[str, Any]:
@@ -83,7 +84,7 @@ def premises_columns(data: PremisesData) -> dict[str, Any]:
 
 
 def json_ready(value: Any) -> Any:
-    """A version's data as JSON can hold it: decimals, dates and moments as their ISO/decimal text."""
+    """A value as a JSON column can hold it: decimals, dates and moments as their ISO/decimal text."""
     if isinstance(value, dict):
         return {k: json_ready(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
@@ -160,21 +161,11 @@ def premises_unique_number(house_number: str, serial: int) -> str:
 
 
 class HouseRepository:
-    """Houses and their premises. Writes go with a version row; reads may be as of a past moment."""
+    """Houses, their premises and rooms: the current rows, each write captured as a version (``History``)."""
 
-    def __init__(self, connection: Connection) -> None:
+    def __init__(self, connection: Connection, history: History) -> None:
         self.connection = connection
-
-    def _record_version(
-        self, object_type: str, guid: Guid, version: Guid, at: datetime, org: Guid, message: Guid,
-        columns: dict[str, Any],
-    ) -> None:
-        self.connection.execute(
-            insert(object_versions).values(
-                version_guid=str(version), object_type=object_type, object_guid=str(guid), valid_from=at,
-                org_guid=str(org), message_guid=str(message), data=json_ready(columns),
-            )
-        )
+        self._history = history
 
     def guid_of(self, fias: FiasHouseGuid) -> Guid | None:
         """The registry GUID of the house with this FIAS GUID, if it is registered."""
@@ -188,80 +179,53 @@ class HouseRepository:
         ).first()
         return (Guid(row.guid), Guid(row.posted_by)) if row else None
 
-    def add_house(
-        self, guid: Guid, data: HouseData, *, posted_by: Guid, message: Guid, at: datetime
-    ) -> str:
-        version = Guid.new()
-        columns = house_columns(data)
+    def add_house(self, guid: Guid, data: HouseData, *, posted_by: Guid, at: datetime) -> str:
         serial = _new_id(self.connection.execute(
             insert(houses).values(
-                guid=str(guid), posted_by=str(posted_by), version_guid=str(version), created_at=at,
-                updated_at=at, **columns,
+                guid=str(guid), posted_by=str(posted_by), version_guid=str(Guid.new()), created_at=at,
+                updated_at=at, **house_columns(data),
             )
         ))
         unique_number = house_unique_number(data.oktmo, serial)
         self.connection.execute(update(houses).where(houses.c.id == serial).values(unique_number=unique_number))
-        self._record_version("house", guid, version, at, posted_by, message,
-                             {**columns, "unique_number": unique_number, "posted_by": str(posted_by)})
+        self._history.capture(houses, "guid", [str(guid)], new=True)
         return unique_number
 
     def add_premises(
-        self, house_guid: Guid, house_unique: str, items: list[tuple[Guid, PremisesData]], *, org: Guid,
-        message: Guid, at: datetime,
+        self, house_guid: Guid, house_unique: str, items: list[tuple[Guid, PremisesData]], *, at: datetime,
     ) -> list[str]:
-        """Register premises of one house in two set-based statements; returns their unique numbers in order.
+        """Register premises of one house in set-based statements; returns their unique numbers in order.
 
-        One batched INSERT for the premises (their serials known first, ``insert_with_serials``) and one for
-        their versions: a 1,000-flat house costs a few round trips, not four thousand.
+        One batched INSERT for the premises (their serials known first, ``insert_with_serials``) and one
+        INSERT … SELECT for their versions: a 1,000-flat house costs a few round trips, not four thousand.
         """
         if not items:
             return []
-        rows = []
-        versions: list[Guid] = []
-        for guid, data in items:
-            versions.append(Guid.new())
-            rows.append({"guid": str(guid), "house_guid": str(house_guid), "version_guid": str(versions[-1]),
-                         "created_at": at, "updated_at": at, **premises_columns(data)})
+        rows = [{"guid": str(guid), "house_guid": str(house_guid), "version_guid": str(Guid.new()),
+                 "created_at": at, "updated_at": at, **premises_columns(data)} for guid, data in items]
         ids = insert_with_serials(self.connection, premises, rows)
-        uniques = [premises_unique_number(house_unique, serial) for serial in ids]
-        self.connection.execute(insert(object_versions), [
-            {"version_guid": str(version), "object_type": "premises", "object_guid": row["guid"], "valid_from": at,
-             "org_guid": str(org), "message_guid": str(message),
-             "data": json_ready({**premises_columns(data), "house_guid": str(house_guid), "unique_number": unique})}
-            for version, row, (_, data), unique in zip(versions, rows, items, uniques, strict=True)
-        ])
-        return uniques
+        self._history.capture(premises, "guid", [row["guid"] for row in rows], new=True)
+        return [premises_unique_number(house_unique, serial) for serial in ids]
 
-    def update_house(self, house: House, data: HouseData, *, org: Guid, message: Guid, at: datetime) -> None:
-        """A new version of a registered house: the row holds the new state, the version row keeps it."""
-        version = Guid.new()
-        columns = house_columns(data)
+    def update_house(self, house: House, data: HouseData, *, at: datetime) -> None:
+        """A new version of a registered house: the row holds the new state, its history the earlier ones."""
         self.connection.execute(update(houses).where(houses.c.guid == str(house.guid)).values(
-            version_guid=str(version), updated_at=at, **columns))
-        self._record_version("house", house.guid, version, at, org, message,
-                             {**columns, "unique_number": house.unique_number, "posted_by": str(house.posted_by)})
+            version_guid=str(Guid.new()), updated_at=at, **house_columns(data)))
+        self._history.capture(houses, "guid", [str(house.guid)])
 
-    def update_premises(self, item: Premises, data: PremisesData, *, org: Guid, message: Guid, at: datetime) -> None:
-        version = Guid.new()
-        columns = premises_columns(data)
+    def update_premises(self, item: Premises, data: PremisesData, *, at: datetime) -> None:
         self.connection.execute(update(premises).where(premises.c.guid == str(item.guid)).values(
-            version_guid=str(version), updated_at=at, **columns))
-        self.connection.execute(insert(object_versions).values(
-            version_guid=str(version), object_type="premises", object_guid=str(item.guid), valid_from=at,
-            org_guid=str(org), message_guid=str(message),
-            data=json_ready({**columns, "house_guid": str(item.house_guid), "unique_number": item.unique_number})))
+            version_guid=str(Guid.new()), updated_at=at, **premises_columns(data)))
+        self._history.capture(premises, "guid", [str(item.guid)])
 
-    def add_room(self, guid: Guid, flat: Premises, data: RoomData, *, org: Guid, message: Guid, at: datetime) -> str:
+    def add_room(self, guid: Guid, flat: Premises, data: RoomData, *, at: datetime) -> str:
         """A room of a registered flat; returns its unique number (the house's 25 digits, K and the row id)."""
-        version = Guid.new()
         columns = {"number": data.number, **_cadastral_columns(data.cadastral), "square": data.square}
         serial = _new_id(self.connection.execute(insert(living_rooms).values(
-            guid=str(guid), premises_guid=str(flat.guid), house_guid=str(flat.house_guid), version_guid=str(version),
-            created_at=at, updated_at=at, **columns)))
-        unique = room_unique_number(flat.unique_number, serial)
-        self._record_version("living_room", guid, version, at, org, message,
-                             {**columns, "premises_guid": str(flat.guid), "unique_number": unique})
-        return unique
+            guid=str(guid), premises_guid=str(flat.guid), house_guid=str(flat.house_guid),
+            version_guid=str(Guid.new()), created_at=at, updated_at=at, **columns)))
+        self._history.capture(living_rooms, "guid", [str(guid)], new=True)
+        return room_unique_number(flat.unique_number, serial)
 
     def get_premises(self, guid: Guid) -> Premises | None:
         """One premises with its rooms."""
@@ -273,12 +237,13 @@ class HouseRepository:
         found = _premises(row, row["house_unique"])
         return replace(found, rooms=tuple(self.rooms_of(found.house_guid).get(found.guid, ())))
 
-    def rooms_of(self, house_guid: Guid) -> dict[Guid, list[LivingRoom]]:
-        """The house's rooms by flat, in the order they were registered."""
-        rows = self.connection.execute(select(living_rooms, houses.c.unique_number.label("house_unique"))
-                                       .join_from(living_rooms, houses, living_rooms.c.house_guid == houses.c.guid)
-                                       .where(living_rooms.c.house_guid == str(house_guid))
-                                       .order_by(living_rooms.c.id)).mappings()
+    def rooms_of(self, house_guid: Guid, *, as_of: AsOf | None = None) -> dict[Guid, list[LivingRoom]]:
+        """The house's rooms by flat, in the order they were registered (now, or at ``as_of``)."""
+        r_ = versions.view(living_rooms, as_of)
+        rows = self.connection.execute(select(r_, houses.c.unique_number.label("house_unique"))
+                                       .join_from(r_, houses, r_.c.house_guid == houses.c.guid)
+                                       .where(r_.c.house_guid == str(house_guid))
+                                       .order_by(r_.c.id)).mappings()
         found: dict[Guid, list[LivingRoom]] = {}
         for r in rows:
             room = LivingRoom(Guid.stored(r["guid"]), room_unique_number(r["house_unique"], r["id"]),
@@ -287,18 +252,20 @@ class HouseRepository:
             found.setdefault(room.premises_guid, []).append(room)
         return found
 
-    def get(self, fias: FiasHouseGuid, *, as_of: datetime | None = None) -> House | None:
-        """The house as the registry holds it now — or held it at ``as_of``, rebuilt from its versions —
-        with its premises in the order they were registered."""
-        row = self.connection.execute(select(houses).where(houses.c.fias_house_guid == str(fias))).mappings().first()
+    def get(self, fias: FiasHouseGuid, *, as_of: datetime | AsOf | None = None) -> House | None:
+        """The house as the registry holds it now — or knew it at ``as_of`` — with its premises in the order they
+        were registered and their rooms. One query per kind through ``versions.view``, for the present or a past
+        moment alike."""
+        if isinstance(as_of, datetime):
+            as_of = versions.as_of(self.connection, as_of)
+        h = versions.view(houses, as_of)
+        row = self.connection.execute(select(h).where(h.c.fias_house_guid == str(fias))).mappings().first()
         if row is None:
             return None
-        if as_of is not None:
-            return self._as_of(row, as_of)
+        p = versions.view(premises, as_of)
         rows = self.connection.execute(
-            select(premises).where(premises.c.house_guid == row["guid"]).order_by(premises.c.kind, premises.c.id)
-        ).mappings()
-        rooms = self.rooms_of(Guid.stored(row["guid"]))
+            select(p).where(p.c.house_guid == row["guid"]).order_by(p.c.kind, p.c.id)).mappings()
+        rooms = self.rooms_of(Guid.stored(row["guid"]), as_of=as_of)
         return House(
             guid=Guid(row["guid"]),
             unique_number=row["unique_number"],
@@ -306,47 +273,9 @@ class HouseRepository:
             posted_by=Guid(row["posted_by"]),
             version_guid=Guid(row["version_guid"]),
             updated_at=row["updated_at"],
-            premises=tuple(replace(p, rooms=tuple(rooms.get(p.guid, ())))
-                           for p in (_premises(r, row["unique_number"]) for r in rows)),
+            premises=tuple(replace(q, rooms=tuple(rooms.get(q.guid, ())))
+                           for q in (_premises(r, row["unique_number"]) for r in rows)),
         )
-
-    def _as_of(self, current: RowMapping, as_of: datetime) -> House | None:
-        """Each object's last version recorded at or before ``as_of``; objects created later are absent."""
-        ids = {r.guid: r.id for r in self.connection.execute(
-            select(premises.c.guid, premises.c.id).where(premises.c.house_guid == current["guid"]))}
-        room_ids = {r.guid: r.id for r in self.connection.execute(
-            select(living_rooms.c.guid, living_rooms.c.id).where(living_rooms.c.house_guid == current["guid"]))}
-        v = object_versions.c
-        latest: dict[str, RowMapping] = {}
-        rows = self.connection.execute(select(object_versions).where(
-            v.object_guid.in_([current["guid"], *ids, *room_ids]),
-            v.object_type.in_(["house", "premises", "living_room"]), v.valid_from <= as_of)
-            .order_by(v.valid_from)).mappings()
-        for version in rows:
-            latest[version["object_guid"]] = version  # ordered by time: the last one wins
-        house = latest.pop(current["guid"], None)
-        if house is None:
-            return None
-
-        def state(version: RowMapping) -> dict[str, Any]:
-            return {**version["data"], "guid": version["object_guid"], "version_guid": version["version_guid"],
-                    "updated_at": version["valid_from"], "id": ids.get(version["object_guid"])}
-
-        rooms: dict[str, list[LivingRoom]] = {}
-        for guid in sorted((g for g in latest if g in room_ids), key=room_ids.__getitem__):
-            room = latest.pop(guid)
-            data = room["data"]
-            rooms.setdefault(data["premises_guid"], []).append(LivingRoom(
-                Guid.stored(guid), data["unique_number"], Guid.stored(data["premises_guid"]),
-                RoomData(data["number"], _cadastral(data), decimal_or_none(data["square"])),
-                room["valid_from"]))
-        kept = sorted((state(p) for p in latest.values()), key=lambda r: (r["kind"], r["id"]))
-        flats = (_premises(r, current["unique_number"]) for r in kept)  # type: ignore[arg-type]
-        return House(guid=Guid(current["guid"]), unique_number=current["unique_number"],
-                     data=_house_data(state(house)),  # type: ignore[arg-type]
-                     posted_by=Guid(current["posted_by"]), version_guid=Guid(house["version_guid"]),
-                     updated_at=house["valid_from"],
-                     premises=tuple(replace(p, rooms=tuple(rooms.get(str(p.guid), ()))) for p in flats))
 
     def open_links(self, guids: list[Guid]) -> set[Guid]:
         """Premises (of those given) with an open personal account or a metering device in service."""

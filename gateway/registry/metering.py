@@ -19,7 +19,6 @@ from sqlalchemy import (
     cast,
     func,
     insert,
-    or_,
     select,
     update,
 )
@@ -34,7 +33,7 @@ from gateway.domain.metering import (
 )
 from gateway.domain.model import NsiRef
 from gateway.domain.values import FiasHouseGuid, Guid
-from gateway.registry.houses import json_ready
+from gateway.registry import versions
 from gateway.registry.sql import among
 from gateway.registry.tables import (
     accounts,
@@ -42,9 +41,9 @@ from gateway.registry.tables import (
     living_rooms,
     meter_readings,
     metering_devices,
-    object_versions,
     premises,
 )
+from gateway.registry.versions import History
 
 #: A series of readings: device root GUID, resource code ("E" for an electricity register), kind.
 SeriesKey = tuple[str, str, str]
@@ -118,8 +117,9 @@ class NewReading:
 
 
 class MeteringRepository:
-    def __init__(self, connection: Connection) -> None:
+    def __init__(self, connection: Connection, history: History) -> None:
         self.connection = connection
+        self._history = history
 
     # devices --------------------------------------------------------------------------------------------
 
@@ -157,7 +157,7 @@ class MeteringRepository:
         return {(r.number, res["code"]) for r in rows for res in r.resources}
 
     def create(self, data: DeviceData, *, house_guid: Guid, fias: FiasHouseGuid, next_verification_on: date | None,
-               org: Guid, message: Guid, at: datetime) -> Device:
+               org: Guid, at: datetime) -> Device:
         root, version = Guid.new(), Guid.new()
         interval = data.verification_interval
         columns = {
@@ -180,40 +180,30 @@ class MeteringRepository:
         if data.premises:
             self.connection.execute(insert(device_premises), [
                 {"device_root_guid": str(root), "premises_guid": str(p)} for p in dict.fromkeys(data.premises)])
-        self._version(root, version, org, message, at)
+            self._history.capture(device_premises, "device_root_guid", [str(root)], new=True)
+        self._history.capture(metering_devices, "root_guid", [str(root)], new=True)
         found = self.by_roots([root])
         return found[root]
 
-    def archive(self, device: Device, *, reason: NsiRef | None, on: date, replaced_by: Guid | None, org: Guid,
-                message: Guid, at: datetime) -> Device:
+    def archive(self, device: Device, *, reason: NsiRef | None, on: date, replaced_by: Guid | None,
+                at: datetime) -> Device:
         version = Guid.new()
         self.connection.execute(update(metering_devices).where(metering_devices.c.root_guid == str(device.root_guid))
                                 .values(version_guid=str(version), version_number=device.version_number + 1,
                                         archived_on=on, archive_reason_code=reason.code if reason else None,
                                         archive_reason_guid=str(reason.guid) if reason else None,
                                         replaced_by=str(replaced_by) if replaced_by else None, updated_at=at))
-        self._version(device.root_guid, version, org, message, at)
+        self._history.capture(metering_devices, "root_guid", [str(device.root_guid)])
         return self.by_roots([device.root_guid])[device.root_guid]
 
-    def verified(self, device: Device, *, sealed_on: date, next_on: date | None, org: Guid, message: Guid,
-                 at: datetime) -> Device:
+    def verified(self, device: Device, *, sealed_on: date, next_on: date | None, at: datetime) -> Device:
         """A verification: the seal date, and the next verification one interval later; a new version."""
         version = Guid.new()
         self.connection.execute(update(metering_devices).where(metering_devices.c.root_guid == str(device.root_guid))
                                 .values(version_guid=str(version), version_number=device.version_number + 1,
-                                        next_verification_on=next_on, updated_at=at))
-        self._version(device.root_guid, version, org, message, at, verified_on=sealed_on)
+                                        verified_on=sealed_on, next_verification_on=next_on, updated_at=at))
+        self._history.capture(metering_devices, "root_guid", [str(device.root_guid)])
         return self.by_roots([device.root_guid])[device.root_guid]
-
-    def _version(self, root: Guid, version: Guid, org: Guid, message: Guid, at: datetime, **extra: object) -> None:
-        row = self.connection.execute(select(metering_devices).where(metering_devices.c.root_guid == str(root))
-                                      ).mappings().one()
-        linked = self.connection.execute(select(device_premises.c.premises_guid).where(
-            device_premises.c.device_root_guid == str(root))).scalars().all()
-        self.connection.execute(insert(object_versions).values(
-            version_guid=str(version), object_type="metering_device", object_guid=str(root), valid_from=at,
-            org_guid=str(org), message_guid=str(message),
-            data=json_ready({**{k: v for k, v in row.items() if k != "id"}, "premises": list(linked), **extra})))
 
     def by_roots(self, roots: Iterable[Guid], *, linked: bool = True) -> dict[Guid, Device]:
         """Devices by root GUID; ``linked=False`` leaves out the premises they serve (readings need none)."""
@@ -287,22 +277,28 @@ class MeteringRepository:
             .order_by(r.reading_date)).mappings()
         return [_reading(row) for row in rows]
 
-    def save_readings(self, items: list[NewReading], *, org: Guid, message: Guid, at: datetime) -> None:
-        """Supersede the replaced rows, then insert the new ones: two statements whatever the batch size."""
+    def save_readings(self, items: list[NewReading], *, org: Guid, message: Guid) -> None:
+        """Supersede the replaced rows, then insert the new ones: two statements whatever the batch size.
+
+        ``meter_readings`` is its own history (kept and superseded rows): the recorded time and the change set
+        come from the unit of work's ``History``, like every other version's.
+        """
         if not items:
             return
+        changeset, at = self._history.changeset()
         replaced = [{"b_old": str(i.supersedes), "b_new": str(i.guid)} for i in items if i.supersedes]
         if replaced:
             r = meter_readings.c
             self.connection.execute(update(meter_readings).where(and_(r.guid == bindparam("b_old"),
                                                                       r.superseded_at.is_(None)))
-                                    .values(superseded_at=at, superseded_by=bindparam("b_new")), replaced)
+                                    .values(superseded_at=at, superseded_by=bindparam("b_new"),
+                                            superseded_in=changeset), replaced)
         self.connection.execute(insert(meter_readings), [
             {"guid": str(i.guid), "device_root_guid": i.key[0], "resource_code": i.key[1], "kind": i.key[2],
              "period": i.period, "reading_date": i.on, "v1": i.values[0],
              "v2": i.values[1] if len(i.values) > 1 else None, "v3": i.values[2] if len(i.values) > 2 else None,
              "flags": ",".join(i.flags), "posted_by": str(org), "message_guid": str(message),
-             "transport_guid": str(i.transport_guid), "recorded_at": at} for i in items])
+             "transport_guid": str(i.transport_guid), "recorded_at": at, "changeset_id": changeset} for i in items])
 
     def history(self, roots: Iterable[Guid], *, as_of: datetime | None = None, entered_from: date | None = None,
                 entered_to: date | None = None) -> dict[str, list[StoredReading]]:
@@ -311,11 +307,8 @@ class MeteringRepository:
         if not wanted:
             return {}
         r = meter_readings.c
-        query = select(meter_readings).where(r.device_root_guid.in_(wanted))
-        if as_of is None:
-            query = query.where(r.superseded_at.is_(None))
-        else:
-            query = query.where(r.recorded_at <= as_of, or_(r.superseded_at.is_(None), r.superseded_at > as_of))
+        moment = versions.as_of(self.connection, as_of) if as_of is not None else None
+        query = select(meter_readings).where(r.device_root_guid.in_(wanted), versions.kept(meter_readings, moment))
         found: dict[str, list[StoredReading]] = {g: [] for g in wanted}
         for row in self.connection.execute(query.order_by(r.device_root_guid, r.reading_date, r.id)).mappings():
             entered = row["recorded_at"].date()

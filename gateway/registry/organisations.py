@@ -9,11 +9,13 @@ from sqlalchemy import Connection, insert, select, update
 from gateway.domain.model import CertificateBinding, CertificateInfo, Organisation, OrgRole
 from gateway.domain.values import Guid, Inn, Kpp, Ogrn
 from gateway.registry.tables import certificates, organisations
+from gateway.registry.versions import History
 
 
 class OrganisationRepository:
-    def __init__(self, connection: Connection) -> None:
+    def __init__(self, connection: Connection, history: History) -> None:
         self.connection = connection
+        self._history = history
 
     def add(self, org: Organisation, *, at: datetime | None = None) -> None:
         self.connection.execute(
@@ -22,6 +24,7 @@ class OrganisationRepository:
                 kpp=str(org.kpp) if org.kpp else None, created_at=at or datetime.now(UTC),
             )
         )
+        self._history.capture(organisations, "guid", [str(org.guid)], new=True)
 
     def get(self, guid: Guid) -> Organisation | None:
         row = self.connection.execute(select(organisations).where(organisations.c.guid == str(guid))).first()

@@ -25,7 +25,8 @@ from gateway.domain.oss import (
 )
 from gateway.domain.values import FiasHouseGuid, Guid
 from gateway.registry.houses import json_ready
-from gateway.registry.tables import object_versions, owner_decisions, premises, protocols, votings
+from gateway.registry.tables import owner_decisions, premises, protocols, votings
+from gateway.registry.versions import History
 
 
 def _data_json(data: ProtocolData) -> dict[str, Any]:
@@ -74,8 +75,9 @@ def _protocol(row: RowMapping) -> StoredProtocol:
 
 
 class OssRepository:
-    def __init__(self, connection: Connection) -> None:
+    def __init__(self, connection: Connection, history: History) -> None:
         self.connection = connection
+        self._history = history
 
     def total_votes(self, house_guid: Guid) -> Decimal:
         """All owners' votes: the areas of the house's premises, common property excluded."""
@@ -90,29 +92,22 @@ class OssRepository:
         return {r.number: (Guid(r.guid), Decimal(r.total_area or 0)) for r in rows}
 
     def add(self, guid: Guid, voting: Guid, data: ProtocolData, tally: Tally, *, house_guid: Guid, org: Guid,
-            message: Guid, at: datetime) -> StoredProtocol:
+            at: datetime) -> StoredProtocol:
         version = Guid.new()
         self.connection.execute(insert(protocols).values(
             guid=str(guid), version_guid=str(version), version_number=1, voting_guid=str(voting),
             house_guid=str(house_guid), fias_house_guid=str(data.fias_house_guid), posted_by=str(org),
             number=data.number, protocol_date=data.date, data=_data_json(data), created_at=at, updated_at=at,
             **_tally_columns(tally)))
-        self._version(guid, version, org, message, at)
+        self._history.capture(protocols, "guid", [str(guid)], new=True)
         return self.get(guid)  # type: ignore[return-value]
 
-    def retally(self, protocol: StoredProtocol, tally: Tally, *, org: Guid, message: Guid, at: datetime) -> None:
-        version = Guid.new()
+    def retally(self, protocol: StoredProtocol, tally: Tally, *, at: datetime) -> None:
+        """The registry's count changed (owners' decisions arrived): a new version with the new result."""
         self.connection.execute(update(protocols).where(protocols.c.guid == str(protocol.guid)).values(
-            version_guid=str(version), version_number=protocols.c.version_number + 1, updated_at=at,
+            version_guid=str(Guid.new()), version_number=protocols.c.version_number + 1, updated_at=at,
             **_tally_columns(tally)))
-        self._version(protocol.guid, version, org, message, at)
-
-    def _version(self, guid: Guid, version: Guid, org: Guid, message: Guid, at: datetime) -> None:
-        row = self.connection.execute(select(protocols).where(protocols.c.guid == str(guid))).mappings().one()
-        self.connection.execute(insert(object_versions).values(
-            version_guid=str(version), object_type="voting_protocol", object_guid=str(guid), valid_from=at,
-            org_guid=str(org), message_guid=str(message),
-            data=json_ready({k: v for k, v in row.items() if k != "id"})))
+        self._history.capture(protocols, "guid", [str(protocol.guid)])
 
     def get(self, guid: Guid) -> StoredProtocol | None:
         row = self.connection.execute(select(protocols).where(protocols.c.guid == str(guid))).mappings().first()
@@ -137,19 +132,21 @@ class OssRepository:
         return [_protocol(r) for r in self.connection.execute(query.order_by(p.id)).mappings()]
 
     def record_decisions(self, protocol: Guid, rows: list[tuple[Guid, int, str, Guid, Decimal, Choice]], *,
-                         org: Guid, message: Guid, at: datetime) -> None:
+                         org: Guid, message: Guid) -> None:
         """Owners' decisions (guid, question, owner, premises, votes, choice); an owner's earlier decision on
-        the same question for the same premises is superseded, not deleted."""
+        the same question for the same premises is superseded, not deleted (the table is its own history)."""
+        changeset, at = self._history.changeset()
         d = owner_decisions.c
         self.connection.execute(update(owner_decisions).where(  # one batched statement for the rows
             d.protocol_guid == str(protocol), d.question == bindparam("b_question"), d.owner == bindparam("b_owner"),
-            d.premises_guid == bindparam("b_premises"), d.superseded_at.is_(None)).values(superseded_at=at),
+            d.premises_guid == bindparam("b_premises"), d.superseded_at.is_(None)).values(
+            superseded_at=at, superseded_in=changeset),
             [{"b_question": question, "b_owner": owner, "b_premises": str(premises_guid)}
              for _, question, owner, premises_guid, _, _ in rows])
         self.connection.execute(insert(owner_decisions), [
             {"guid": str(guid), "protocol_guid": str(protocol), "question": question, "owner": owner,
              "premises_guid": str(premises_guid), "votes": votes, "choice": choice.value, "posted_by": str(org),
-             "message_guid": str(message), "recorded_at": at}
+             "message_guid": str(message), "recorded_at": at, "changeset_id": changeset}
             for guid, question, owner, premises_guid, votes, choice in rows])
 
     def decided(self, protocol: Guid) -> tuple[dict[int, tuple[Decimal, Decimal, Decimal]],
@@ -171,8 +168,7 @@ class OssRepository:
 
     # notices (importVotingMessage) ---------------------------------------------------------------------
 
-    def add_notice(self, guid: Guid, notice: VotingNotice, *, house_guid: Guid, org: Guid, message: Guid,
-                   at: datetime) -> None:
+    def add_notice(self, guid: Guid, notice: VotingNotice, *, house_guid: Guid, org: Guid, at: datetime) -> None:
         version = Guid.new()
         data = json_ready({"form": notice.form.value, "meeting_type": notice.meeting_type, "annual": notice.annual,
                            "administrator": notice.administrator, "notice_date": notice.notice_date,
@@ -183,11 +179,7 @@ class OssRepository:
             guid=str(guid), version_guid=str(version), house_guid=str(house_guid),
             fias_house_guid=str(notice.fias_house_guid), posted_by=str(org), form=notice.form.value,
             starts_at=notice.starts_at, ends_at=notice.ends_at, data=data, created_at=at, updated_at=at))
-        row = self.connection.execute(select(votings).where(votings.c.guid == str(guid))).mappings().one()
-        self.connection.execute(insert(object_versions).values(
-            version_guid=str(version), object_type="voting_notice", object_guid=str(guid), valid_from=at,
-            org_guid=str(org), message_guid=str(message),
-            data=json_ready({k: v for k, v in row.items() if k != "id"})))
+        self._history.capture(votings, "guid", [str(guid)], new=True)
 
     def notice_house(self, voting: Guid) -> FiasHouseGuid | None:
         """The house of a voting announced by a notice, if there was one."""

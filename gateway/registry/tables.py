@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Column,
     Date,
@@ -56,6 +57,8 @@ metadata = MetaData(
 
 GUID = String(36)
 TS = UtcDateTime()
+#: history rows and change sets grow without bound: 64-bit keys on PostgreSQL (SQLite's rowid is 64-bit already)
+SERIAL = BigInteger().with_variant(Integer, "sqlite")
 
 organisations = Table(
     "organisations",
@@ -132,19 +135,6 @@ premises = Table(
     Column("created_at", TS, nullable=False),
     Column("updated_at", TS, nullable=False),
     UniqueConstraint("house_guid", "kind", "number"),
-)
-
-object_versions = Table(
-    "object_versions",
-    metadata,
-    Column("version_guid", GUID, primary_key=True),
-    Column("object_type", String(32), nullable=False),
-    Column("object_guid", GUID, nullable=False),
-    Column("valid_from", TS, nullable=False),
-    Column("org_guid", GUID, ForeignKey("organisations.guid"), nullable=False),
-    Column("message_guid", GUID, ForeignKey("messages.guid"), nullable=False),
-    Column("data", JSON, nullable=False),
-    Index("ix_object_versions_object", "object_type", "object_guid", "valid_from"),
 )
 
 messages = Table(
@@ -275,6 +265,12 @@ documents = Table(
     Column("state", String(16), nullable=False),
     Column("terminated_on", Date),
     Column("state_reason", String(1000)),
+    # DateDetails/PeriodMetering: the window in which readings are transmitted, a day of the month (31 = the
+    # last day, LastDay) and whether it lies in the month after the one metered (IsNextMonth)
+    Column("metering_start_day", Integer),
+    Column("metering_start_next_month", Boolean),
+    Column("metering_end_day", Integer),
+    Column("metering_end_next_month", Boolean),
     Column("created_at", TS, nullable=False),
     Column("updated_at", TS, nullable=False),
 )
@@ -314,6 +310,7 @@ metering_devices = Table(
     Column("first_verified_on", Date),
     Column("interval_code", String(20)),
     Column("interval_guid", GUID),
+    Column("verified_on", Date),  # the seal date of the last verification (VerificationValue)
     Column("next_verification_on", Date),
     Column("remote", Boolean, nullable=False),
     Column("temperature_sensor", Boolean, nullable=False),
@@ -358,6 +355,8 @@ meter_readings = Table(
     Column("recorded_at", TS, nullable=False),
     Column("superseded_at", TS),
     Column("superseded_by", GUID),
+    Column("changeset_id", SERIAL, nullable=False),  # provenance: the change set that recorded the row
+    Column("superseded_in", SERIAL),  # the change set that superseded it
     Index("ix_meter_readings_series", "device_root_guid", "resource_code", "kind", "reading_date"),
     # one kept reading per device, resource, kind and period: two concurrent writers cannot both keep one
     Index("uq_meter_readings_kept", "device_root_guid", "resource_code", "kind", "period", unique=True,
@@ -403,6 +402,8 @@ owner_decisions = Table(
     Column("message_guid", GUID, ForeignKey("messages.guid"), nullable=False),
     Column("recorded_at", TS, nullable=False),
     Column("superseded_at", TS),
+    Column("changeset_id", SERIAL, nullable=False),
+    Column("superseded_in", SERIAL),
     Index("uq_owner_decisions_kept", "protocol_guid", "question", "owner", "premises_guid", unique=True,
           sqlite_where=text("superseded_at IS NULL"), postgresql_where=text("superseded_at IS NULL")),
 )
@@ -442,3 +443,62 @@ living_rooms = Table(
     Column("updated_at", TS, nullable=False),
     UniqueConstraint("premises_guid", "number"),
 )
+
+
+# -- history: the registry's transaction time (gateway.registry.versions writes and reads these) -----------
+
+changesets = Table(
+    "changesets",
+    metadata,
+    # one committed unit of change and where it came from: a message, a reconciliation run or an operator
+    Column("id", SERIAL, primary_key=True, autoincrement=True),
+    Column("kind", String(16), nullable=False),  # message | reconciliation | operator | migration
+    Column("org_guid", GUID, ForeignKey("organisations.guid")),  # whose data (a message's sender)
+    Column("message_guid", GUID, ForeignKey("messages.guid")),
+    Column("run_id", String(36)),  # a reconciliation run
+    Column("actor", String(255)),  # an operator: OS or console user
+    Column("role", String(32)),
+    Column("reason", String(1000)),
+    Column("started_at", TS, nullable=False),  # stamped on its history rows as recorded_from
+    Column("committed_at", TS, index=True),  # set under the commit lock just before COMMIT
+)
+
+#: (current table, its object key, further columns to index history by) — every versioned kind
+HISTORY_OF: dict[str, tuple[str, tuple[str, ...]]] = {
+    "organisations": ("guid", ()),
+    "documents": ("guid", ("org_guid",)),
+    "mandates": ("document_guid", ("fias_house_guid",)),
+    "houses": ("guid", ("fias_house_guid",)),
+    "premises": ("guid", ("house_guid",)),
+    "living_rooms": ("guid", ("house_guid",)),
+    "accounts": ("guid", ()),
+    "account_accommodations": ("account_guid", ("house_guid",)),
+    "metering_devices": ("root_guid", ("house_guid",)),
+    "device_premises": ("device_root_guid", ()),
+    "votings": ("guid", ("house_guid",)),
+    "protocols": ("guid", ("house_guid",)),
+}
+
+
+def _history_table(current: Table, key: str, also: tuple[str, ...]) -> Table:
+    """``<table>_history``: every column of the current table (its ``id`` included, no longer unique) and the
+    transaction-time range [recorded_from, recorded_to) with the change sets that opened and closed it."""
+    name = f"{current.name}_history"
+    columns = [Column(c.name, c.type, nullable=c.nullable and not c.primary_key) for c in current.columns]
+    return Table(
+        name,
+        metadata,
+        Column("hid", SERIAL, primary_key=True, autoincrement=True),
+        *columns,
+        Column("recorded_from", TS, nullable=False),
+        Column("recorded_to", TS),  # NULL: the version the registry holds now
+        Column("changeset_id", SERIAL, nullable=False),
+        Column("superseded_in", SERIAL),
+        Index(f"ix_{name}_{key}", key, "recorded_from"),
+        *(Index(f"ix_{name}_{column}", column) for column in also),
+    )
+
+
+HISTORY: dict[str, Table] = {
+    table: _history_table(metadata.tables[table], key, also) for table, (key, also) in HISTORY_OF.items()
+}

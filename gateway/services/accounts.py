@@ -52,20 +52,20 @@ def import_accounts(
         if refused is None:
             to_save.append((len(results), item))
         results.append(None if refused is None else AccountResult(ObjectResult.failed(item.transport_guid, *refused)))
-    for index, result in _save(uow, sender, to_save, places, message=message, now=now):
+    for index, result in _save(uow, sender, to_save, places, now=now):
         results[index] = result
     return [r for r in results if r is not None]
 
 
 def _save(uow: UnitOfWork, sender: Organisation, items: list[tuple[int, AccountToImport]], places: dict[str, Place],
-          *, message: Guid, now: datetime) -> list[tuple[int, AccountResult]]:
+          *, now: datetime) -> list[tuple[int, AccountResult]]:
     """All accounts in one set-based write; if that collides, one by one so each stands or falls alone."""
     def write(batch: list[tuple[int, AccountToImport]]) -> list[tuple[int, AccountResult]]:
         guids = [item.account_guid or Guid.new() for _, item in batch]
         rows = [(guid, item.data, item.account_guid is None) for guid, (_, item) in zip(guids, batch, strict=True)
                 if not isinstance(item.data, InvalidValue)]
         with uow.savepoint():
-            numbers = uow.accounts.save(rows, places, org=sender.guid, message=message, at=now)
+            numbers = uow.accounts.save(rows, places, org=sender.guid, at=now)
         return [(index, AccountResult(ObjectResult(item.transport_guid, guid=guid, unique_number=els, update_date=now),
                                       els, service_ids[0]))
                 for (index, item), guid, (els, service_ids) in zip(batch, guids, numbers, strict=True)]

@@ -43,11 +43,11 @@ def import_documents(uow: UnitOfWork, sender: Organisation, kind: MandateKind, c
     results = []
     for command in commands:
         with uow.savepoint():
-            results.append(_one(uow, sender, kind, command, message=message, now=now))
+            results.append(_one(uow, sender, kind, command, now=now))
     return results
 
 
-def _one(uow: UnitOfWork, sender: Organisation, kind: MandateKind, command: DocumentCommand, *, message: Guid,
+def _one(uow: UnitOfWork, sender: Organisation, kind: MandateKind, command: DocumentCommand, *,
          now: datetime) -> DocumentResult:
     transport = command.transport_guid
     name = KIND_NAMES[kind]
@@ -75,7 +75,7 @@ def _one(uow: UnitOfWork, sender: Organisation, kind: MandateKind, command: Docu
                               f"house {house.fias_house_guid} is managed by organisation {other.org} under "
                               f"{KIND_NAMES[other.kind]} {other.document} from {other.starts_on} ({until}); "
                               "a house has one manager at a time")
-        stored = uow.documents.place(Guid.new(), data, org=sender.guid, message=message, at=now)
+        stored = uow.documents.place(Guid.new(), data, org=sender.guid, at=now)
         return DocumentResult(ObjectResult(transport, guid=stored.guid, update_date=now), stored)
     document = uow.documents.by_version(command.version_guid, kind)
     if document is None:
@@ -85,10 +85,8 @@ def _one(uow: UnitOfWork, sender: Organisation, kind: MandateKind, command: Docu
     if document.state is not DocumentState.APPROVED:
         return failed(Code.VALUE_INVALID, f"{name} {document.guid} is already {document.state.value}")
     if isinstance(command, TerminateDocument):
-        stored = uow.documents.end(document, DocumentState.TERMINATED, on=command.on, reason=command.reason,
-                                   org=sender.guid, message=message, at=now)
+        stored = uow.documents.end(document, DocumentState.TERMINATED, on=command.on, reason=command.reason, at=now)
     else:
         assert isinstance(command, AnnulDocument)
-        stored = uow.documents.end(document, DocumentState.ANNULLED, on=None, reason=command.reason,
-                                   org=sender.guid, message=message, at=now)
+        stored = uow.documents.end(document, DocumentState.ANNULLED, on=None, reason=command.reason, at=now)
     return DocumentResult(ObjectResult(transport, guid=stored.guid, update_date=now), stored)

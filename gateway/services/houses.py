@@ -21,6 +21,7 @@ from gateway.domain.results import ObjectResult
 from gateway.domain.values import Guid, InvalidValue
 from gateway.errors import Code, Conflict
 from gateway.registry.unit_of_work import UnitOfWork
+from gateway.registry.versions import AsOf
 from gateway.services.batch import write_batch
 
 HOUSE_STATE_NSI = 24
@@ -44,11 +45,11 @@ def import_house_uo(
 
     registered: dict[Guid, Premises] = {}  # an updated house's premises, as registered before this request
     if isinstance(command.house, HouseToUpdate):
-        house_result, stored = _update_house(uow, sender, command.house, message=message, now=now)
+        house_result, stored = _update_house(uow, sender, command.house, now=now)
         house = (stored.guid, stored.unique_number) if stored else None
         registered = {p.guid: p for p in stored.premises} if stored else {}
     else:  # a new house has no premises yet
-        house_result, house = _create_house(uow, sender, command.house, message=message, now=now)
+        house_result, house = _create_house(uow, sender, command.house, now=now)
     results: list[ObjectResult | None] = [house_result]
     taken = {(p.data.kind, p.data.number) for p in registered.values()}
     seen_transport = {command.house.transport_guid}
@@ -63,7 +64,7 @@ def import_house_uo(
         if isinstance(item, PremisesToUpdate):
             seen_transport.add(item.transport_guid)
             results.append(_characteristic_refusal(uow, item) or _update_premises(
-                uow, sender, item, house, registered, taken, message=message, now=now))
+                uow, sender, item, house, registered, taken, now=now))
             continue
         refused = _premises_refusal(item, house, taken, seen_transport, parent=command.house.transport_guid) \
             or _characteristic_refusal(uow, item)
@@ -74,12 +75,12 @@ def import_house_uo(
             to_add.append((len(results), item))
         results.append(refused)
     if house is not None and to_add:
-        for index, result in _add_premises(uow, sender, house, to_add, message=message, now=now):
+        for index, result in _add_premises(uow, sender, house, to_add, now=now):
             results[index] = result
     if rooms:
         flats_by_transport = {item.transport_guid: results[index] for index, item in to_add}
         for index, room in rooms:
-            results[index] = _add_room(uow, sender, room, house, flats_by_transport, message=message, now=now)
+            results[index] = _add_room(uow, sender, room, house, flats_by_transport, now=now)
     assert all(r is not None for r in results)
     return [r for r in results if r is not None]
 
@@ -100,7 +101,7 @@ def _characteristic_refusal(uow: UnitOfWork, item: PremisesToCreate | PremisesTo
 
 
 def _add_room(uow: UnitOfWork, sender: Organisation, item: RoomToCreate, house: tuple[Guid, str] | None,
-              created: dict[Guid, ObjectResult | None], *, message: Guid, now: datetime) -> ObjectResult:
+              created: dict[Guid, ObjectResult | None], *, now: datetime) -> ObjectResult:
     """A room of a flat created in this request or already registered; numbers are unique within the flat."""
     transport = item.transport_guid
     if house is None:
@@ -123,14 +124,14 @@ def _add_room(uow: UnitOfWork, sender: Organisation, item: RoomToCreate, house: 
     guid = Guid.new()
     try:
         with uow.savepoint():
-            unique = uow.houses.add_room(guid, stored, item.data, org=sender.guid, message=message, at=now)
+            unique = uow.houses.add_room(guid, stored, item.data, at=now)
     except Conflict:
         return ObjectResult.failed(transport, Code.PREMISES_DUPLICATE,
                                    f"flat {stored.data.number!r} already has a room {item.data.number!r}")
     return ObjectResult(transport, guid=guid, unique_number=unique, update_date=now)
 
 
-def _update_house(uow: UnitOfWork, sender: Organisation, item: HouseToUpdate, *, message: Guid, now: datetime
+def _update_house(uow: UnitOfWork, sender: Organisation, item: HouseToUpdate, *, now: datetime
                   ) -> tuple[ObjectResult, House | None]:
     """A new version of a registered house; returns it as it was read (its premises untouched), if accepted."""
     if isinstance(item.changes, InvalidValue):
@@ -151,14 +152,14 @@ def _update_house(uow: UnitOfWork, sender: Organisation, item: HouseToUpdate, *,
         data = replace(house.data, **item.changes)  # type: ignore[arg-type]
     except (TypeError, ValueError) as exc:
         return ObjectResult.failed(item.transport_guid, Code.VALUE_INVALID, str(exc)), None
-    uow.houses.update_house(house, data, org=sender.guid, message=message, at=now)
+    uow.houses.update_house(house, data, at=now)
     result = ObjectResult(item.transport_guid, guid=house.guid, unique_number=house.unique_number, update_date=now)
     return result, house
 
 
 def _update_premises(uow: UnitOfWork, sender: Organisation, item: PremisesToUpdate,
                      house: tuple[Guid, str] | None, registered: dict[Guid, Premises],
-                     taken: set[tuple[PremisesKind, str]], *, message: Guid, now: datetime) -> ObjectResult:
+                     taken: set[tuple[PremisesKind, str]], *, now: datetime) -> ObjectResult:
     """A premises of the updated house changes; a new number is refused while accounts or meters use it."""
     transport = item.transport_guid
     if house is None:
@@ -184,7 +185,7 @@ def _update_premises(uow: UnitOfWork, sender: Organisation, item: PremisesToUpda
     except (TypeError, ValueError) as exc:
         return ObjectResult.failed(transport, Code.VALUE_INVALID, str(exc))
     with uow.savepoint():
-        uow.houses.update_premises(current, data, org=sender.guid, message=message, at=now)
+        uow.houses.update_premises(current, data, at=now)
     taken.discard((item.kind, current.data.number))
     taken.add((item.kind, data.number))
     return ObjectResult(transport, guid=current.guid, unique_number=current.unique_number, update_date=now)
@@ -216,7 +217,7 @@ def _duplicate(item: PremisesToCreate) -> str:
 
 def _add_premises(
     uow: UnitOfWork, sender: Organisation, house: tuple[Guid, str], items: list[tuple[int, PremisesToCreate]], *,
-    message: Guid, now: datetime,
+    now: datetime,
 ) -> list[tuple[int, ObjectResult]]:
     """All valid premises in one set-based write; if that collides, object by object so each stands alone."""
     def write(batch: list[tuple[int, PremisesToCreate]]) -> list[tuple[int, ObjectResult]]:
@@ -224,7 +225,7 @@ def _add_premises(
         data = [(guid, item.data) for guid, (_, item) in zip(guids, batch, strict=True)
                 if not isinstance(item.data, InvalidValue)]
         with uow.savepoint():
-            uniques = uow.houses.add_premises(house[0], house[1], data, org=sender.guid, message=message, at=now)
+            uniques = uow.houses.add_premises(house[0], house[1], data, at=now)
         return [(index, ObjectResult(item.transport_guid, guid=guid, unique_number=unique, update_date=now))
                 for (index, item), guid, unique in zip(batch, guids, uniques, strict=True)]
 
@@ -244,7 +245,7 @@ def _refusal(item: HouseToCreate | PremisesToCreate | Unsupported) -> ObjectResu
 
 
 def _create_house(
-    uow: UnitOfWork, sender: Organisation, item: HouseToCreate | Unsupported, *, message: Guid, now: datetime
+    uow: UnitOfWork, sender: Organisation, item: HouseToCreate | Unsupported, *, now: datetime
 ) -> tuple[ObjectResult, tuple[Guid, str] | None]:
     refused = _refusal(item)
     if refused is not None:
@@ -264,7 +265,7 @@ def _create_house(
     guid = Guid.new()
     try:
         with uow.savepoint():
-            unique = uow.houses.add_house(guid, item.data, posted_by=sender.guid, message=message, at=now)
+            unique = uow.houses.add_house(guid, item.data, posted_by=sender.guid, at=now)
     except Conflict as exc:
         text = f"house with FIAS GUID {fias} was registered concurrently ({exc.message})"
         return ObjectResult.failed(item.transport_guid, Code.HOUSE_ALREADY_REGISTERED, text), None
@@ -273,7 +274,7 @@ def _create_house(
 
 
 def export_house(uow: UnitOfWork, reader: Organisation, command: ExportHouse,
-                 as_of: datetime | None = None) -> House | None:
+                 as_of: datetime | AsOf | None = None) -> House | None:
     """The house with its premises as the registry holds it now, or held it at ``as_of``; None if it was not
     registered (then)."""
     return uow.houses.get(command.fias_house_guid, as_of=as_of)

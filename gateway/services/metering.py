@@ -134,7 +134,7 @@ def _device(uow: UnitOfWork, sender: Organisation, request_house: FiasHouseGuid 
                                              f"{sorted(clash)[0][1]} in house {fias}; archive the old device first")
     device = uow.metering.create(data, house_guid=house_guid, fias=fias,
                                  next_verification_on=next_verification(data.first_verified_on, interval_years),
-                                 org=sender.guid, message=message, at=now)
+                                 org=sender.guid, at=now)
     in_house.update(keys)
     return DeviceResult(ObjectResult(transport, guid=device.version_guid, unique_number=device.gis_number,
                                      update_date=now), device)
@@ -160,8 +160,7 @@ def _archive(uow: UnitOfWork, sender: Organisation, item: DeviceToArchive,
             return failed(Code.DEVICE_NOT_FOUND, f"no device in service in the same house has version "
                                                  f"{item.replaced_by} to replace device {device.data.number}")
         successor = found.root_guid
-    archived = uow.metering.archive(device, reason=item.reason, on=on, replaced_by=successor, org=sender.guid,
-                                    message=message, at=now)
+    archived = uow.metering.archive(device, reason=item.reason, on=on, replaced_by=successor, at=now)
     return DeviceResult(ObjectResult(item.transport_guid, guid=archived.version_guid,
                                      unique_number=archived.gis_number, update_date=now), archived)
 
@@ -295,8 +294,7 @@ def _verification(uow: UnitOfWork, sender: Organisation, request_house: FiasHous
     years = int(value.value) if value is not None and value.value and value.value.isdigit() else None
     with uow.savepoint():
         verified = uow.metering.verified(device, sealed_on=item.sealed_on,
-                                         next_on=next_verification(item.sealed_on, years), org=sender.guid,
-                                         message=message, at=now)
+                                         next_on=next_verification(item.sealed_on, years), at=now)
     batch.devices[verified.root_guid] = verified  # later readings of this message see the new date
     batch.by_version[verified.version_guid] = verified
     return ObjectResult(transport, guid=verified.version_guid, update_date=now)
@@ -365,7 +363,7 @@ def _save_readings(uow: UnitOfWork, sender: Organisation, items: list[tuple[int,
                    now: datetime) -> list[tuple[int, ObjectResult]]:
     def write(batch: list[tuple[int, NewReading]]) -> list[tuple[int, ObjectResult]]:
         with uow.savepoint():
-            uow.metering.save_readings([r for _, r in batch], org=sender.guid, message=message, at=now)
+            uow.metering.save_readings([r for _, r in batch], org=sender.guid, message=message)
         return [(index, ObjectResult(r.transport_guid, guid=r.guid, update_date=now)) for index, r in batch]
 
     def refuse(entry: tuple[int, NewReading], conflict: Conflict) -> tuple[int, ObjectResult]:

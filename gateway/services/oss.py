@@ -80,7 +80,7 @@ def import_notices(uow: UnitOfWork, sender: Organisation, items: tuple[NoticeToI
             continue
         voting = Guid.new()
         with uow.savepoint():
-            uow.oss.add_notice(voting, item.data, house_guid=refusal, org=sender.guid, message=message, at=now)
+            uow.oss.add_notice(voting, item.data, house_guid=refusal, org=sender.guid, at=now)
         results.append(ObjectResult(transport, guid=voting, update_date=now))
     return results
 
@@ -149,8 +149,7 @@ def _protocol(uow: UnitOfWork, sender: Organisation, item: ProtocolToImport | Pr
         return failed(Code.VOTES_EXCEED_TOTAL, f"items {over}: more votes cast than the house's owners have "
                                                f"({format(total.normalize(), 'f')} m² of premises)")
     counted = tally(data, total, _majorities(uow, data.items))
-    stored = uow.oss.add(Guid.new(), item.voting_guid, data, counted, house_guid=house, org=sender.guid,
-                         message=message, at=now)
+    stored = uow.oss.add(Guid.new(), item.voting_guid, data, counted, house_guid=house, org=sender.guid, at=now)
     if counted.flags:
         log.warning("event=protocol_flagged protocol=%s flags=%s", stored.guid, ",".join(counted.flags))
     return ProtocolResult(ObjectResult(transport, guid=stored.guid, update_date=now), stored)
@@ -213,14 +212,14 @@ def import_decisions(uow: UnitOfWork, sender: Organisation, items: tuple[OwnerDe
         if refusal is not None:
             results.append(ObjectResult.failed(transport, *refusal))
             continue
-        uow.oss.record_decisions(protocol.guid, rows, org=sender.guid, message=message, at=now)
+        uow.oss.record_decisions(protocol.guid, rows, org=sender.guid, message=message)
         for _, question, owner, premises_guid, votes, _ in rows:
             used.setdefault((question, str(premises_guid)), {})[owner] = votes
         results.append(ObjectResult(transport, guid=rows[0][0], update_date=now))
     for protocol in touched.values():
         counted = tally(protocol.data, uow.oss.total_votes(protocol.house_guid),
                         _majorities(uow, protocol.data.items), uow.oss.decided(protocol.guid)[0])
-        uow.oss.retally(protocol, counted, org=sender.guid, message=message, at=now)
+        uow.oss.retally(protocol, counted, at=now)
         if counted.flags:
             log.warning("event=protocol_flagged protocol=%s flags=%s", protocol.guid, ",".join(counted.flags))
     return results

@@ -57,13 +57,15 @@ def _utcnow() -> datetime:
 
 
 class GatewayApp:
-    """``app = GatewayApp(engine, config)``: a WSGI callable for gunicorn or the embedded server."""
+    """A WSGI callable for gunicorn or the embedded server; made by ``bootstrap.Gateway.app``."""
 
-    def __init__(self, engine: Engine, config: Config, *, signer: Signer | None = None,
-                 clock: Callable[[], datetime] = _utcnow) -> None:
+    def __init__(self, engine: Engine, config: Config, *, unit_of_work: Callable[[], UnitOfWork],
+                 signer: Signer | None = None, clock: Callable[[], datetime] = _utcnow) -> None:
         self.engine = engine
         self.config = config
         self.signer = signer
+        #: the door writes no versioned data: its units of work name no provenance
+        self.unit_of_work = unit_of_work
         self.clock = clock
 
     # -- HTTP ---------------------------------------------------------------------------------------
@@ -186,7 +188,7 @@ class GatewayApp:
         check_version(request.body, operation.versions)
         verified = verify(request.body) if self.config.security.require_signature else None
         payload = verified.signed_element if verified else etree.tostring(request.body, method="c14n", exclusive=True)
-        with UnitOfWork(self.engine) as uow:
+        with self.unit_of_work() as uow:
             org = uow.organisations.get(sender.org_guid)
             if org is None:
                 raise RequestRefused(f"organisation {sender.org_guid} is not registered with this gateway",
@@ -219,7 +221,7 @@ class GatewayApp:
         except InvalidValue as exc:
             raise RequestRefused(str(exc), code=Code.SCHEMA_INVALID) from None
         metrics.REQUESTS.labels("getState", "answered").inc()
-        with UnitOfWork(self.engine) as uow:
+        with self.unit_of_work() as uow:
             message = queue.find(uow.connection, guid)
         # another organisation's message is reported exactly like a missing one: no existence oracle
         if message is None or message.org_guid != sender.org_guid or message.service != endpoint.name:

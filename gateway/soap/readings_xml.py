@@ -68,7 +68,8 @@ def _reading(value: etree._Element, root: Guid | None, version: Guid | None, kin
         resource = text(municipal, "Code", ns.NSI_BASE) if municipal is not None else None
         if resource is None:
             raise InvalidValue("MunicipalResource is missing")
-    return ReadingToImport(Guid.as_sent(own_text(fields.get(_TRANSPORT)) or ""), root, version, kind, resource, values, on,
+    transport = Guid.as_sent(own_text(fields.get(_TRANSPORT)) or "")
+    return ReadingToImport(transport, root, version, kind, resource, values, on,
                            _period(fields) if kind is ReadingKind.CURRENT else None)
 
 
@@ -111,7 +112,8 @@ def decode_import_readings(request: etree._Element) -> ImportReadings:
                     continue
                 name = etree.QName(value).localname
                 if local == "VolumeDeviceValue":
-                    items.append(ReadingUnsupported(Guid.as_sent(text(value, "TransportGUID", BASE) or ""), f"{local}/{name}"))
+                    transport = Guid.as_sent(text(value, "TransportGUID", BASE) or "")
+                    items.append(ReadingUnsupported(transport, f"{local}/{name}"))
                 elif name == "VerificationValue":
                     items.append(_verification(value, root, version))
                 elif name in ("CurrentValue", "ControlValue"):

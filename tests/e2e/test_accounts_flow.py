@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from zeep import Plugin
 
 from gateway.bootstrap import Gateway
-from gateway.registry.tables import accounts, messages, object_versions
+from gateway.registry.tables import HISTORY, accounts, messages
 from gateway.registry.unit_of_work import UnitOfWork
 from gateway.soap.server import EmbeddedServer
 from gateway.xmlparse import parse_untrusted
@@ -122,8 +122,8 @@ def test_an_update_is_a_new_version_and_keeps_the_numbers(houses, server: Embedd
     assert second.ImportAccount.UnifiedAccountNumber == first.ImportAccount.UnifiedAccountNumber
     assert second.ImportAccount.ServiceID == first.ImportAccount.ServiceID
     with gateway.engine.connect() as connection:
-        versions = connection.execute(select(func.count()).select_from(object_versions).where(
-            object_versions.c.object_guid == first.GUID)).scalar()
+        versions = connection.execute(select(func.count()).select_from(HISTORY["accounts"]).where(
+            HISTORY["accounts"].c.guid == first.GUID)).scalar()
     assert versions == 2
 
 

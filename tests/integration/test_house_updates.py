@@ -21,13 +21,13 @@ from gateway.domain.accounts import (
 from gateway.domain.model import Organisation
 from gateway.domain.values import FiasHouseGuid, Guid
 from gateway.errors import Code
-from gateway.messages import queue
 from gateway.registry.unit_of_work import UnitOfWork
 from gateway.services import accounts as account_services
 from gateway.services import houses as house_services
 from gateway.soap import houses_xml
 from gateway.xmlparse import parse_untrusted
 from gateway.xsd import Service, validate
+from tests.conftest import message_uow
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "houses"
 MC = Guid("6e5d4c3b-2a19-4087-b6a5-f4e3d2c1b0a9")
@@ -64,14 +64,11 @@ def flat_update(guid: Guid, *, number: str | None = None, area: str | None = Non
 def run(engine: Engine, body: bytes):  # type: ignore[no-untyped-def]
     request = parse_untrusted(body)
     validate(request, Service.HOUSE_MANAGEMENT)  # the requests here are the official format
-    with UnitOfWork(engine) as uow:
+    with message_uow(engine, MC, operation="importHouseUOData", body=body) as uow:
         sender = uow.organisations.get(MC)
         assert isinstance(sender, Organisation)
-        message, _ = queue.accept(uow.connection, org=MC, requester_message_guid=Guid.new(), service="test",
-                                  operation="importHouseUOData", request=body, payload=body,
-                                  now=datetime.now(UTC))
         results = house_services.import_house_uo(uow, sender, houses_xml.decode_import_house_uo(request),
-                                                 message=message, now=datetime.now(UTC))
+                                                 message=uow.provenance.message, now=datetime.now(UTC))
         uow.commit()
     return results
 
@@ -86,14 +83,11 @@ def flats(engine: Engine) -> dict[str, Guid]:
 def open_account(engine: Engine, premises: Guid) -> None:
     item = AccountToImport(Guid.new(), AccountData(AccountType.MANAGEMENT, PersonPayer("Иванов", "Иван"),
                                                    (Accommodation(premises_guid=premises),)))
-    with UnitOfWork(engine) as uow:
+    with message_uow(engine, MC, operation="importAccountData") as uow:
         sender = uow.organisations.get(MC)
         assert isinstance(sender, Organisation)
-        message, _ = queue.accept(uow.connection, org=MC, requester_message_guid=Guid.new(), service="test",
-                                  operation="importAccountData", request=b"<x/>", payload=b"<x/>",
-                                  now=datetime.now(UTC))
-        results = account_services.import_accounts(uow, sender, ImportAccounts((item,)), message=message,
-                                                   now=datetime.now(UTC))
+        results = account_services.import_accounts(uow, sender, ImportAccounts((item,)),
+                                                   message=uow.provenance.message, now=datetime.now(UTC))
         uow.commit()
     assert results[0].result.ok, results
 

@@ -11,6 +11,7 @@ from sqlalchemy import Engine, func, select
 
 from gateway.bootstrap import Gateway
 from gateway.config import WorkerConfig
+from gateway.domain.provenance import Provenance
 from gateway.domain.values import Guid
 from gateway.errors import Code, RequestRefused
 from gateway.messages import queue
@@ -90,13 +91,13 @@ def test_a_worker_that_lost_its_lease_cannot_complete_and_its_writes_roll_back(g
     assert current is not None
     counted = _objects_counted()
     with pytest.raises(LeaseLost):
-        with UnitOfWork(engine) as uow:
+        with gateway.unit_of_work(Provenance.of_message(stale.guid, stale.org_guid)) as uow:
             result = MessageProcessor(gateway.signer)(uow, stale, T0)
             queue.complete(uow.connection, stale, result, now=T0)
             uow.commit()
     assert _house_count(engine) == 0
     assert _objects_counted() == counted  # nothing written, nothing counted
-    with UnitOfWork(engine) as uow:  # the worker holding the lease: written and counted once
+    with gateway.unit_of_work(Provenance.of_message(current.guid, current.org_guid)) as uow:  # the lease holder
         result = MessageProcessor(gateway.signer)(uow, current, T0)
         queue.complete(uow.connection, current, result, now=T0)
         uow.commit()
@@ -111,7 +112,8 @@ def test_failures_are_retried_with_backoff_then_dead_lettered(engine: Engine) ->
     def broken(*_: object) -> bytes:
         raise ConnectionError("database went away")
 
-    worker = Worker(engine, broken, WorkerConfig(max_attempts=3, lease_seconds=60), clock=clock)
+    worker = Worker(engine, broken, WorkerConfig(max_attempts=3, lease_seconds=60),
+                    unit_of_work=lambda p: UnitOfWork(engine, p), clock=clock)
     assert worker.run_once()
     assert _state(engine, guid).state is MessageState.PROCESSING
     assert not worker.run_once()  # backing off: not claimable yet
@@ -166,7 +168,7 @@ def test_support_can_inspect_and_requeue_a_dead_message(gateway: Gateway, config
     def broken(*_: object) -> bytes:
         raise RuntimeError("registry constraint changed")
 
-    Worker(gateway.engine, broken, WorkerConfig(max_attempts=1)).run_once()
+    Worker(gateway.engine, broken, WorkerConfig(max_attempts=1), unit_of_work=gateway.unit_of_work).run_once()
     env = {"GATEWAY_DATABASE__URL": config.database.url, "GATEWAY_DATABASE__SCHEMA": config.database.schema,
            "GATEWAY_LOGGING__LEVEL": "WARNING"}
     shown = CliRunner().invoke(main, ["messages", "show", str(guid)], env=env)

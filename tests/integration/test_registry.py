@@ -14,13 +14,13 @@ from gateway.domain.commands import HouseToCreate, ImportHouseUO, PremisesToCrea
 from gateway.domain.model import Organisation
 from gateway.domain.values import Guid, InvalidValue
 from gateway.errors import Code, Conflict
-from gateway.messages import queue
 from gateway.registry import db
-from gateway.registry.tables import houses, object_versions, premises
+from gateway.registry.tables import HISTORY, changesets, houses, premises
 from gateway.registry.unit_of_work import UnitOfWork
 from gateway.services import houses as house_services
 from gateway.soap import houses_xml
 from gateway.xmlparse import parse_untrusted
+from tests.conftest import message_uow
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "houses"
 MC = Guid("6e5d4c3b-2a19-4087-b6a5-f4e3d2c1b0a9")
@@ -33,17 +33,12 @@ def _command(name: str) -> ImportHouseUO:
     return houses_xml.decode_import_house_uo(parse_untrusted((FIXTURES / name).read_bytes()))
 
 
-def _message(uow: UnitOfWork, org: Guid) -> Guid:
-    guid, _ = queue.accept(uow.connection, org=org, requester_message_guid=Guid.new(), service="test",
-                           operation="importHouseUOData", request=b"<x/>", payload=b"<x/>", now=NOW)
-    return guid
-
-
 def _import(engine: Engine, org: Guid, name: str):  # type: ignore[no-untyped-def]
-    with UnitOfWork(engine) as uow:
+    with message_uow(engine, org, now=NOW) as uow:
         sender = uow.organisations.get(org)
         assert isinstance(sender, Organisation)
-        results = house_services.import_house_uo(uow, sender, _command(name), message=_message(uow, org), now=NOW)
+        results = house_services.import_house_uo(uow, sender, _command(name), message=uow.provenance.message,
+                                                 now=NOW)
         uow.commit()
     return results
 
@@ -60,11 +55,13 @@ def test_house_and_premises_are_registered_with_unique_numbers_and_versions(engi
     assert all(re.fullmatch(r"[0-9]{25}-[0-9]{10}", r.unique_number or "") for r in results[1:])
     with engine.connect() as connection:
         assert connection.execute(select(func.count()).select_from(premises)).scalar() == 7
-        versions = connection.execute(select(object_versions.c.object_type, func.count())
-                                      .group_by(object_versions.c.object_type)).all()
-    # besides the fixture's management contract, charter and supply contract
-    assert dict(versions) == {"house": 1, "premises": 7, "document:contract": 1, "document:charter": 1,
-                              "document:supply": 1}
+        kept = {name: connection.execute(select(func.count()).select_from(HISTORY[name])).scalar()
+                for name in ("houses", "premises", "documents", "mandates")}
+        provenance = connection.execute(select(changesets.c.kind, changesets.c.message_guid).join(
+            HISTORY["premises"], HISTORY["premises"].c.changeset_id == changesets.c.id).distinct()).all()
+    # besides the fixture's management contract, charter and supply contract, and their houses
+    assert kept == {"houses": 1, "premises": 7, "documents": 3, "mandates": 5}
+    assert [kind for kind, message in provenance if message] == ["message"]
 
 
 def test_one_bad_object_is_refused_and_the_rest_of_the_batch_is_stored(engine: Engine) -> None:
@@ -100,7 +97,7 @@ def test_a_resource_supplier_may_not_post_houses_as_management_organisation(engi
 
 def test_a_unique_key_collision_rolls_back_only_that_object(engine: Engine) -> None:
     _import(engine, HOA, "lipovaya-7.xml")
-    with UnitOfWork(engine) as uow:
+    with message_uow(engine, HOA) as uow:
         with pytest.raises(Conflict):
             with uow.savepoint():
                 row = uow.connection.execute(select(premises).limit(1)).mappings().one()
@@ -114,10 +111,10 @@ def test_invalid_house_data_yields_its_code_and_refuses_its_premises(engine: Eng
     assert isinstance(command.house, HouseToCreate)
     broken = ImportHouseUO(house=HouseToCreate(command.house.transport_guid, InvalidValue("TotalSquare is missing")),
                            premises=command.premises)
-    with UnitOfWork(engine) as uow:
+    with message_uow(engine, MC) as uow:
         sender = uow.organisations.get(MC)
         assert sender is not None
-        results = house_services.import_house_uo(uow, sender, broken, message=_message(uow, MC), now=NOW)
+        results = house_services.import_house_uo(uow, sender, broken, message=uow.provenance.message, now=NOW)
     assert results[0].error is not None and results[0].error.code is Code.VALUE_INVALID
     assert {r.error.code for r in results[1:] if r.error} == {Code.PARENT_REJECTED}
 
@@ -134,11 +131,10 @@ def test_a_batch_that_collides_with_a_concurrent_write_falls_back_to_per_object_
     colliding = PremisesToCreate(Guid.new(), next(p.data for p in command.premises  # type: ignore[union-attr]
                                                   if isinstance(p, PremisesToCreate) and p.data.number == "2"))
     batch = list(enumerate([fresh[0], colliding, fresh[1]], start=1))
-    with UnitOfWork(engine) as uow:
+    with message_uow(engine, HOA) as uow:
         sender = uow.organisations.get(HOA)
         assert sender is not None
-        results = dict(_add_premises(uow, sender, (house_result.guid, house_result.unique_number), batch,
-                                     message=_message(uow, HOA), now=NOW))
+        results = dict(_add_premises(uow, sender, (house_result.guid, house_result.unique_number), batch, now=NOW))
         uow.commit()
     assert results[1].ok and results[3].ok
     assert results[2].error is not None and results[2].error.code is Code.PREMISES_DUPLICATE

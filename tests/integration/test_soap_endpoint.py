@@ -167,7 +167,7 @@ def test_an_oversized_body_is_refused_unread_with_413(gateway: Gateway) -> None:
     from dataclasses import replace
 
     small = replace(gateway.config, limits=replace(gateway.config.limits, max_body_bytes=1000))
-    with EmbeddedServer(type(gateway.app)(gateway.engine, small)) as server:
+    with EmbeddedServer(replace(gateway, config=small).app) as server:
         response = post(server, b"<x>" + b"a" * 2000 + b"</x>")
     assert response.status_code == 413 and fault_code(response) == "INT001001"
 

@@ -24,36 +24,7 @@ from gateway.xsd import Service, validate
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 HM = "http://dom.gosuslugi.ru/schema/integration/house-management/"
 DM = "http://dom.gosuslugi.ru/schema/integration/device-metering/"
-G = "00000000-0000-4000-8000-00000000000"
 
-DEVICE = f'''<hm:importMeteringDeviceDataRequest xmlns:hm="{HM}" xmlns:base="http://dom.gosuslugi.ru/schema/integration/base/" xmlns:mdb="http://dom.gosuslugi.ru/schema/integration/metering-device-base/" xmlns:nsi="http://dom.gosuslugi.ru/schema/integration/nsi-base/" Id="signed-data-container" base:version="11.1.0.8">
-<hm:FIASHouseGuid>b6b7d2a0-1c3e-4f5a-8b9c-0d1e2f3a4b5c</hm:FIASHouseGuid>
-<hm:MeteringDevice><base:TransportGUID>{G}1</base:TransportGUID><hm:DeviceDataToCreate>
-<hm:BasicChatacteristicts><hm:MeteringDeviceNumber>X-1</hm:MeteringDeviceNumber><hm:MeteringDeviceStamp>S</hm:MeteringDeviceStamp><hm:MeteringDeviceModel>M</hm:MeteringDeviceModel>
-<hm:InstallationDate>2026-01-10</hm:InstallationDate><hm:CommissioningDate>2026-01-15</hm:CommissioningDate><hm:RemoteMeteringMode>false</hm:RemoteMeteringMode>
-<hm:FirstVerificationDate>2026-01-15</hm:FirstVerificationDate><hm:VerificationInterval><nsi:Code>6</nsi:Code><nsi:GUID>{G}2</nsi:GUID></hm:VerificationInterval><hm:FactorySealDate>2026-01-01</hm:FactorySealDate>
-<hm:TemperatureSensor>false</hm:TemperatureSensor><hm:PressureSensor>false</hm:PressureSensor>
-<hm:ResidentialPremiseDevice><hm:PremiseGUID>{G}3</hm:PremiseGUID><hm:AccountGUID>{G}8</hm:AccountGUID></hm:ResidentialPremiseDevice></hm:BasicChatacteristicts>
-<hm:NotLinkedWithMetering>true</hm:NotLinkedWithMetering>
-<hm:MunicipalResourceNotEnergy><mdb:MunicipalResource><nsi:Code>1</nsi:Code><nsi:GUID>{G}4</nsi:GUID></mdb:MunicipalResource><mdb:MeteringValue>10</mdb:MeteringValue></hm:MunicipalResourceNotEnergy>
-</hm:DeviceDataToCreate></hm:MeteringDevice>
-<hm:MeteringDevice><base:TransportGUID>{G}5</base:TransportGUID><hm:DeviceDataToUpdate><hm:MeteringDeviceVersionGUID>{G}6</hm:MeteringDeviceVersionGUID>
-<hm:ReplaceDevice><hm:VerificationDate>2026-02-01</hm:VerificationDate><hm:PlannedVerification>true</hm:PlannedVerification><hm:ReplacingMeteringDeviceVersionGUID>{G}7</hm:ReplacingMeteringDeviceVersionGUID></hm:ReplaceDevice></hm:DeviceDataToUpdate></hm:MeteringDevice>
-</hm:importMeteringDeviceDataRequest>'''
-READINGS = f'''<dm:importMeteringDeviceValuesRequest xmlns:dm="{DM}" xmlns:base="http://dom.gosuslugi.ru/schema/integration/base/" xmlns:mdb="http://dom.gosuslugi.ru/schema/integration/metering-device-base/" xmlns:nsi="http://dom.gosuslugi.ru/schema/integration/nsi-base/" Id="signed-data-container" base:version="10.0.1.1">
-<dm:FIASHouseGuid>b6b7d2a0-1c3e-4f5a-8b9c-0d1e2f3a4b5c</dm:FIASHouseGuid>
-<dm:MeteringDevicesValues><dm:MeteringDeviceRootGUID>{G}1</dm:MeteringDeviceRootGUID><dm:OneRateDeviceValue>
-<dm:CurrentValue><mdb:MunicipalResource><nsi:Code>1</nsi:Code><nsi:GUID>{G}4</nsi:GUID></mdb:MunicipalResource><mdb:MeteringValue>12</mdb:MeteringValue><dm:DateValue>2026-09-25</dm:DateValue><base:TransportGUID>{G}2</base:TransportGUID></dm:CurrentValue>
-<dm:VerificationValue><dm:StartDateValue>2026-09-01</dm:StartDateValue><dm:EndDateValue>2026-09-02</dm:EndDateValue><dm:SealDate>2026-09-02</dm:SealDate><dm:StartValue><mdb:MunicipalResource><nsi:Code>1</nsi:Code><nsi:GUID>{G}4</nsi:GUID></mdb:MunicipalResource><mdb:MeteringValue>11.5</mdb:MeteringValue></dm:StartValue><dm:EndValue><mdb:MunicipalResource><nsi:Code>1</nsi:Code><nsi:GUID>{G}4</nsi:GUID></mdb:MunicipalResource><mdb:MeteringValue>11.5</mdb:MeteringValue></dm:EndValue><dm:PlannedVerification>true</dm:PlannedVerification><base:TransportGUID>{G}3</base:TransportGUID></dm:VerificationValue>
-</dm:OneRateDeviceValue></dm:MeteringDevicesValues>
-</dm:importMeteringDeviceValuesRequest>'''
-ACCOUNT = f'''<hm:importAccountRequest xmlns:hm="{HM}" xmlns:base="http://dom.gosuslugi.ru/schema/integration/base/" xmlns:ab="http://dom.gosuslugi.ru/schema/integration/account-base/" xmlns:ir="http://dom.gosuslugi.ru/schema/integration/individual-registry-base/" xmlns:nsi="http://dom.gosuslugi.ru/schema/integration/nsi-base/" Id="signed-data-container" base:version="10.0.1.1">
-<hm:Account><hm:isUOAccount>true</hm:isUOAccount><hm:LivingPersonsNumber>2</hm:LivingPersonsNumber><hm:TotalSquare>54.3</hm:TotalSquare>
-<hm:Closed><hm:CloseReason><nsi:Code>1</nsi:Code><nsi:GUID>{G}4</nsi:GUID></hm:CloseReason><hm:CloseDate>2026-11-30</hm:CloseDate></hm:Closed>
-<hm:Accommodation><hm:PremisesGUID>{G}3</hm:PremisesGUID></hm:Accommodation>
-<hm:PayerInfo><hm:Ind><ir:Surname>Иванов</ir:Surname><ir:FirstName>Иван</ir:FirstName></hm:Ind></hm:PayerInfo>
-<base:TransportGUID>{G}2</base:TransportGUID><ab:AccountNumber>LS-1</ab:AccountNumber></hm:Account>
-</hm:importAccountRequest>'''
 
 
 def _file(name: str) -> bytes:
@@ -70,12 +41,14 @@ CASES: dict[str, tuple[bytes, Service, Callable[[etree._Element], Any], tuple[st
     "importSupplyResourceContractData": (_file("contracts/vodokanal-supply.xml"), Service.HOUSE_MANAGEMENT,
                                          contracts_xml.decode_import_supply,
                                          ("SigningDate", "EffectiveDate", "StartSupplyDate")),
-    "importAccountData": (ACCOUNT.encode(), Service.HOUSE_MANAGEMENT, accounts_xml.decode_import_accounts,
-                          ("CloseDate",)),
-    "importMeteringDeviceData": (DEVICE.encode(), Service.HOUSE_MANAGEMENT, devices_xml.decode_import_devices,
-                                 ("InstallationDate", "CommissioningDate", "FirstVerificationDate",
-                                  "FactorySealDate", "VerificationDate")),
-    "importMeteringDeviceValues": (READINGS.encode(), Service.DEVICE_METERING, readings_xml.decode_import_readings,
+    "importAccountData": (_file("requests/account-closed.xml"), Service.HOUSE_MANAGEMENT,
+                          accounts_xml.decode_import_accounts, ("CloseDate",)),
+    "importMeteringDeviceData": (_file("requests/devices-with-dates.xml"), Service.HOUSE_MANAGEMENT,
+                                 devices_xml.decode_import_devices,
+                                 ("InstallationDate", "CommissioningDate", "FirstVerificationDate", "FactorySealDate",
+                                  "VerificationDate")),
+    "importMeteringDeviceValues": (_file("requests/readings-with-verification.xml"), Service.DEVICE_METERING,
+                                   readings_xml.decode_import_readings,
                                    ("DateValue", "StartDateValue", "EndDateValue", "SealDate")),
     "importVotingProtocol": (_file("oss/sever-1-protocol.xml"), Service.HOUSE_MANAGEMENT,
                              oss_xml.decode_import_protocol, ("ProtocolDate",)),
