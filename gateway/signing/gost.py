@@ -22,6 +22,7 @@ from functools import lru_cache
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 from pyasn1.codec.der import decoder, encoder
+from pyasn1.error import PyAsn1Error
 from pyasn1.type import univ
 from pyasn1_modules import rfc5280
 
@@ -267,15 +268,19 @@ def public_key_of(cert: x509.Certificate) -> GostPublicKey | None:
     Remembered per certificate (equal DER, equal key; the key is immutable): a provider signs every message
     with the same few certificates, and decoding one with pyasn1 cost ~3 ms of each acknowledgement.
     """
-    decoded, _ = decoder.decode(cert.public_bytes(Encoding.DER), asn1Spec=rfc5280.Certificate())
-    spki = decoded["tbsCertificate"]["subjectPublicKeyInfo"]
+    try:
+        decoded, _ = decoder.decode(cert.public_bytes(Encoding.DER), asn1Spec=rfc5280.Certificate())
+        spki = decoded["tbsCertificate"]["subjectPublicKeyInfo"]
+    except PyAsn1Error as exc:
+        raise GostKeyError(f"the certificate cannot be decoded: {exc}") from None
     if str(spki["algorithm"]["algorithm"]) != OID_GOST2012_256:
         return None
     try:
         params, _ = decoder.decode(bytes(spki["algorithm"]["parameters"]))
         curve = CURVES[str(params[0])]
         raw, _ = decoder.decode(spki["subjectPublicKey"].asOctets(), asn1Spec=univ.OctetString())
-    except (KeyError, IndexError, TypeError, ValueError) as exc:
+    except (KeyError, IndexError, TypeError, ValueError, PyAsn1Error) as exc:
+        # pyasn1's errors are not ValueErrors: a certificate without parameters must not escape as one
         raise GostKeyError(f"unsupported or malformed GOST key parameters: {exc}") from None
     raw = bytes(raw)
     if len(raw) != 64:

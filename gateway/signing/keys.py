@@ -135,7 +135,7 @@ class Issued:
     cert: x509.Certificate
 
 
-def issue_test_ca(*, now: datetime | None = None) -> Issued:
+def issue_test_ca(*, now: datetime | None = None, valid_days: int = 3650) -> Issued:
     now = now or datetime.now(UTC)
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "dom-gateway TEST-ONLY CA"),
@@ -143,7 +143,7 @@ def issue_test_ca(*, now: datetime | None = None) -> Issued:
     cert = (
         x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
         .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(days=1)).not_valid_after(now + timedelta(days=3650))
+        .not_valid_before(now - timedelta(days=1)).not_valid_after(now + timedelta(days=valid_days))
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
         .add_extension(x509.KeyUsage(digital_signature=False, content_commitment=False, key_encipherment=False,
                                      data_encipherment=False, key_agreement=False, key_cert_sign=True,

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import copy
+import hashlib
 import shutil
 import subprocess
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from lxml import etree
 from signxml import SignatureMethod
 from signxml.algorithms import CanonicalizationMethod, DigestAlgorithm
-from signxml.xades import XAdESSigner
+from signxml.xades import XAdESSignatureConfiguration, XAdESSigner, XAdESVerifier
 
 from gateway.domain.model import CertificateBinding
 from gateway.domain.values import Guid
@@ -21,6 +24,7 @@ from gateway.errors import Code, TrustRefused
 from gateway.signing import keys, sign, verify
 from gateway.signing.policy import check_binding
 from gateway.xmlparse import parse_untrusted
+from tests.signing_support import SOAP, XADES, request_of, resign, wrap
 
 HOUSE = Path(__file__).resolve().parents[2] / "fixtures" / "houses" / "sever-1.xml"
 DS = "http://www.w3.org/2000/09/xmldsig#"
@@ -70,8 +74,9 @@ def test_the_signature_is_the_first_child_with_two_exclusive_c14n_references(
         "http://www.w3.org/2000/09/xmldsig#enveloped-signature", "http://www.w3.org/2001/10/xml-exc-c14n#"}
 
 
-def test_signature_made_by_an_independent_signer_with_inclusive_c14n_verifies(signers: dict[str, keys.Issued]) -> None:
-    """signxml's own XAdES signer (C14N 1.1, which it round-trips correctly) — not the gateway's code."""
+def test_a_third_reference_is_outside_the_profile_though_its_signature_holds(signers: dict[str, keys.Issued]) -> None:
+    """signxml's XAdES signer (C14N 1.1) adds a reference to its KeyInfo certificate: a valid signature, but
+    the GIS profile covers the request element and its SignedProperties and nothing else."""
     issued = signers["rsa"]
     element = parse_untrusted(HOUSE.read_bytes())
     signer = XAdESSigner(signature_algorithm=SignatureMethod.RSA_SHA256, digest_algorithm=DigestAlgorithm.SHA256,
@@ -82,8 +87,11 @@ def test_signature_made_by_an_independent_signer_with_inclusive_c14n_verifies(si
     signature = signed.find(f"{{{DS}}}Signature")
     signed.remove(signature)
     signed.insert(0, signature)  # GIS puts it first; the enveloped transform does not care where it is
-    verified = verify(parse_untrusted(etree.tostring(signed)))
-    assert parse_untrusted(verified.signed_element).findtext(f".//{{{HM}}}FloorCount") == "9"
+    wire = parse_untrusted(etree.tostring(signed))
+    assert len(wire[0].findall(f"{{{DS}}}SignedInfo/{{{DS}}}Reference")) == 3
+    XAdESVerifier().verify(wire, x509_cert=issued.cert,  # the signature itself holds
+                           expect_config=XAdESSignatureConfiguration(location="./", expect_references=3))
+    assert _refused(wire) is Code.SIGNATURE_SCOPE
 
 
 def test_unsigned_request_is_refused_as_missing_signature() -> None:
@@ -276,3 +284,214 @@ def test_an_encrypted_key_with_the_wrong_password_says_why(signers: dict[str, ke
     with pytest.raises(ValueError, match="cannot load the private key.*(password|decrypt)"):
         keys.load_private_key(path, password=b"wrong")
     assert keys.load_private_key(path, password=b"right").public_key() is not None
+
+
+# -- one strict profile for every algorithm (issue 16, finding 2) ---------------------------------------
+# Each attack below keeps a cryptographically valid signature (SignatureValue made again over the changed
+# SignedInfo): what refuses it is the profile, the same for RSA, ECDSA and GOST, never a crash.
+
+XSLT = "http://www.w3.org/TR/1999/REC-xslt-19991116"
+XPATH = "http://www.w3.org/TR/1999/REC-xpath-19991116"
+FILTER2 = "http://www.w3.org/2002/06/xmldsig-filter2"
+BASE64 = "http://www.w3.org/2000/09/xmldsig#base64"
+EXC = "http://www.w3.org/2001/10/xml-exc-c14n#"
+ENVELOPED = "http://www.w3.org/2000/09/xmldsig#enveloped-signature"
+
+
+def _references(element: etree._Element) -> list[etree._Element]:
+    return element[0].findall(f"{{{DS}}}SignedInfo/{{{DS}}}Reference")
+
+
+def _insert_transform(algorithm: str, content: str | None = None) -> Callable[[etree._Element], None]:
+    def change(element: etree._Element) -> None:
+        transform = etree.SubElement(_references(element)[0].find(f"{{{DS}}}Transforms"),
+                                     f"{{{DS}}}Transform", Algorithm=algorithm)
+        if content:
+            transform.append(etree.fromstring(content))
+    return change
+
+
+def _extra_reference(uri: str) -> Callable[[etree._Element], None]:
+    def change(element: etree._Element) -> None:
+        extra = copy.deepcopy(_references(element)[0])  # same transforms and digest: URI="" is the same data
+        extra.set("URI", uri)
+        _references(element)[-1].addnext(extra)
+    return change
+
+
+def _set(path: str, attribute: str, value: str) -> Callable[[etree._Element], None]:
+    def change(element: etree._Element) -> None:
+        element[0].find(path, namespaces={"ds": DS, "xades": XADES}).set(attribute, value)
+    return change
+
+
+def _remove(path: str) -> Callable[[etree._Element], None]:
+    def change(element: etree._Element) -> None:
+        found = element[0].find(path, namespaces={"ds": DS, "xades": XADES})
+        found.getparent().remove(found)
+    return change
+
+
+def _duplicate(path: str) -> Callable[[etree._Element], None]:
+    def change(element: etree._Element) -> None:
+        found = element[0].find(path, namespaces={"ds": DS, "xades": XADES})
+        found.addnext(copy.deepcopy(found))
+    return change
+
+
+def _empty(path: str) -> Callable[[etree._Element], None]:
+    def change(element: etree._Element) -> None:
+        element[0].find(path, namespaces={"ds": DS, "xades": XADES}).text = ""
+    return change
+
+
+def _swap_transforms(element: etree._Element) -> None:
+    transforms = _references(element)[0].find(f"{{{DS}}}Transforms")
+    transforms.insert(0, transforms[1])
+
+
+def _key_value(element: etree._Element) -> None:
+    key_info = element[0].find(f"{{{DS}}}KeyInfo")
+    etree.SubElement(etree.SubElement(key_info, f"{{{DS}}}KeyValue"), f"{{{DS}}}RSAKeyValue")
+
+
+def _inclusive_namespaces(element: etree._Element) -> None:
+    transform = _references(element)[0].find(f"{{{DS}}}Transforms")[1]
+    etree.SubElement(transform, f"{{{EXC}}}InclusiveNamespaces", PrefixList="hm base")
+
+
+ATTACKS: dict[str, tuple[Callable[[etree._Element], None], Code]] = {
+    "xslt transform": (_insert_transform(XSLT, '<xsl:stylesheet xmlns:xsl="http://www.w3.org/1999/XSL/Transform" '
+                                               'version="1.0"/>'), Code.ALGORITHM_UNSUPPORTED),
+    "xpath transform": (_insert_transform(XPATH, f'<ds:XPath xmlns:ds="{DS}">1</ds:XPath>'),
+                        Code.ALGORITHM_UNSUPPORTED),
+    "xpath filter 2.0 transform": (_insert_transform(FILTER2), Code.ALGORITHM_UNSUPPORTED),
+    "base64 transform": (_insert_transform(BASE64), Code.ALGORITHM_UNSUPPORTED),
+    "second canonicalisation": (_insert_transform(EXC), Code.SIGNATURE_SCOPE),
+    "no enveloped transform": (_remove("ds:SignedInfo/ds:Reference/ds:Transforms/ds:Transform"),
+                               Code.SIGNATURE_SCOPE),
+    "c14n before enveloped": (_swap_transforms, Code.SIGNATURE_SCOPE),
+    "extra Reference URI=''": (_extra_reference(""), Code.SIGNATURE_SCOPE),
+    "extra external Reference": (_extra_reference("http://attacker.example/payload.xml"), Code.SIGNATURE_SCOPE),
+    "extra XPointer Reference": (_extra_reference("#xpointer(/)"), Code.SIGNATURE_SCOPE),
+    "no SignedProperties reference": (_remove("ds:SignedInfo/ds:Reference[2]"), Code.SIGNATURE_INVALID),
+    "InclusiveNamespaces parameter": (_inclusive_namespaces, Code.ALGORITHM_UNSUPPORTED),
+    "c14n with comments": (_set("ds:SignedInfo/ds:CanonicalizationMethod", "Algorithm", f"{EXC}WithComments"),
+                           Code.ALGORITHM_UNSUPPORTED),
+    "HMAC signature method": (_set("ds:SignedInfo/ds:SignatureMethod", "Algorithm",
+                                   "http://www.w3.org/2001/04/xmldsig-more#hmac-sha256"), Code.ALGORITHM_UNSUPPORTED),
+    "SHA-1 digest": (_set("ds:SignedInfo/ds:Reference/ds:DigestMethod", "Algorithm",
+                          "http://www.w3.org/2000/09/xmldsig#sha1"), Code.ALGORITHM_UNSUPPORTED),
+    "empty DigestValue": (_empty("ds:SignedInfo/ds:Reference/ds:DigestValue"), Code.SIGNATURE_INVALID),
+    "duplicate DigestValue": (_duplicate("ds:SignedInfo/ds:Reference/ds:DigestValue"), Code.SIGNATURE_INVALID),
+    "KeyValue beside the certificate": (_key_value, Code.SIGNATURE_INVALID),
+    "QualifyingProperties for another signature": (_set("ds:Object/xades:QualifyingProperties", "Target", "#other"),
+                                                   Code.SIGNATURE_INVALID),
+}
+
+
+@pytest.mark.parametrize("algorithm", ["rsa", "ecdsa", "gost"])
+@pytest.mark.parametrize("attack", sorted(ATTACKS))
+def test_a_validly_signed_departure_from_the_profile_is_refused_with_its_code(
+        signers: dict[str, keys.Issued], algorithm: str, attack: str) -> None:
+    change, code = ATTACKS[attack]
+    element = _signed(signers[algorithm])
+    change(element)
+    resign(element, signers[algorithm].key)
+    assert _refused(parse_untrusted(etree.tostring(element))) is code
+
+
+@pytest.mark.parametrize("algorithm", ["rsa", "ecdsa", "gost"])
+@pytest.mark.parametrize("change", [
+    _empty("ds:SignatureValue"), _remove("ds:SignatureValue"), _duplicate("ds:SignatureValue"),
+    _set("ds:SignatureValue", "Id", "x"),  # harmless: still verifies (below, only the broken ones)
+], ids=["empty", "missing", "duplicate", "with-an-Id"])
+def test_an_empty_missing_or_repeated_signature_value_is_a_coded_refusal(
+        signers: dict[str, keys.Issued], algorithm: str, change: Callable[[etree._Element], None],
+        request: pytest.FixtureRequest) -> None:
+    element = _signed(signers[algorithm])
+    change(element)
+    if request.node.callspec.id.startswith("with-an-Id"):
+        assert verify(element).fingerprint == keys.describe(signers[algorithm].cert).fingerprint
+    else:
+        assert _refused(element) is Code.SIGNATURE_INVALID
+
+
+@pytest.mark.parametrize("algorithm", ["rsa", "ecdsa", "gost"])
+def test_an_id_repeated_in_the_soap_header_makes_the_reference_ambiguous(
+        signers: dict[str, keys.Issued], algorithm: str) -> None:
+    """XSW with the decoy outside the request element: Ids are unique in the whole received document."""
+    wire = parse_untrusted(wrap(etree.tostring(_signed(signers[algorithm]))))
+    etree.SubElement(wire.find(f"{{{SOAP}}}Header"), "decoy", Id="signed-data-container")
+    assert _refused(request_of(wire)) is Code.SIGNATURE_INVALID
+
+
+@pytest.mark.parametrize("bits, code", [(1024, Code.ALGORITHM_UNSUPPORTED), (2048, None)])
+def test_rsa_keys_below_2048_bits_are_refused(bits: int, code: Code | None) -> None:
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=bits)
+    issued = keys.issue_test_certificate(SIGNERS_CA, org_name="UK", ogrn="1027700999017", inn="7709990015", key=key)
+    element = _signed(issued)
+    if code is None:
+        assert verify(element).signature_method.endswith("rsa-sha256")
+    else:
+        assert _refused(element) is code
+
+
+# -- the replay key ------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("algorithm", ["rsa", "ecdsa", "gost"])
+def test_the_replay_key_is_the_sha256_of_the_canonical_signed_info(
+        signers: dict[str, keys.Issued], algorithm: str) -> None:
+    element = _signed(signers[algorithm])
+    signed_info = element[0].find(f"{{{DS}}}SignedInfo")
+    expected = hashlib.sha256(etree.tostring(signed_info, method="c14n", exclusive=True)).hexdigest()
+    assert verify(element).replay_key == expected
+
+
+def test_the_same_signed_body_under_another_header_has_the_same_replay_key(signers: dict[str, keys.Issued]) -> None:
+    signed = etree.tostring(_signed(signers["gost"]))
+    first = verify(request_of(parse_untrusted(wrap(signed))))
+    again = verify(request_of(parse_untrusted(wrap(signed, namespaces={"x": "urn:other"}))))
+    assert again.replay_key == first.replay_key
+    assert verify(_signed(signers["gost"])).replay_key != first.replay_key  # signed again: another signature
+
+
+def _gost_certificate_without_parameters(issued: keys.Issued) -> x509.Certificate:
+    """``issued``'s certificate with the GOST key's parameter set (curve, digest) left out, signed again."""
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from pyasn1.codec.der import decoder, encoder
+    from pyasn1.type import univ
+    from pyasn1_modules import rfc5280
+
+    from gateway.signing import gost
+
+    tbs, _ = decoder.decode(issued.cert.tbs_certificate_bytes, asn1Spec=rfc5280.TBSCertificate())
+    spki = rfc5280.SubjectPublicKeyInfo()
+    algorithm = rfc5280.AlgorithmIdentifier()
+    algorithm["algorithm"] = univ.ObjectIdentifier(gost.OID_GOST2012_256)
+    spki["algorithm"] = algorithm
+    spki["subjectPublicKey"] = tbs["subjectPublicKeyInfo"]["subjectPublicKey"]
+    tbs["subjectPublicKeyInfo"] = spki
+    whole = rfc5280.Certificate()
+    whole["tbsCertificate"] = tbs
+    whole["signatureAlgorithm"] = tbs["signature"]
+    assert isinstance(SIGNERS_CA.key, ec.EllipticCurvePrivateKey)
+    whole["signature"] = univ.BitString.fromOctetString(
+        SIGNERS_CA.key.sign(encoder.encode(tbs), ec.ECDSA(hashes.SHA256())))
+    return x509.load_der_x509_certificate(encoder.encode(whole))
+
+
+def test_a_gost_certificate_without_key_parameters_is_a_coded_refusal(signers: dict[str, keys.Issued]) -> None:
+    """pyasn1's error on the missing parameters used to escape as SRV999999."""
+    element = parse_untrusted(HOUSE.read_bytes())
+    sign(element, key=signers["gost"].key, cert=_gost_certificate_without_parameters(signers["gost"]))
+    assert _refused(parse_untrusted(etree.tostring(element))) is Code.ALGORITHM_UNSUPPORTED
+
+
+def test_a_comment_before_the_signature_leaves_it_the_first_element(signers: dict[str, keys.Issued]) -> None:
+    element = _signed(signers["rsa"])
+    element.insert(0, etree.Comment(" a provider's remark "))
+    assert verify(parse_untrusted(etree.tostring(element))).signed_element
