@@ -181,7 +181,7 @@ def deployment(tmp_path_factory: pytest.TempPathFactory, org_entries, pki) -> It
 @pytest.fixture(scope="module")
 def embedded(deployment: bootstrap.Gateway) -> Iterator[int]:
     with EmbeddedServer(deployment.app) as server:
-        yield server.socket.getsockname()[1]
+        yield int(server.url.rsplit(":", 1)[1])
 
 
 @pytest.fixture(scope="module")
