@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import chain
 
 from lxml import etree
 
@@ -34,7 +35,9 @@ def split(envelope: etree._Element) -> Request:
                 code=Code.NOT_SOAP_ENVELOPE)
         raise RequestRefused(f"root element {etree.QName(envelope).text} is not a SOAP 1.1 Envelope",
                              code=Code.NOT_SOAP_ENVELOPE)
-    instruction = next(iter(envelope.getroottree().xpath("//processing-instruction()")), None)
+    instruction = next(chain(envelope.itersiblings(etree.ProcessingInstruction, preceding=True),
+                             envelope.itersiblings(etree.ProcessingInstruction),
+                             envelope.iter(etree.ProcessingInstruction)), None)
     if instruction is not None:
         raise RequestRefused(f"processing instruction <?{instruction.target} …?> is not allowed in a SOAP message "
                              "(SOAP 1.1 §3)", code=Code.XML_FORBIDDEN_CONSTRUCT)

@@ -11,11 +11,13 @@ import re
 import socket
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from gateway import bootstrap, nsifile
 from gateway.config import Config, DatabaseConfig, ServerConfig
@@ -23,7 +25,7 @@ from gateway.registry.unit_of_work import UnitOfWork
 from gateway.signing import Signer, keys
 from gateway.soap.server import EmbeddedServer
 from tests.conftest import Envelopes, post_documents
-from tests.integration.serving import MC, PATH, Answer, exchange, fresh_house, gateway_serve
+from tests.integration.serving import MC, PATH, Answer, exchange, fresh_house, gateway_serve, parse_answer
 
 ROOT = Path(__file__).resolve().parents[2]
 README = (ROOT / "README.md").read_text(encoding="utf-8")
@@ -202,7 +204,6 @@ def send(port: int, case: Case, envelopes: Envelopes) -> Answer:
         while chunk := stalled.recv(65536):
             received += chunk
         assert time.monotonic() - started >= TIMEOUT * 0.9  # dropped by the timeout, not before it
-    from tests.integration.serving import parse_answer
     return parse_answer(received)
 
 
@@ -257,9 +258,39 @@ def test_a_short_body_is_refused_even_behind_another_wsgi_server(deployment: boo
     """The app itself checks the length (a WSGI server other than the front may hand it a short stream)."""
     import io
 
-    app = type(deployment.app)(deployment.engine, replace(deployment.config))
     captured: dict[str, str] = {}
-    body = app({"REQUEST_METHOD": "POST", "PATH_INFO": PATH, "CONTENT_TYPE": "text/xml", "CONTENT_LENGTH": "500",
-                "HTTP_SOAPACTION": '"urn:getState"', "wsgi.input": io.BytesIO(b"<s:Envelope")},
-               lambda status, headers: captured.update(status=status))
+    environ = {"REQUEST_METHOD": "POST", "PATH_INFO": PATH, "CONTENT_TYPE": "text/xml", "CONTENT_LENGTH": "500",
+               "HTTP_SOAPACTION": '"urn:getState"', "wsgi.input": io.BytesIO(b"<s:Envelope")}
+    body = deployment.app(environ, lambda status, headers: captured.update(status=status))
     assert captured["status"].startswith("400") and b"INT001014" in b"".join(body)
+
+
+def test_the_production_front_still_serves_wsdl_schemas_health_and_metrics(production: int) -> None:
+    import requests
+    from lxml import etree
+
+    url = f"http://127.0.0.1:{production}"
+    refused = requests.post(url + PATH, data=b"{}", headers={"Content-Type": "application/json"}, timeout=30)
+    wsdl = requests.get(url + PATH + "?wsdl", timeout=30)
+    schema = requests.get(url + "/ext-bus-home-management-service/lib/hcs-base.xsd", timeout=30)
+    health = requests.get(url + "/health", timeout=30)
+    metrics = requests.get(url + "/metrics", timeout=30)
+    assert refused.status_code == 415
+    address = etree.fromstring(wsdl.content).find(".//{http://schemas.xmlsoap.org/wsdl/soap/}address")
+    assert wsdl.status_code == 200 and address.get("location") == url + PATH
+    assert schema.status_code == 200 and b"RequestHeader" in schema.content
+    assert health.status_code == 200 and health.json()["database"] == "ok"
+    assert metrics.status_code == 200 and 'gateway_refusals_total{code="INT001011"}' in metrics.text
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.one_of(st.binary(min_size=1, max_size=300),
+                 st.text(alphabet="POST /\r\n:HTTP1.0-Content-Length: chunked\x00 -5x", min_size=1, max_size=200)
+                 .map(lambda text: text.encode("latin-1"))))
+def test_whatever_bytes_arrive_the_front_answers_with_a_status_and_faults_are_soap(embedded: int, data: bytes) -> None:
+    """Never a crash, a hang or a bare page: an HTTP answer, and every refusal a SOAP 1.1 Fault with a code."""
+    answer = exchange(embedded, data, half_close=True, timeout=10)
+    if answer.status == 404:  # a well-formed request for a path the gateway does not serve
+        return
+    assert answer.headers["content-type"].startswith("text/xml")
+    assert answer.code is not None and answer.code.startswith("INT")
