@@ -73,24 +73,36 @@ def db_upgrade(obj: Context, revision: str) -> None:
 @main.command()
 @click.option("--host", help="Listen address (default: server.host).")
 @click.option("--port", type=int, help="Listen port (default: server.port).")
-@click.option("--workers", type=int, help="gunicorn worker processes (default: server.workers).")
+@click.option("--workers", type=int, help="Server processes (default: server.workers).")
 @click.pass_obj
 def serve(obj: Context, host: str | None, port: int | None, workers: int | None) -> None:
-    """Serve the SOAP endpoints with gunicorn (run `gateway worker` beside it to process messages)."""
+    """Serve the SOAP endpoints (run `gateway worker` beside it to process messages).
+
+    gunicorn runs the processes; each serves with gateway.soap.front (gateway.soap.serving.FrontWorker),
+    which reads every request whole under server.header_timeout / server.body_timeout before a thread runs it.
+    """
     from gunicorn.app.base import BaseApplication
+
+    from gateway.soap.front import FrontSettings
 
     gateway = obj.gateway(answers=True)
     server = gateway.config.server
+    _raise_open_file_limit(server.max_connections * (workers or server.workers) + 64)
 
     class _Gunicorn(BaseApplication):  # type: ignore[misc]
+        front_settings = FrontSettings.from_config(gateway.config)
+
         def load_config(self) -> None:
             self.cfg.set("bind", f"{host or server.host}:{port or server.port}")
             self.cfg.set("workers", workers or server.workers)
             self.cfg.set("threads", server.threads)
-            self.cfg.set("worker_class", "gthread")
+            self.cfg.set("backlog", server.backlog)
+            self.cfg.set("worker_class", "gateway.soap.serving.FrontWorker")
             self.cfg.set("accesslog", "-")
             self.cfg.set("child_exit", _metrics_child_exit)
             self.cfg.set("post_worker_init", lambda _worker: settle_heap())
+            if "control_socket_disable" in self.cfg.settings:  # gunicorn ≥ 25: one shared path per user; unused
+                self.cfg.set("control_socket_disable", True)
 
         def load(self) -> object:
             return gateway.app
@@ -98,12 +110,22 @@ def serve(obj: Context, host: str | None, port: int | None, workers: int | None)
     _Gunicorn().run()
 
 
+def _raise_open_file_limit(wanted: int) -> None:
+    """Each held connection is a file descriptor: lift the soft limit towards ``wanted``, within the hard one."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+    if soft != resource.RLIM_INFINITY and soft < target:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+
+
 def _metrics_child_exit(server: object, worker: object) -> None:
     """gunicorn hook: forget a dead worker process's live gauges (prometheus-client multiprocess mode)."""
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         from prometheus_client import multiprocess
 
-        multiprocess.mark_process_dead(worker.pid)  # type: ignore[attr-defined]
+        multiprocess.mark_process_dead(worker.pid)  # type: ignore[attr-defined,no-untyped-call]
 
 
 @main.command()

@@ -37,8 +37,24 @@ class ServerConfig:
     public_url: str = ""
     #: gunicorn worker processes for ``gateway serve``.
     workers: int = 2
-    #: Threads per gunicorn worker process.
+    #: Threads per server process that run requests once their bodies have arrived whole.
     threads: int = 4
+    #: Seconds a client has to send a request's line and headers; a slower one is dropped (INT001015).
+    header_timeout: float = 10.0
+    #: Seconds a client has, once its headers are in, to send the whole body; a slower one is dropped (INT001015).
+    body_timeout: float = 30.0
+    #: Connections each server process holds at once; more are answered 503 (INT001017) and closed.
+    max_connections: int = 1000
+    #: Listen backlog: connections the kernel queues before the server accepts them.
+    backlog: int = 2048
+
+    def __post_init__(self) -> None:
+        for name in ("header_timeout", "body_timeout"):
+            if not getattr(self, name) > 0:
+                raise ConfigError(f"server.{name}={getattr(self, name)} must be a positive number of seconds")
+        for name in ("workers", "threads", "max_connections", "backlog"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"server.{name}={getattr(self, name)} must be at least 1")
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,13 @@ class Code(StrEnum):
     SCHEMA_INVALID = "INT001007"
     VERSION_UNSUPPORTED = "INT001008"
     METHOD_NOT_ALLOWED = "INT001010"
+    MEDIA_TYPE_UNSUPPORTED = "INT001011"
+    SOAPACTION_MISSING = "INT001012"
+    HTTP_FRAMING_INVALID = "INT001013"
+    BODY_LENGTH_MISMATCH = "INT001014"
+    REQUEST_TIMEOUT = "INT001015"
+    ENCODING_UNSUPPORTED = "INT001016"
+    SERVER_BUSY = "INT001017"
     # Trust (SOAP fault, nothing stored)
     SIGNATURE_MISSING = "INT002001"
     SIGNATURE_INVALID = "INT002002"
@@ -98,6 +105,22 @@ class RequestRefused(GatewayError):
 class BodyTooLarge(RequestRefused):
     code = Code.BODY_TOO_LARGE
     http_status = 413
+
+
+class FramingRefused(RequestRefused):
+    """The HTTP message itself is unusable (length, coding, request line, timing): HTTP 4xx, SOAP 1.1 Fault body.
+
+    WS-I Basic Profile 1.1 R1113/R1125: a malformed HTTP request is answered with a 4xx status, not the
+    500 that SOAP 1.1 §6.2 reserves for faults in processing the envelope.
+    """
+
+    code = Code.HTTP_FRAMING_INVALID
+    http_status = 400
+
+    def __init__(self, message: str, *, code: Code | None = None, http_status: int | None = None) -> None:
+        super().__init__(message, code=code)
+        if http_status is not None:
+            self.http_status = http_status
 
 
 class MalformedXml(RequestRefused):

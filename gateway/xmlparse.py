@@ -8,6 +8,7 @@ text nodes over 10 MB; the HTTP layer caps the whole body before parsing (``limi
 
 from __future__ import annotations
 
+import re
 import threading
 
 from lxml import etree
@@ -26,6 +27,28 @@ def _parser() -> etree.XMLParser:
         )
         _local.parser = parser
     return parser
+
+
+_DECLARED = re.compile(rb"""<\?xml[^>]{0,200}?encoding\s*=\s*["']([A-Za-z][A-Za-z0-9._-]{0,39})["']""")
+#: the first four bytes of a document without a byte order mark, and what they are (XML 1.0 Appendix F)
+_UNMARKED = {b"\x00\x00\x00<": "ucs-4", b"<\x00\x00\x00": "ucs-4", b"\x00\x00<\x00": "ucs-4",
+             b"\x00<\x00\x00": "ucs-4", b"\x00<\x00?": "utf-16", b"<\x00?\x00": "utf-16", b"Lo\xa7\x94": "ebcdic"}
+
+
+def sniff_encoding(data: bytes) -> str:
+    """The encoding an XML processor reads ``data`` in, lower-case: byte order mark first, then the first
+    bytes, then the XML declaration, else UTF-8 (XML 1.0 Appendix F). Used to refuse what a profile forbids."""
+    if data.startswith((b"\x00\x00\xfe\xff", b"\xff\xfe\x00\x00")):
+        return "utf-32"
+    if data.startswith(b"\xef\xbb\xbf"):
+        return "utf-8"
+    if data.startswith((b"\xfe\xff", b"\xff\xfe")):
+        return "utf-16"
+    unmarked = _UNMARKED.get(bytes(data[:4]))
+    if unmarked is not None:
+        return unmarked
+    declared = _DECLARED.match(data[:256])
+    return declared.group(1).decode("ascii").lower() if declared else "utf-8"
 
 
 def parse_untrusted(data: bytes) -> etree._Element:

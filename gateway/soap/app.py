@@ -18,13 +18,13 @@ from sqlalchemy import Engine, text
 from gateway import metrics
 from gateway.config import Config
 from gateway.domain.values import Guid, InvalidValue
-from gateway.errors import BodyTooLarge, Code, GatewayError, MessageNotFound, RequestRefused
+from gateway.errors import BodyTooLarge, Code, FramingRefused, GatewayError, MessageNotFound, RequestRefused
 from gateway.messages import queue
 from gateway.messages.queue import MessageState
 from gateway.registry.unit_of_work import UnitOfWork
 from gateway.signing import Signer, verify
 from gateway.signing.policy import check_binding
-from gateway.soap import envelope, ns, results_xml
+from gateway.soap import binding, envelope, ns, results_xml
 from gateway.soap.ns import q
 from gateway.soap.operations import ENDPOINTS, GET_STATE_REQUEST, OPERATIONS, Endpoint, by_body
 from gateway.xmlparse import parse_untrusted
@@ -96,7 +96,8 @@ class GatewayApp:
     @staticmethod
     def _respond(start_response: StartResponse, status: int, body: bytes, content_type: str,
                  extra: list[tuple[str, str]] | None = None) -> list[bytes]:
-        reasons = {200: "OK", 404: "Not Found", 405: "Method Not Allowed", 413: "Payload Too Large",
+        reasons = {200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed",
+                   408: "Request Timeout", 413: "Payload Too Large", 415: "Unsupported Media Type",
                    500: "Internal Server Error", 503: "Service Unavailable"}
         headers = [("Content-Type", content_type), ("Content-Length", str(len(body))), *(extra or [])]
         start_response(f"{status} {reasons.get(status, 'Error')}", headers)
@@ -136,17 +137,24 @@ class GatewayApp:
         return self._respond(start_response, status, json.dumps(body).encode(), "application/json")
 
     def _read_body(self, environ: dict[str, Any]) -> bytes:
+        """The whole body, as long as its Content-Length says (RFC 9112 §6.3): a length that is not a
+        decimal number, or a body that ends before it, is refused — never processed as far as it came.
+        ``gateway.soap.front`` has checked all this before the app is called; any other WSGI server may not have.
+        """
         limit = self.config.limits.max_body_bytes
-        try:
-            declared = int(environ.get("CONTENT_LENGTH") or -1)
-        except ValueError:
-            declared = -1
+        raw = (environ.get("CONTENT_LENGTH") or "").strip()
+        if raw and not raw.isdigit():
+            raise FramingRefused(f"Content-Length {raw[:40]!r} is not a decimal number of bytes (RFC 9112 §6.3)")
+        declared = int(raw) if raw else -1
         if declared > limit:
             raise BodyTooLarge(f"request body of {declared} bytes exceeds the limit of {limit} bytes")
         stream = environ["wsgi.input"]
-        body = stream.read(declared) if declared >= 0 else stream.read(limit + 1)
+        body = bytes(stream.read(declared) if declared >= 0 else stream.read(limit + 1))
         if len(body) > limit:
             raise BodyTooLarge(f"request body exceeds the limit of {limit} bytes")
+        if 0 <= declared != len(body):
+            raise FramingRefused(f"the body ended after {len(body)} of the {declared} bytes its Content-Length "
+                                 "declares", code=Code.BODY_LENGTH_MISMATCH)
         return body
 
     # -- SOAP ---------------------------------------------------------------------------------------
@@ -154,10 +162,15 @@ class GatewayApp:
         now = self.clock()
         action = (environ.get("HTTP_SOAPACTION") or "").strip().strip('"')
         try:
-            return 200, self._handle(endpoint, self._read_body(environ), action, now)
+            charset = binding.check_media_type(environ.get("CONTENT_TYPE"))
+            binding.check_soap_action(environ.get("HTTP_SOAPACTION"))
+            body = self._read_body(environ)
+            binding.check_encoding(body, charset)
+            return 200, self._handle(endpoint, body, action, now)
         except GatewayError as error:
-            log.warning("event=refused endpoint=%s action=%s code=%s reason=%s",
-                        endpoint.name, action or "-", error.code, error.message[:300])
+            log.warning("event=refused endpoint=%s action=%s code=%s peer=%s reason=%s",
+                        endpoint.name, action or "-", error.code, environ.get("REMOTE_ADDR", "-"),
+                        error.message[:300])
             metrics.REFUSALS.labels(str(error.code)).inc()
             metrics.REQUESTS.labels(_known_operation(action), "refused").inc()
             return error.http_status, envelope.fault(error, now)

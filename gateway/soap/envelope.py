@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import chain
 
 from lxml import etree
 
@@ -20,7 +21,13 @@ class Request:
 
 
 def split(envelope: etree._Element) -> Request:
-    """The RequestHeader (if any) and the single body element of a SOAP 1.1 envelope."""
+    """The RequestHeader (if any) and the single body element of a SOAP 1.1 envelope.
+
+    Refused: another root or namespace; processing instructions anywhere (SOAP 1.1 §3, WS-I BP 1.1 R1009);
+    anything but an optional Header followed by one Body as the Envelope's children, so no second Body or
+    Header can be what some other reader sees (SOAP 1.1 §4, R1011); a second ``base:RequestHeader``, which
+    would leave open whose header counts.
+    """
     if envelope.tag != q(ns.SOAP11, "Envelope"):
         if etree.QName(envelope).localname == "Envelope":
             raise RequestRefused(
@@ -28,14 +35,27 @@ def split(envelope: etree._Element) -> Request:
                 code=Code.NOT_SOAP_ENVELOPE)
         raise RequestRefused(f"root element {etree.QName(envelope).text} is not a SOAP 1.1 Envelope",
                              code=Code.NOT_SOAP_ENVELOPE)
-    body = envelope.find(q(ns.SOAP11, "Body"))
-    if body is None:
-        raise RequestRefused("the SOAP envelope has no Body", code=Code.NOT_SOAP_ENVELOPE)
+    instruction = next(chain(envelope.itersiblings(etree.ProcessingInstruction, preceding=True),
+                             envelope.itersiblings(etree.ProcessingInstruction),
+                             envelope.iter(etree.ProcessingInstruction)), None)
+    if instruction is not None:
+        raise RequestRefused(f"processing instruction <?{instruction.target} …?> is not allowed in a SOAP message "
+                             "(SOAP 1.1 §3)", code=Code.XML_FORBIDDEN_CONSTRUCT)
+    parts = [child for child in envelope if isinstance(child.tag, str)]
+    names = [child.tag for child in parts]
+    header_tag, body_tag = q(ns.SOAP11, "Header"), q(ns.SOAP11, "Body")
+    if names not in ([body_tag], [header_tag, body_tag]):
+        shown = ", ".join(etree.QName(child).localname for child in parts) or "nothing"
+        raise RequestRefused(f"soap:Envelope must hold an optional Header and then one Body, not {shown} "
+                             "(SOAP 1.1 §4, WS-I BP 1.1 R1011)", code=Code.NOT_SOAP_ENVELOPE)
+    body = parts[-1]
     children = [child for child in body if isinstance(child.tag, str)]
     if len(children) != 1:
         raise RequestRefused(f"soap:Body must hold exactly one request element, not {len(children)}",
                              code=Code.NOT_SOAP_ENVELOPE)
-    header = envelope.find(q(ns.SOAP11, "Header"))
+    header = parts[0] if len(parts) == 2 else None
+    if header is not None and len(header.findall(q(ns.BASE, "RequestHeader"))) > 1:
+        raise RequestRefused("soap:Header carries more than one base:RequestHeader", code=Code.HEADER_INVALID)
     return Request(header=header, body=children[0])
 
 
@@ -83,7 +103,7 @@ def _envelope(message_guid: Guid | None, now: datetime) -> tuple[etree._Element,
 
 
 def _serialise(envelope: etree._Element) -> bytes:
-    return etree.tostring(envelope, xml_declaration=True, encoding="UTF-8")
+    return bytes(etree.tostring(envelope, xml_declaration=True, encoding="UTF-8"))
 
 
 def ack(gateway_guid: Guid, requester_guid: Guid, now: datetime) -> bytes:

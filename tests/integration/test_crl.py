@@ -44,7 +44,7 @@ def test_an_imported_crl_revokes_the_certificate_and_its_requests_are_refused(
     assert imported.exit_code == 0, imported.output
     assert "1 registered certificate(s) revoked" in imported.output
     response = requests.post(server.url + PATH, data=envelopes.signed(HOUSE, org=MC), timeout=10,
-                             headers={"SOAPAction": "urn:importHouseUOData"})
+                             headers={"Content-Type": "text/xml; charset=utf-8", "SOAPAction": "urn:importHouseUOData"})
     code = etree.fromstring(response.content).findtext(".//{*}Fault/{*}ErrorCode")
     assert code == "INT002006"
 

@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gateway.errors import Code, GatewayError
-from gateway.soap import envelope
+from gateway.soap import binding, envelope
 from gateway.xmlparse import parse_untrusted
 
 BILLION_LAUGHS = b"""<?xml version="1.0"?>
@@ -73,3 +73,86 @@ def test_a_text_node_over_ten_megabytes_is_refused() -> None:
     with pytest.raises(GatewayError) as refused:
         parse_untrusted(b"<a>" + b"x" * 10_000_001 + b"</a>")
     assert refused.value.code is Code.XML_MALFORMED and "Text node too long" in refused.value.message
+
+
+ENVELOPE = ('<?xml version="1.0" encoding="UTF-8"?>{before}<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"'
+            ' xmlns:base="http://dom.gosuslugi.ru/schema/integration/base/"><s:Header>{header}</s:Header>'
+            '<s:Body><base:getStateRequest/></s:Body>{after}</s:Envelope>')
+
+
+def soap(before: str = "", header: str = "<base:RequestHeader/>", after: str = "") -> bytes:
+    return ENVELOPE.format(before=before, header=header, after=after).encode()
+
+
+@pytest.mark.parametrize("payload", [soap(before="<?xml-stylesheet href='x.xsl'?>"),
+                                     soap(header="<base:RequestHeader/><?php system('id') ?>"),
+                                     soap(after="").replace(b"</s:Envelope>", b"</s:Envelope><?trailer?>")])
+def test_processing_instructions_anywhere_are_refused_as_soap_11_forbids(payload: bytes) -> None:
+    with pytest.raises(GatewayError) as refused:
+        envelope.split(parse_untrusted(payload))
+    assert refused.value.code is Code.XML_FORBIDDEN_CONSTRUCT
+
+
+def test_the_xml_declaration_is_not_a_processing_instruction() -> None:
+    assert envelope.split(parse_untrusted(soap())).body.tag.endswith("getStateRequest")
+
+
+@pytest.mark.parametrize("after", ["<s:Body><base:getStateRequest/></s:Body>", "<s:Header/>", "<x:other xmlns:x='u'/>"])
+def test_anything_after_the_body_is_refused(after: str) -> None:
+    with pytest.raises(GatewayError) as refused:
+        envelope.split(parse_untrusted(soap(after=after)))
+    assert refused.value.code is Code.NOT_SOAP_ENVELOPE
+
+
+def test_a_second_request_header_is_refused_not_ignored() -> None:
+    with pytest.raises(GatewayError) as refused:
+        envelope.split(parse_untrusted(soap(header="<base:RequestHeader/><base:RequestHeader/>")))
+    assert refused.value.code is Code.HEADER_INVALID
+
+
+@pytest.mark.parametrize("data", [soap(), b"\xef\xbb\xbf" + soap(), soap().decode().encode("utf-16"),
+                                  soap().decode().encode("utf-16-le"), soap().decode().encode("utf-16-be"),
+                                  soap().replace(b"UTF-8", b"utf-8")])
+def test_utf8_and_utf16_are_accepted_with_or_without_a_byte_order_mark(data: bytes) -> None:
+    binding.check_encoding(data, None)
+    assert envelope.split(parse_untrusted(data)).body.tag.endswith("getStateRequest")
+
+
+@pytest.mark.parametrize("data", [soap().decode().encode("utf-32"), soap().decode().encode("utf-32-le"),
+                                  soap().replace(b"UTF-8", b"windows-1251"), soap().replace(b"UTF-8", b"ISO-8859-1"),
+                                  soap().replace(b"UTF-8", b"US-ASCII"), b"Lo\xa7\x94" + soap()[4:]])
+def test_every_other_encoding_is_refused(data: bytes) -> None:
+    with pytest.raises(GatewayError) as refused:
+        binding.check_encoding(data, None)
+    assert refused.value.code is Code.ENCODING_UNSUPPORTED
+
+
+def test_a_charset_that_is_not_the_documents_encoding_is_refused() -> None:
+    with pytest.raises(GatewayError) as refused:
+        binding.check_encoding(soap().decode().encode("utf-16"), binding.check_media_type("text/xml; charset=UTF-8"))
+    assert refused.value.code is Code.ENCODING_UNSUPPORTED
+
+
+@pytest.mark.parametrize("content_type, charset", [("text/xml", None), ("TEXT/XML; Charset=\"UTF-8\"", "utf-8"),
+                                                   ("text/xml;charset=utf-16", "utf-16"),
+                                                   ("text/xml; action=x; charset=utf-16le", "utf-16")])
+def test_text_xml_is_the_media_type(content_type: str, charset: str | None) -> None:
+    assert binding.check_media_type(content_type) == charset
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(st.none(), st.text(max_size=120)))
+def test_any_content_type_is_text_xml_or_refused_with_415(content_type: str | None) -> None:
+    try:
+        assert binding.check_media_type(content_type) in {None, "utf-8", "utf-16"}
+    except GatewayError as refused:
+        assert (refused.code, refused.http_status) == (Code.MEDIA_TYPE_UNSUPPORTED, 415)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=300))
+def test_any_bytes_have_an_encoding_or_are_refused_with_a_code(data: bytes) -> None:
+    try:
+        binding.check_encoding(data, None)
+    except GatewayError as refused:
+        assert refused.code is Code.ENCODING_UNSUPPORTED
