@@ -21,10 +21,9 @@ from hypothesis import strategies as st
 
 from gateway import bootstrap, nsifile
 from gateway.config import Config, DatabaseConfig, ServerConfig
-from gateway.registry.unit_of_work import UnitOfWork
 from gateway.signing import Signer, keys
 from gateway.soap.server import EmbeddedServer
-from tests.conftest import Envelopes, post_documents
+from tests.conftest import TEST_SETUP, Envelopes, post_documents
 from tests.integration.serving import MC, PATH, Answer, exchange, fresh_house, gateway_serve, parse_answer
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -168,13 +167,13 @@ def deployment(tmp_path_factory: pytest.TempPathFactory, org_entries, pki) -> It
     config = Config(database=DatabaseConfig(url=f"sqlite:///{folder / 'gateway.sqlite3'}"),
                     server=ServerConfig(header_timeout=TIMEOUT, body_timeout=TIMEOUT))
     built = bootstrap.build(config, upgrade=True, signer=Signer(pki.gateway.key, pki.gateway.cert))
-    with UnitOfWork(built.engine) as uow:
+    with built.unit_of_work(TEST_SETUP) as uow:
         for entry in org_entries:
             uow.organisations.add(entry.organisation)
             uow.organisations.register_certificate(entry.organisation.guid,
                                                    keys.describe(pki.by_org[str(entry.organisation.guid)].cert))
         uow.commit()
-    nsifile.load(built.engine, [ROOT / "fixtures" / "nsi"], datetime.now(UTC))
+    nsifile.load(built.unit_of_work(TEST_SETUP), [ROOT / "fixtures" / "nsi"], datetime.now(UTC))
     post_documents(built, org_entries)
     yield built
     built.engine.dispose()
