@@ -26,12 +26,11 @@ from sqlalchemy import Engine, func, insert, select
 
 ROOT = Path(__file__).resolve().parent.parent
 
-from benchmarks.setup import fias_of, grant, setup_message  # noqa: E402
+from benchmarks.setup import BENCH_SETUP, fias_of, grant, setup_unit_of_work  # noqa: E402
 from gateway import bootstrap, orgfile  # noqa: E402
 from gateway.config import Config, DatabaseConfig  # noqa: E402
 from gateway.domain.values import Guid  # noqa: E402
 from gateway.registry.tables import account_accommodations, accounts, messages, premises  # noqa: E402
-from gateway.registry.unit_of_work import UnitOfWork  # noqa: E402
 from gateway.services import houses as house_services  # noqa: E402
 from gateway.signing import keys, sign, verify  # noqa: E402
 from gateway.soap import houses_xml  # noqa: E402
@@ -86,13 +85,14 @@ def _houses(gateway: bootstrap.Gateway, org: Guid, count: int, flats: int) -> li
     from benchmarks.run import house_body
 
     bodies = [house_body(flats) for _ in range(count)]
-    grant(gateway.engine, org, [fias_of(b) for b in bodies])
-    with UnitOfWork(gateway.engine) as uow:
+    grant(gateway, org, [fias_of(b) for b in bodies])
+    with setup_unit_of_work(gateway, org) as uow:
         sender = uow.organisations.get(org)
         assert sender is not None
         for body in bodies:
             results = house_services.import_house_uo(uow, sender, houses_xml.decode_import_house_uo(body),
-                                                     message=setup_message(uow, org), now=datetime.now(UTC))
+                                                     message=uow.provenance.message,  # type: ignore[union-attr]
+                                                     now=datetime.now(UTC))
             assert all(r.ok for r in results), results[0]
         uow.commit()
         rows = uow.connection.execute(select(premises.c.house_guid, premises.c.guid)
@@ -141,7 +141,7 @@ def deploy(database: DatabaseConfig, scratch: Path) -> Deployment:
     keys.write_pem(keys.issue_test_gateway_certificate(ca), scratch / "gw.key", scratch / "gw.crt")
     gateway = bootstrap.build(Config(database=database), upgrade=True,
                               signer=keys.load_signer(scratch / "gw.key", scratch / "gw.crt"))
-    with UnitOfWork(gateway.engine) as uow:
+    with gateway.unit_of_work(BENCH_SETUP) as uow:
         uow.organisations.add(mc)
         uow.organisations.register_certificate(mc.guid, keys.describe(provider.cert))
         uow.commit()

@@ -19,14 +19,13 @@ from lxml import etree
 from sqlalchemy import Engine, func, insert, select
 
 from benchmarks.load import _e, _houses, _signed, deploy, drive, envelope, report
-from benchmarks.setup import setup_message
+from benchmarks.setup import setup_unit_of_work
 from gateway import bootstrap
 from gateway.config import DatabaseConfig
 from gateway.domain.metering import DeviceData, DeviceKind, DeviceResource
 from gateway.domain.model import NsiRef
 from gateway.domain.values import FiasHouseGuid, Guid
 from gateway.registry.tables import houses, messages, meter_readings, premises
-from gateway.registry.unit_of_work import UnitOfWork
 from gateway.signing import verify
 from gateway.xmlparse import parse_untrusted
 from gateway.xsd import Service, validate
@@ -44,8 +43,7 @@ WATER = NsiRef("1", Guid("2e6a8a2c-1b0d-4b4e-9e3a-6b7c8d9e0f1a"), "Холодн�
 def _devices(gateway: bootstrap.Gateway, org: Guid, flats: list[list[str]]) -> list[list[str]]:
     """A cold-water meter in every flat (setup, not measured); returns each house's device root GUIDs."""
     roots: list[list[str]] = []
-    with UnitOfWork(gateway.engine) as uow:
-        message = setup_message(uow, org)
+    with setup_unit_of_work(gateway, org) as uow:
         now = datetime.now(UTC)
         for house_flats in flats:
             row = uow.connection.execute(select(houses.c.guid, houses.c.fias_house_guid).join_from(
@@ -56,7 +54,7 @@ def _devices(gateway: bootstrap.Gateway, org: Guid, flats: list[list[str]]) -> l
                 data = DeviceData(number=f"ХВ-{n}", kind=DeviceKind.RESIDENTIAL, commissioned_on=date(2025, 12, 1),
                                   resources=(DeviceResource(WATER, False, (Decimal(100),)),), premises=(Guid(flat),))
                 device = uow.metering.create(data, house_guid=Guid(row.guid), fias=FiasHouseGuid(row.fias_house_guid),
-                                             next_verification_on=None, org=org, message=message, at=now)
+                                             next_verification_on=None, org=org, at=now)
                 house_roots.append(str(device.root_guid))
             roots.append(house_roots)
         uow.commit()

@@ -20,12 +20,12 @@ from lxml import etree
 from sqlalchemy import insert
 
 from benchmarks.load import BASE, HM, PATH, envelope
+from benchmarks.setup import BENCH_SETUP
 from gateway import bootstrap, orgfile
 from gateway.config import Config, DatabaseConfig
 from gateway.domain.accounts import service_id, unified_account_number
 from gateway.messages import queue
 from gateway.registry.tables import account_accommodations, accounts, houses, premises
-from gateway.registry.unit_of_work import UnitOfWork
 from gateway.signing import Signer, keys, sign
 from gateway.soap.server import EmbeddedServer
 
@@ -108,7 +108,7 @@ def run(label: str, database: DatabaseConfig) -> None:
     issued = keys.issue_test_certificate(ca, org_name="bench", ogrn=str(mc.ogrn), inn=str(mc.inn), algorithm="gost")
     answers = keys.issue_test_gateway_certificate(ca)
     gateway = bootstrap.build(Config(database=database), upgrade=True, signer=Signer(answers.key, answers.cert))
-    with UnitOfWork(gateway.engine) as uow:
+    with gateway.unit_of_work(BENCH_SETUP) as uow:
         uow.organisations.add(mc)
         uow.organisations.register_certificate(mc.guid, keys.describe(issued.cert))
         uow.commit()

@@ -22,6 +22,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import requests
@@ -31,10 +32,9 @@ from sqlalchemy import create_engine, text
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.setup import fias_of, grant  # noqa: E402
+from benchmarks.setup import BENCH_SETUP, fias_of, grant  # noqa: E402
 from gateway import bootstrap, orgfile  # noqa: E402
 from gateway.config import Config, DatabaseConfig, WorkerConfig  # noqa: E402
-from gateway.registry.unit_of_work import UnitOfWork  # noqa: E402
 from gateway.signing import Signer, keys, sign, verify  # noqa: E402
 from gateway.soap.server import EmbeddedServer  # noqa: E402
 from gateway.xmlparse import parse_untrusted  # noqa: E402
@@ -93,12 +93,12 @@ def run_case(name: str, database: DatabaseConfig, premises: int | None, count: i
     gateway = bootstrap.build(Config(database=database, worker=WorkerConfig(poll_interval=0.01)), upgrade=True,
                               signer=Signer(answers.key, answers.cert))
     issued = keys.issue_test_certificate(ca, org_name="bench", ogrn="1027700999017", inn="7709990015")
-    with UnitOfWork(gateway.engine) as uow:
+    with gateway.unit_of_work(BENCH_SETUP) as uow:
         uow.organisations.add(entries[0].organisation)
         uow.organisations.register_certificate(entries[0].organisation.guid, keys.describe(issued.cert))
         uow.commit()
     bodies = [house_body(premises) for _ in range(count)]
-    grant(gateway.engine, entries[0].organisation.guid, [fias_of(b) for b in bodies])
+    grant(gateway, entries[0].organisation.guid, [fias_of(b) for b in bodies])
     messages = [envelope(body, issued) for body in bodies]
     objects = len(parse_untrusted(messages[0]).findall(f".//{{{BASE}}}TransportGUID"))
     floor_s = statistics.median(floor(m) for m in messages)
@@ -158,54 +158,91 @@ def signatures() -> None:
     print("  (target: GOST verify within 3x of RSA verify)\n")
 
 
-def main() -> None:
-    print("dom-gateway benchmark: importHouseUOData, one sender, sequential; ratios are to the floor "
-          "(lxml parse + XSD validate + XAdES verify) measured in this run\n")
-    signatures()
-    with tempfile.TemporaryDirectory() as scratch:
-        for label, premises, count in (("small house (fixture)", None, 60), ("large house (1,000 premises)", 1000, 6)):
-            run_case(f"SQLite   {label}", DatabaseConfig(url=f"sqlite:///{scratch}/{uuid.uuid4().hex}.sqlite3"),
-                     premises, count)
-    from benchmarks import load
+def _pg_url() -> str:
+    return os.environ.get("GATEWAY_BENCH_PG_URL") or os.environ.get("GATEWAY_TEST_PG_URL") or ""
 
-    print("\nUnder load (gateway serve: gunicorn 2 processes; gateway worker; 8 concurrent senders over HTTP):")
-    with tempfile.TemporaryDirectory() as scratch:
-        load.run("SQLite", DatabaseConfig(url=f"sqlite:///{scratch}/load.sqlite3"), Path(scratch))
-    from benchmarks import readings
 
+def _on_each_database(part: Callable[[str, DatabaseConfig], None]) -> None:
+    """Run ``part`` on a scratch SQLite file, then (if configured) in a scratch PostgreSQL schema."""
     with tempfile.TemporaryDirectory() as scratch:
-        readings.run("SQLite", DatabaseConfig(url=f"sqlite:///{scratch}/readings.sqlite3"), Path(scratch))
-    from benchmarks import registry_size
-
-    print("\nExports on a large registry (GATEWAY_BENCH_ACCOUNTS, default 1,000,000 accounts):")
-    with tempfile.TemporaryDirectory() as scratch:
-        registry_size.run("SQLite", DatabaseConfig(url=f"sqlite:///{scratch}/large.sqlite3"))
-    pg_url = os.environ.get("GATEWAY_BENCH_PG_URL") or os.environ.get("GATEWAY_TEST_PG_URL")
+        part("SQLite", DatabaseConfig(url=f"sqlite:///{scratch}/{uuid.uuid4().hex}.sqlite3"))
+    pg_url = _pg_url()
     if not pg_url:
-        print("\nPostgreSQL: skipped (set GATEWAY_BENCH_PG_URL)")
+        print("PostgreSQL: skipped (set GATEWAY_BENCH_PG_URL)")
         return
     admin = create_engine(pg_url)
     schema = f"gw_bench_{uuid.uuid4().hex[:10]}"
     try:
-        for label, premises, count in (("small house (fixture)", None, 60), ("large house (1,000 premises)", 1000, 6)):
-            with admin.begin() as connection:
-                connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE; CREATE SCHEMA "{schema}"'))
-            run_case(f"Postgres {label}", DatabaseConfig(url=pg_url, schema=schema), premises, count)
         with admin.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE; CREATE SCHEMA "{schema}"'))
-        with tempfile.TemporaryDirectory() as scratch:
-            load.run("Postgres", DatabaseConfig(url=pg_url, schema=schema), Path(scratch), concurrency=2)
-        with admin.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE; CREATE SCHEMA "{schema}"'))
-        with tempfile.TemporaryDirectory() as scratch:
-            readings.run("Postgres", DatabaseConfig(url=pg_url, schema=schema), Path(scratch), concurrency=2)
-        with admin.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE; CREATE SCHEMA "{schema}"'))
-        registry_size.run("Postgres", DatabaseConfig(url=pg_url, schema=schema))
+            connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+        part("Postgres", DatabaseConfig(url=pg_url, schema=schema))
     finally:
         with admin.begin() as connection:
             connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
         admin.dispose()
+
+
+def houses_part(label: str, database: DatabaseConfig) -> None:
+    for name, premises, count in (("small house (fixture)", None, 60), ("large house (1,000 premises)", 1000, 6)):
+        if label == "Postgres" and database.schema:
+            admin = create_engine(database.url)
+            with admin.begin() as connection:  # each case on an empty registry
+                connection.execute(text(f'DROP SCHEMA IF EXISTS "{database.schema}" CASCADE; '
+                                        f'CREATE SCHEMA "{database.schema}"'))
+            admin.dispose()
+            run_case(f"{label:<8} {name}", database, premises, count)
+        else:
+            with tempfile.TemporaryDirectory() as scratch:
+                run_case(f"{label:<8} {name}", DatabaseConfig(url=f"sqlite:///{scratch}/h.sqlite3"), premises, count)
+
+
+def load_part(label: str, database: DatabaseConfig) -> None:
+    from benchmarks import load
+
+    with tempfile.TemporaryDirectory() as scratch:
+        load.run(label, database, Path(scratch), concurrency=2 if label == "Postgres" else 1)
+
+
+def readings_part(label: str, database: DatabaseConfig) -> None:
+    from benchmarks import readings
+
+    with tempfile.TemporaryDirectory() as scratch:
+        readings.run(label, database, Path(scratch), concurrency=2 if label == "Postgres" else 1)
+
+
+def registry_part(label: str, database: DatabaseConfig) -> None:
+    from benchmarks import registry_size
+
+    print("\nExports on a large registry (GATEWAY_BENCH_ACCOUNTS, default 1,000,000 accounts):")
+    registry_size.run(label, database)
+
+
+def as_of_part(label: str, database: DatabaseConfig) -> None:
+    from benchmarks import as_of
+
+    as_of.run(label, database)
+
+
+#: the parts of `make bench`, in order; `python -m benchmarks.run PART…` runs some of them
+PARTS: dict[str, Callable[[], None]] = {
+    "signatures": lambda: signatures(),
+    "houses": lambda: _on_each_database(houses_part),
+    "load": lambda: _on_each_database(load_part),
+    "readings": lambda: _on_each_database(readings_part),
+    "registry": lambda: _on_each_database(registry_part),
+    "as-of": lambda: _on_each_database(as_of_part),
+}
+
+
+def main() -> None:
+    wanted = sys.argv[1:] or list(PARTS)
+    unknown = [p for p in wanted if p not in PARTS]
+    if unknown:
+        raise SystemExit(f"unknown benchmark part(s) {', '.join(unknown)}; choose from {', '.join(PARTS)}")
+    print("dom-gateway benchmark; every figure is also given as a ratio to a floor or baseline measured in this "
+          f"run (parts: {', '.join(wanted)})\n")
+    for part in wanted:
+        PARTS[part]()
 
 
 if __name__ == "__main__":

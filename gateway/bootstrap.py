@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import Engine
@@ -13,6 +16,7 @@ from gateway.domain.provenance import Provenance
 from gateway.errors import ConfigError
 from gateway.messages.worker import Worker
 from gateway.registry import db
+from gateway.registry.queries import Reader
 from gateway.registry.unit_of_work import UnitOfWork
 from gateway.signing import Signer, keys
 from gateway.soap.app import GatewayApp
@@ -29,6 +33,12 @@ class Gateway:
     def unit_of_work(self, provenance: Provenance | None = None) -> UnitOfWork:
         """A unit of work on the registry; one that writes names where its changes come from."""
         return UnitOfWork(self.engine, provenance)
+
+    @contextmanager
+    def reader(self, at: datetime | None = None) -> Iterator[Reader]:
+        """The query layer over one read transaction: the registry now, or as it was known at ``at``."""
+        with self.engine.connect() as connection:
+            yield Reader(connection, at)
 
     @property
     def app(self) -> GatewayApp:

@@ -13,7 +13,6 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import click
-from sqlalchemy import select
 
 from gateway import bootstrap, nsifile, orgfile
 from gateway import config as config_module
@@ -21,7 +20,6 @@ from gateway.domain.provenance import Provenance
 from gateway.domain.values import Guid
 from gateway.errors import GatewayError
 from gateway.registry import db
-from gateway.registry.tables import messages as messages_table
 from gateway.signing import keys
 
 
@@ -340,20 +338,18 @@ def messages_group() -> None:
 
 @messages_group.command("list")
 @click.option("--state", type=click.Choice(["received", "processing", "done", "dead"]))
-@click.option("--limit", type=int, default=50, show_default=True)
+@click.option("--org", "org", help="Only this organisation's messages (its GUID).")
+@click.option("--limit", type=click.IntRange(1, 10_000), default=50, show_default=True)
 @click.pass_obj
-def messages_list(obj: Context, state: str | None, limit: int) -> None:
+def messages_list(obj: Context, state: str | None, org: str | None, limit: int) -> None:
     """Recent messages, newest first."""
     gateway = obj.gateway()
-    m = messages_table.c
-    query = select(m.guid, m.org_guid, m.operation, m.state, m.attempts, m.received_at, m.last_error)
-    if state:
-        query = query.where(m.state == state)
-    with gateway.engine.connect() as connection:
-        for row in connection.execute(query.order_by(m.received_at.desc()).limit(limit)):
-            error = f"  last_error={row.last_error[:80]}" if row.last_error else ""
-            click.echo(f"{row.guid}  {row.state:<10} {row.operation:<20} org={row.org_guid} "
-                       f"attempts={row.attempts} received={row.received_at:%Y-%m-%d %H:%M:%S}{error}")
+    with gateway.reader() as reader:
+        found = reader.messages(state=state, org=org, limit=limit)
+    for row in found:
+        error = f"  last_error={row.last_error[:80]}" if row.last_error else ""
+        click.echo(f"{row.guid}  {row.state:<10} {row.operation:<20} org={row.org_guid} "
+                   f"attempts={row.attempts} received={row.received_at:%Y-%m-%d %H:%M:%S}{error}")
 
 
 @messages_group.command("show")
@@ -387,10 +383,10 @@ def messages_retry(obj: Context, message_guids: tuple[str, ...], all_dead: bool)
     from gateway.messages import queue
 
     gateway = obj.gateway()
+    if all_dead:
+        with gateway.reader() as reader:
+            message_guids = tuple(reader.dead_messages())
     with gateway.unit_of_work() as uow:
-        if all_dead:
-            message_guids = tuple(uow.connection.execute(
-                select(messages_table.c.guid).where(messages_table.c.state == "dead")).scalars())
         requeued = [g for g in message_guids if queue.requeue(uow.connection, Guid(g))]
         uow.commit()
     missing = set(message_guids) - set(requeued)

@@ -18,6 +18,7 @@ from gateway.registry.queries.rows import (
     DocumentRow,
     HouseRow,
     MandateRow,
+    MessageRow,
     OrganisationRow,
     PremisesRow,
     ProtocolRow,
@@ -34,6 +35,7 @@ from gateway.registry.tables import (
     houses,
     living_rooms,
     mandates,
+    messages,
     meter_readings,
     metering_devices,
     organisations,
@@ -293,6 +295,29 @@ class Reader:
                               r["fias_house_guid"], r["posted_by"], r["number"], r["protocol_date"],
                               Decimal(r["total_votes"]), Decimal(r["cast_votes"]), bool(r["competent"]), results,
                               tuple(f for f in (r["flags"] or "").split(",") if f), r["created_at"])
+
+    # -- the message archive --------------------------------------------------------------------------------
+    def messages(self, *, state: str | None = None, org: str | None = None, operation: str | None = None,
+                 received_from: datetime | None = None, received_to: datetime | None = None,
+                 limit: int = 50, offset: int = 0) -> list[MessageRow]:
+        """Messages newest first (a page of ``limit`` from ``offset``); the bodies are not read."""
+        m = messages.c
+        query = select(m.guid, m.org_guid, m.service, m.operation, m.state, m.attempts, m.received_at,
+                       m.processed_at, m.last_error).order_by(m.received_at.desc(), m.guid).limit(limit).offset(offset)
+        for column, value in ((m.state, state), (m.org_guid, org), (m.operation, operation)):
+            if value is not None:
+                query = query.where(column == value)
+        if received_from is not None:
+            query = query.where(m.received_at >= received_from)
+        if received_to is not None:
+            query = query.where(m.received_at < received_to)
+        return [MessageRow(r.guid, r.org_guid, r.service, r.operation, r.state, r.attempts, r.received_at,
+                           r.processed_at, r.last_error) for r in self.connection.execute(query)]
+
+    def dead_messages(self) -> list[str]:
+        """The MessageGUIDs of every dead-lettered message."""
+        return list(self.connection.execute(select(messages.c.guid).where(messages.c.state == "dead")
+                                            .order_by(messages.c.received_at)).scalars())
 
     # -- counts ----------------------------------------------------------------------------------------------
     def count(self, table: Any) -> int:
