@@ -13,7 +13,12 @@ Data owned: none; persists only downloaded files and their HTTP sidecars (``http
 personal data (EGRN right holders and recipients are skipped, an entrepreneur licensee's name is not read).
 """
 
-from gateway.sync.sources.base import RecordIssue, Source, SourceError
+from gateway.sync.sources.base import IssueLog, RecordIssue, Source, SourceError
+from gateway.sync.sources.egrn import EgrnExtracts, EgrnObject
 from gateway.sync.sources.gar import GarRegion, gar_regions
+from gateway.sync.sources.licences import Licence, LicenceHouse, LicenceRegister
 
-__all__ = ["GarRegion", "RecordIssue", "Source", "SourceError", "gar_regions"]
+__all__ = [
+    "EgrnExtracts", "EgrnObject", "GarRegion", "IssueLog", "Licence", "LicenceHouse", "LicenceRegister",
+    "RecordIssue", "Source", "SourceError", "gar_regions",
+]

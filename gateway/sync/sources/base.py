@@ -18,7 +18,8 @@ Two kinds of trouble, kept apart so that one garbled record never costs a whole 
 from __future__ import annotations
 
 import abc
-from collections.abc import Iterator
+import hashlib
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -120,3 +121,24 @@ class Source(abc.ABC):
     @abc.abstractmethod
     def records(self) -> Iterator[object]:
         """Every record the reader reads, kind after kind (each reader also has one iterator per kind)."""
+
+
+def file_digest(path: Path, label: str) -> bytes:
+    """SHA-256 of a file, read in chunks (reference files run to gigabytes)."""
+    digest = hashlib.sha256()
+    try:
+        with path.open("rb") as stream:
+            for chunk in iter(lambda: stream.read(1 << 20), b""):
+                digest.update(chunk)
+    except OSError as exc:
+        raise SourceError(f"cannot read the file: {exc.strerror or exc}", code=Code.SOURCE_UNREADABLE,
+                          file=label) from None
+    return digest.digest()
+
+
+def files_version(files: Iterable[tuple[str, Path]]) -> str:
+    """A version for sources without one of their own: a digest of the files' names and contents."""
+    digest = hashlib.sha256()
+    for label, path in files:
+        digest.update(label.encode("utf-8") + b"\0" + file_digest(path, label))
+    return f"sha256:{digest.hexdigest()[:32]}"
