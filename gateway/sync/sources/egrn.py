@@ -102,14 +102,65 @@ class EgrnObject:
         return self.build_cad_number or self.parent_cad_number
 
 
+_WANTED = ("cad_number", "quarter_cad_number", "code", "value", "area", "name", "floors", "year_built",
+           "readable_address", "floor", "registration_date", "build_cad_number", "prev_cad_number", "new_cad_number")
+
+
+def _walk(element: Any) -> tuple[dict[str, str | None], list[str | None], list[str | None]]:
+    """The texts of the record's elements that matter, by role, in one pass over its subtree (lxml filters)."""
+    found: dict[str, str | None] = {}
+    prev: list[str | None] = []
+    new: list[str | None] = []
+    for node in element.iter(*_WANTED):
+        tag = node.tag
+        parent = node.getparent()
+        where = parent.tag
+        if tag == "cad_number":
+            role = {"common_data": "cad_number", "parent_cad_number": "parent", "build_cad_number": "build"}.get(where)
+            if role is not None:
+                found.setdefault(role, text(node))
+            elif where == "prev_cad_number":
+                prev.append(text(node))
+            elif where == "new_cad_number":
+                new.append(text(node))
+        elif tag in ("prev_cad_number", "new_cad_number", "build_cad_number"):
+            if len(node) == 0:  # the number as the element's own text, not in a cad_number child
+                if tag == "build_cad_number":
+                    found.setdefault("build", text(node))
+                else:
+                    (prev if tag == "prev_cad_number" else new).append(text(node))
+        elif tag in ("code", "value"):
+            grand = parent.getparent()
+            owner = grand.tag if grand is not None else None
+            if where == "type" and owner == "common_data":
+                found.setdefault(f"object_type_{tag}", text(node))
+            elif where == "purpose" and owner == "params":
+                found.setdefault(f"purpose_{tag}", text(node))
+            elif where == "type" and owner == "params" and tag == "value":
+                found.setdefault("room_type", text(node))
+            elif where == "area" and owner == "params" and tag == "value":
+                found.setdefault("area", text(node))
+        elif tag == "quarter_cad_number" and where == "common_data":
+            found.setdefault("quarter", text(node))
+        elif tag in ("area", "name", "floors", "year_built") and where == "params":
+            value = text(node)
+            if value is not None or tag != "area":
+                found.setdefault(tag, value)
+        elif tag == "readable_address":
+            found.setdefault("address", text(node))
+        elif tag == "floor" and where == "level":
+            found.setdefault("floor", text(node))
+        elif tag == "registration_date" and where == "record_info" and parent.getparent() is element:
+            found.setdefault("registered", text(node))
+    return found, prev, new
+
+
 def parse_record(element: Any, label: str, issues: IssueLog) -> dict[str, Any] | None:
     """The fields of one ``*_record`` element, or None (and an issue) when its cadastral number is bad."""
     line = element.sourceline
-    kind = RECORDS[element.tag]
-    common = element.find("object/common_data")
+    found, prev, new = _walk(element)
     try:
-        cad_number = v.cadastral_number(text(common.find("cad_number")) if common is not None else None,
-                                        "cad_number")
+        cad_number = v.cadastral_number(found.get("cad_number"), "cad_number")
     except v.BadValue as exc:
         issues.report(label, line, f"{element.tag} skipped: {exc}")
         return None
@@ -123,48 +174,24 @@ def parse_record(element: Any, label: str, issues: IssueLog) -> dict[str, Any] |
             issues.report(label, line, f"{element.tag} {cad_number}: {exc} (read without it)")
             return None
 
-    params = element.find("params")
-    area_text = None
-    if params is not None:
-        area_element = params.find("area")
-        area_text = text(area_element)
-        if area_text is None and area_element is not None:
-            area_text = text(area_element.find("value"))
-    build = next(iter(element.iter("build_cad_number")), None)
-    build_text = text(build) if build is None or len(build) == 0 else text(build.find("cad_number"))
-    year = text(params.find("year_built")) if params is not None else None
+    def numbers(raws: list[str | None], what: str) -> tuple[str, ...]:
+        return tuple(n for n in (value(v.cadastral_number, raw, what) for raw in raws) if n is not None)
+
     return {
-        "kind": kind, "cad_number": cad_number,
-        "object_type_code": text(common.find("type/code")), "object_type": text(common.find("type/value")),
-        "quarter_cad_number": value(v.quarter_number, text(common.find("quarter_cad_number")), "quarter_cad_number"),
-        "parent_cad_number": value(v.cadastral_number, text(element.find("cad_links/parent_cad_number/cad_number")),
-                                   "parent cad_number"),
-        "build_cad_number": value(v.cadastral_number, build_text, "build_cad_number"),
-        "area": value(v.area, area_text, "area"),
-        "purpose_code": _param(params, "purpose/code"), "purpose": _param(params, "purpose/value"),
-        "name": _param(params, "name"), "room_type": _param(params, "type/value"),
-        "floors": _param(params, "floors"), "year_built": value(v.integer, year, "year_built"),
-        "readable_address": text(next(iter(element.iter("readable_address")), None)),
-        "floor": text(element.find("location_in_build/level/floor")),
-        "registration_date": value(v.date_of_datetime, text(element.find("record_info/registration_date")),
-                                   "registration_date"),
-        "prev_cad_numbers": _numbers(element, "prev_cad_number", value),
-        "new_cad_numbers": _numbers(element, "new_cad_number", value),
+        "kind": RECORDS[element.tag], "cad_number": cad_number,
+        "object_type_code": found.get("object_type_code"), "object_type": found.get("object_type_value"),
+        "quarter_cad_number": value(v.quarter_number, found.get("quarter"), "quarter_cad_number"),
+        "parent_cad_number": value(v.cadastral_number, found.get("parent"), "parent cad_number"),
+        "build_cad_number": value(v.cadastral_number, found.get("build"), "build_cad_number"),
+        "area": value(v.area, found.get("area"), "area"),
+        "purpose_code": found.get("purpose_code"), "purpose": found.get("purpose_value"),
+        "name": found.get("name"), "room_type": found.get("room_type"), "floors": found.get("floors"),
+        "year_built": value(v.integer, found.get("year_built"), "year_built"),
+        "readable_address": found.get("address"), "floor": found.get("floor"),
+        "registration_date": value(v.date_of_datetime, found.get("registered"), "registration_date"),
+        "prev_cad_numbers": numbers(prev, "prev_cad_number"), "new_cad_numbers": numbers(new, "new_cad_number"),
         "file": label, "line": line,
     }
-
-
-def _param(params: Any, path: str) -> str | None:
-    return text(params.find(path)) if params is not None else None
-
-
-def _numbers(element: Any, tag: str, value: Any) -> tuple[str, ...]:
-    found = []
-    for holder in element.iter(tag):
-        number = value(v.cadastral_number, text(holder.find(".//cad_number")) if len(holder) else text(holder), tag)
-        if number is not None:
-            found.append(number)
-    return tuple(found)
 
 
 class EgrnExtracts(Source):
