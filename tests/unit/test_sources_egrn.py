@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from gateway.errors import Code
-from gateway.sync.sources import EgrnExtracts, SourceError
+from gateway.sync.sources import EgrnExtracts, EgrnObject, SourceError
 
 ROOT = Path(__file__).resolve().parents[2]
 EGRN = ROOT / "fixtures" / "reference" / "egrn"
@@ -166,3 +166,11 @@ def test_a_missing_path_is_unreadable(tmp_path: Path) -> None:
     with pytest.raises(SourceError) as caught:
         EgrnExtracts(tmp_path / "nothing")
     assert caught.value.code == Code.SOURCE_UNREADABLE
+
+
+def test_record_fields_line_up_with_the_object_they_become() -> None:
+    from gateway.sync.sources.egrn import RecordFields
+
+    names = [f.name for f in dataclasses.fields(EgrnObject)]
+    assert names[:len(RecordFields._fields)] == list(RecordFields._fields)
+    assert names[len(RecordFields._fields):] == ["extract", "date_formation", "registration_number", "status"]

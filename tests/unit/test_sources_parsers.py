@@ -135,8 +135,8 @@ def test_an_egrn_record_is_read_skipped_or_read_without_its_bad_values(fields: d
     if parsed is None:
         assert not good and issues.count == 1 and "skipped" in issues.issues[0].message
         return
-    assert parsed["cad_number"] == fields["cad"].strip()
-    assert parsed["area"] is None or isinstance(parsed["area"], Decimal)
+    assert parsed.cad_number == fields["cad"].strip()
+    assert parsed.area is None or isinstance(parsed.area, Decimal)
     assert all(issue.file == "f.xml" for issue in issues)
 
 

@@ -28,8 +28,9 @@ from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from gateway.errors import Code
 from gateway.sync.sources import values as v
@@ -58,9 +59,6 @@ class EgrnObject:
 
     kind: str
     cad_number: str
-    extract: str
-    date_formation: date | None
-    registration_number: str | None
     object_type_code: str | None
     object_type: str | None
     quarter_cad_number: str | None
@@ -78,9 +76,13 @@ class EgrnObject:
     registration_date: date | None
     prev_cad_numbers: tuple[str, ...]
     new_cad_numbers: tuple[str, ...]
-    status: str | None
     file: str
     line: int | None
+    # of the extract the record is in:
+    extract: str
+    date_formation: date | None
+    registration_number: str | None
+    status: str | None
 
     @property
     def residential(self) -> bool | None:
@@ -155,7 +157,38 @@ def _walk(element: Any) -> tuple[dict[str, str | None], list[str | None], list[s
     return found, prev, new
 
 
-def parse_record(element: Any, label: str, issues: IssueLog) -> dict[str, Any] | None:
+class RecordFields(NamedTuple):
+    """What one ``*_record`` element says (``EgrnObject``'s fields before those of its extract)."""
+
+    kind: str
+    cad_number: str
+    object_type_code: str | None
+    object_type: str | None
+    quarter_cad_number: str | None
+    parent_cad_number: str | None
+    build_cad_number: str | None
+    area: Decimal | None
+    purpose_code: str | None
+    purpose: str | None
+    name: str | None
+    room_type: str | None
+    readable_address: str | None
+    floor: str | None
+    floors: str | None
+    year_built: int | None
+    registration_date: date | None
+    prev_cad_numbers: tuple[str, ...]
+    new_cad_numbers: tuple[str, ...]
+    file: str
+    line: int | None
+
+
+#: a house's number and quarter recur in every premises of it: checked once each
+_shared_number = lru_cache(maxsize=1 << 14)(v.cadastral_number)
+_shared_quarter = lru_cache(maxsize=1 << 14)(v.quarter_number)
+
+
+def parse_record(element: Any, label: str, issues: IssueLog) -> RecordFields | None:
     """The fields of one ``*_record`` element, or None (and an issue) when its cadastral number is bad."""
     line = element.sourceline
     found, prev, new = _walk(element)
@@ -177,21 +210,20 @@ def parse_record(element: Any, label: str, issues: IssueLog) -> dict[str, Any] |
     def numbers(raws: list[str | None], what: str) -> tuple[str, ...]:
         return tuple(n for n in (value(v.cadastral_number, raw, what) for raw in raws) if n is not None)
 
-    return {
-        "kind": RECORDS[element.tag], "cad_number": cad_number,
-        "object_type_code": found.get("object_type_code"), "object_type": found.get("object_type_value"),
-        "quarter_cad_number": value(v.quarter_number, found.get("quarter"), "quarter_cad_number"),
-        "parent_cad_number": value(v.cadastral_number, found.get("parent"), "parent cad_number"),
-        "build_cad_number": value(v.cadastral_number, found.get("build"), "build_cad_number"),
-        "area": value(v.area, found.get("area"), "area"),
-        "purpose_code": found.get("purpose_code"), "purpose": found.get("purpose_value"),
-        "name": found.get("name"), "room_type": found.get("room_type"), "floors": found.get("floors"),
-        "year_built": value(v.integer, found.get("year_built"), "year_built"),
-        "readable_address": found.get("address"), "floor": found.get("floor"),
-        "registration_date": value(v.date_of_datetime, found.get("registered"), "registration_date"),
-        "prev_cad_numbers": numbers(prev, "prev_cad_number"), "new_cad_numbers": numbers(new, "new_cad_number"),
-        "file": label, "line": line,
-    }
+    return RecordFields(
+        kind=RECORDS[element.tag], cad_number=cad_number,
+        object_type_code=found.get("object_type_code"), object_type=found.get("object_type_value"),
+        quarter_cad_number=value(_shared_quarter, found.get("quarter"), "quarter_cad_number"),
+        parent_cad_number=value(_shared_number, found.get("parent"), "parent cad_number"),
+        build_cad_number=value(_shared_number, found.get("build"), "build_cad_number"),
+        area=value(v.area, found.get("area"), "area"),
+        purpose_code=found.get("purpose_code"), purpose=found.get("purpose_value"),
+        name=found.get("name"), room_type=found.get("room_type"), readable_address=found.get("address"),
+        floor=found.get("floor"), floors=found.get("floors"),
+        year_built=value(v.integer, found.get("year_built"), "year_built"),
+        registration_date=value(v.date_of_datetime, found.get("registered"), "registration_date"),
+        prev_cad_numbers=numbers(prev, "prev_cad_number"), new_cad_numbers=numbers(new, "new_cad_number"),
+        file=label, line=line)
 
 
 class EgrnExtracts(Source):
@@ -259,7 +291,7 @@ class EgrnExtracts(Source):
         return self.objects()
 
     def _objects(self, path: Path, label: str, kinds: Collection[str] | None) -> Iterator[EgrnObject]:
-        pending: list[dict[str, Any]] = []
+        pending: list[RecordFields] = []
         formed: date | None = None
         number: str | None = None
         status: str | None = None
@@ -286,8 +318,7 @@ class EgrnExtracts(Source):
                 if formed is not None and (self.latest_date_formation is None or formed > self.latest_date_formation):
                     self.latest_date_formation = formed
                 for fields in pending:
-                    yield EgrnObject(extract=tag, date_formation=formed, registration_number=number, status=status,
-                                     **fields)
+                    yield EgrnObject(*fields, tag, formed, number, status)
                 pending, formed, number, status = [], None, None, None
                 release(element)
 
