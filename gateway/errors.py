@@ -6,7 +6,9 @@ per-object ``Error`` inside a ``CommonResult`` (refused by processing, the rest 
 
 Codes follow the GIS ZhKKh shape so client software that classifies by prefix keeps working:
 ``INT`` = refused by the integration layer before acceptance, ``SRV`` = refused by the service while
-processing. The numbers are dom-gateway's own catalogue, not the official one.
+processing. ``SYN`` (dom-gateway's own, no GIS counterpart) = a reference-registry source read by
+reconciliation (``gateway.sync``): it fails or marks a reconciliation run partial, never a provider's
+message. The numbers are dom-gateway's own catalogue, not the official one.
 """
 
 from __future__ import annotations
@@ -76,6 +78,16 @@ class Code(StrEnum):
     VOTING_TAKEN = "SRV004003"
     VOTING_PERIOD_INVALID = "SRV004004"
     INTERNAL = "SRV999999"
+    # Reference-registry sources of reconciliation (gateway.sync.sources): the run fails or is partial
+    SOURCE_MALFORMED = "SYN001001"
+    SOURCE_UNKNOWN_FILE = "SYN001002"
+    SOURCE_RECORD_INVALID = "SYN001003"
+    SOURCE_UNREACHABLE = "SYN001004"
+    SOURCE_FORBIDDEN_CONSTRUCT = "SYN001005"
+    SOURCE_UNREADABLE = "SYN001006"
+    SOURCE_SCHEMA_INVALID = "SYN001007"
+    SOURCE_TOO_LARGE = "SYN001008"
+    SOURCE_ARCHIVE_INVALID = "SYN001009"
 
 
 class GatewayError(Exception):
