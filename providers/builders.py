@@ -43,7 +43,7 @@ class RequestInvalid(ValueError):
 @cache
 def _client(service: Service) -> zeep.Client:
     settings = zeep.Settings(strict=False, forbid_dtd=True, forbid_entities=True, forbid_external=False)
-    return zeep.Client(str(service.wsdl), settings=settings)
+    return zeep.Client(str(service.wsdl), settings=settings)  # type: ignore[no-untyped-call]
 
 
 def schema_client(service: Service) -> zeep.Client:
@@ -54,7 +54,7 @@ def schema_client(service: Service) -> zeep.Client:
 
 def render(op: OperationSpec, content: dict[str, Any]) -> etree._Element:
     """The request element of ``op`` with ``content`` (zeep keyword values), ``Id`` and ``base:version`` set."""
-    element = schema_client(op.service).get_element(op.qname)
+    element = schema_client(op.service).get_element(op.qname)  # type: ignore[no-untyped-call]
     wrapper = etree.Element("wrapper")
     try:
         element.render(wrapper, element(Id="signed-data-container", version=op.version, **content))
@@ -87,7 +87,7 @@ def _element_named(message: str) -> str | None:
 def parse_answer(op_service: Service, answer: etree._Element) -> Any:
     """An answer element parsed into zeep objects (attribute access: ``.exportHouseResult.ApartmentHouse``)."""
     client = schema_client(op_service)
-    return client.get_element(answer.tag).parse(answer, client.wsdl.types)
+    return client.get_element(answer.tag).parse(answer, client.wsdl.types)  # type: ignore[no-untyped-call]
 
 
 # ---- values

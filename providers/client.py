@@ -143,6 +143,24 @@ class ProviderClient:
             if state.done:
                 return state
 
+    def wait_all(self, messages: Sequence[tuple[str, Service]], *, schedule: PollSchedule | None = None
+                 ) -> dict[str, State]:
+        """Wait for several messages sent together: one schedule for the set, each polled until processed."""
+        schedule = schedule or self.polling
+        started, polls = self.clock(), 0
+        done: dict[str, State] = {}
+        while len(done) < len(messages):
+            delay = schedule.delay(polls)
+            if self.clock() + delay - started > schedule.give_up_after:
+                waiting = next(guid for guid, _ in messages if guid not in done)
+                raise PollTimeout(waiting, None)
+            self.sleep(delay)
+            polls += 1
+            for guid, service in messages:
+                if guid not in done and (state := self.get_state(guid, service)).done:
+                    done[guid] = state
+        return done
+
     def run(self, body: etree._Element) -> State:
         """Send one request and wait for its result."""
         spec = by_request(body.tag)
@@ -225,6 +243,35 @@ class ProviderClient:
         found = self._export(builders.export_protocols_request(
             fias_house_guid=fias_house_guid, protocol_guids=protocol_guids, voting_guids=voting_guids), empty_ok=True)
         return list(found.VotingProtocol or []) if found is not None else []
+
+    def export_house_many(self, fias_house_guids: Sequence[str]) -> dict[str, Any]:
+        """exportHouseData for several houses, sent together and waited for together; None for unknown ones."""
+        return self._export_many([(f, builders.export_house_request(f)) for f in fias_house_guids],
+                                 lambda found: found.exportHouseResult)
+
+    def export_accounts_many(self, fias_house_guids: Sequence[str]) -> dict[str, list[Any]]:
+        return self._export_many([(f, builders.export_accounts_request(fias_house_guid=f)) for f in fias_house_guids],
+                                 lambda found: list(found.exportAccountResult or []))
+
+    def export_devices_many(self, fias_house_guids: Sequence[str]) -> dict[str, list[Any]]:
+        return self._export_many([(f, builders.export_devices_request(fias_house_guid=f)) for f in fias_house_guids],
+                                 lambda found: list(found.exportMeteringDeviceDataResult or []))
+
+    def _export_many(self, bodies: Sequence[tuple[str, etree._Element]], pick: Callable[[Any], Any]
+                     ) -> dict[str, Any]:
+        sent = [(key, self.submit(body), by_request(body.tag).service) for key, body in bodies]
+        states = self.wait_all([(guid, service) for _, guid, service in sent])
+        found: dict[str, Any] = {}
+        for key, guid, service in sent:
+            state = states[guid]
+            if state.error_code is not None:
+                if state.error_code not in NOT_FOUND:
+                    raise MessageFailed(state.error_code, state.description or "")
+                found[key] = None
+                continue
+            assert state.element is not None
+            found[key] = pick(builders.parse_answer(service, state.element))
+        return found
 
     def _export(self, body: etree._Element, *, empty_ok: bool = False) -> Any:
         spec = by_request(body.tag)

@@ -90,17 +90,17 @@ class GisClient:
         must carry a valid signature by it (``AnswerNotTrusted`` otherwise)."""
         self.org_guid = org_guid
         self.address = base_url.rstrip("/") + SERVICE_PATHS[service]
-        transport = Transport(session=session or requests.Session(), timeout=timeout, operation_timeout=timeout)
+        transport = Transport(session=session or requests.Session(), timeout=timeout, operation_timeout=timeout)  # type: ignore[no-untyped-call]
         # schema imports load from the same server (forbid_external would block them); DTDs and entities stay off
         settings = zeep.Settings(strict=False, forbid_dtd=True, forbid_entities=True, forbid_external=False)
         plugins: list[Plugin] = [SigningPlugin(key, cert)]
         if gateway_cert is not None:
             plugins.append(AnswerVerifier(gateway_cert))
-        self.client = zeep.Client(f"{self.address}?wsdl", transport=transport, settings=settings, plugins=plugins)
+        self.client = zeep.Client(f"{self.address}?wsdl", transport=transport, settings=settings, plugins=plugins)  # type: ignore[no-untyped-call]
         self.service = self.client.service
 
     def header(self, message_guid: str | None = None) -> Any:
-        header_type = self.client.get_element(f"{{{BASE_NS}}}RequestHeader")
+        header_type = self.client.get_element(f"{{{BASE_NS}}}RequestHeader")  # type: ignore[no-untyped-call]
         return header_type(Date=datetime.now(UTC), MessageGUID=message_guid or str(uuid.uuid4()),
                            orgPPAGUID=self.org_guid)
 
@@ -109,9 +109,9 @@ class GisClient:
         element = copy.deepcopy(element)
         for node in list(element.iter(etree.Comment, etree.ProcessingInstruction)):
             node.getparent().remove(node)  # zeep's parser takes only elements
-        element_type = self.client.get_element(etree.QName(element).text)
+        element_type = self.client.get_element(etree.QName(element).text)  # type: ignore[no-untyped-call]
         value = element_type.parse(element, self.client.wsdl.types)
-        return {k: _pruned(v) for k, v in serialize_object(value, dict).items() if v is not None and k != "Signature"}
+        return {k: _pruned(v) for k, v in serialize_object(value, dict).items() if v is not None and k != "Signature"}  # type: ignore[no-untyped-call]
 
     def send(self, operation: str, request: dict[str, Any], *, message_guid: str | None = None) -> str:
         """Send one import/export request; returns the gateway's MessageGUID from the Ack."""

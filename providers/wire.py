@@ -77,7 +77,7 @@ def ack_guid(answer: etree._Element) -> str:
     guid = answer.findtext(f"{{{BASE}}}Ack/{{{BASE}}}MessageGUID")
     if not guid:
         raise BadAnswer(f"expected AckRequest/Ack/MessageGUID, got {etree.QName(answer).localname}")
-    return guid.strip()
+    return str(guid).strip()
 
 
 class AnswerVerifier:
@@ -130,7 +130,7 @@ class State:
 
 
 def _local(element: etree._Element) -> str:
-    return etree.QName(element).localname
+    return str(etree.QName(element).localname)
 
 
 def _common(common: etree._Element) -> ObjectOutcome:
