@@ -81,6 +81,8 @@ def _element_named(message: str) -> str | None:
         if marker in message:
             rest = message.split(marker, 1)[1]
             return rest.split("}", 1)[1].split("'", 1)[0].split(" ", 1)[0].strip(":,")
+    if message.rstrip().endswith(")") and "(" in message:  # zeep: "… (request.Item.Child.Element)"
+        return message.rstrip()[:-1].rsplit("(", 1)[1].rsplit(".", 1)[-1] or None
     return None
 
 

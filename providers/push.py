@@ -300,6 +300,6 @@ def _write_rejects(table: tabular.Table, journal: journal_mod.Journal) -> Path |
     writer = tabular.RejectsWriter(table, target)
     for line, cells in table.rows():
         if line in failed:
-            writer.add(cells, *failed[line])
+            writer.add(line, cells, *failed[line])
     writer.close()
     return target

@@ -161,11 +161,12 @@ def _xlsx_rows(path: Path) -> Iterator[tuple[int, list[Any]]]:
 
 
 class RejectsWriter:
-    """The input's rows that failed, with ``error_code`` and ``error_message`` appended, in the input's format."""
+    """The input's rows that failed, with ``error_code``, ``error_message`` and ``input_line`` appended, in the
+    input's format (CSV: its encoding, BOM and delimiter; XLSX: a workbook, cells as they were)."""
 
     def __init__(self, table: Table, path: Path) -> None:
         self.table, self.path = table, path
-        self.header = [*self._original_header(), "error_code", "error_message"]
+        self.header = [*self._original_header(), "error_code", "error_message", "input_line"]
         self.count = 0
         self._rows: list[list[Any]] = []
 
@@ -175,10 +176,10 @@ class RejectsWriter:
         first = next(_csv_rows_with_header(self.table.path, self.table.format))
         return first
 
-    def add(self, cells: Sequence[Any], code: str, message: str) -> None:
-        width = len(self.header) - 2
+    def add(self, line: int, cells: Sequence[Any], code: str, message: str) -> None:
+        width = len(self.header) - 3
         padded = list(cells)[:width] + [None] * max(0, width - len(cells))
-        self._rows.append([*padded, code, message])
+        self._rows.append([*padded, code, message, line])
         self.count += 1
 
     def close(self) -> None:

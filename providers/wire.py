@@ -39,14 +39,25 @@ class BadAnswer(Exception):
 
 
 def envelope(body: etree._Element, *, message_guid: str, org_guid: str, date: datetime | None = None) -> bytes:
-    """``soapenv:Envelope`` with ``base:RequestHeader`` (Date, MessageGUID, orgPPAGUID) around ``body``."""
-    env = etree.Element(f"{{{SOAP}}}Envelope", nsmap={"soapenv": SOAP, "base": BASE})
-    header = etree.SubElement(etree.SubElement(env, f"{{{SOAP}}}Header"), f"{{{BASE}}}RequestHeader")
+    """``soapenv:Envelope`` with ``base:RequestHeader`` (Date, MessageGUID, orgPPAGUID) around ``body``.
+
+    The body's own serialisation is spliced in as it is: appending a signed element to a tree that declares
+    one of its namespaces under another prefix makes lxml rewrite its prefixes, which changes the canonical
+    form the signature covers.
+    """
+    env = etree.Element(f"{{{SOAP}}}Envelope", nsmap={"soapenv": SOAP})
+    header = etree.SubElement(etree.SubElement(env, f"{{{SOAP}}}Header"), f"{{{BASE}}}RequestHeader",
+                              nsmap={"base": BASE})
     etree.SubElement(header, f"{{{BASE}}}Date").text = (date or datetime.now(UTC)).isoformat(timespec="seconds")
     etree.SubElement(header, f"{{{BASE}}}MessageGUID").text = message_guid
     etree.SubElement(header, f"{{{BASE}}}orgPPAGUID").text = org_guid
-    etree.SubElement(env, f"{{{SOAP}}}Body").append(body)
-    return bytes(etree.tostring(env, xml_declaration=True, encoding="UTF-8"))
+    etree.SubElement(env, f"{{{SOAP}}}Body").text = _MARK
+    head, tail = etree.tostring(env, encoding="unicode").split(_MARK)
+    return b"".join((b"<?xml version='1.0' encoding='UTF-8'?>\n", head.encode(),
+                     etree.tostring(body, encoding="UTF-8"), tail.encode()))
+
+
+_MARK = "@@signed-request@@"
 
 
 def get_state_request(message_guid: str) -> etree._Element:
