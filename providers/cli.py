@@ -53,7 +53,8 @@ def _progress(quiet: bool) -> Callable[[int], Callable[[int], Any]] | None:
         # tqdm disables itself when stderr is not a terminal (disable=None): no bar in logs and pipes
         bar = tqdm(total=total, unit="row", unit_scale=True, disable=None, dynamic_ncols=True,
                    desc="rows processed")
-        return bar.update
+        update: Callable[[int], Any] = bar.update
+        return update
 
     return start
 

@@ -172,6 +172,10 @@ class ProviderClient:
         """importContractData: ≤ 100 management contracts placed, each with its houses."""
         return self.run(builders.contracts_request(contracts))
 
+    def import_official(self, request: etree._Element) -> State:
+        """Any import as an official request element (a file in the GIS format): checked, signed, sent, waited."""
+        return self.run(_official(request, by_request(request.tag).name))
+
     def import_charter(self, request: etree._Element) -> State:
         """importCharterData: one HOA or cooperative charter, an official ``importCharterRequest`` element."""
         return self.run(_official(request, "importCharterData"))
