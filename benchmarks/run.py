@@ -180,6 +180,9 @@ def main() -> None:
     print("\nExports on a large registry (GATEWAY_BENCH_ACCOUNTS, default 1,000,000 accounts):")
     with tempfile.TemporaryDirectory() as scratch:
         registry_size.run("SQLite", DatabaseConfig(url=f"sqlite:///{scratch}/large.sqlite3"))
+    from benchmarks import provider_push
+
+    provider_push.run_all()  # the provider toolkit (SQLite, and PostgreSQL when configured)
     pg_url = os.environ.get("GATEWAY_BENCH_PG_URL") or os.environ.get("GATEWAY_TEST_PG_URL")
     if not pg_url:
         print("\nPostgreSQL: skipped (set GATEWAY_BENCH_PG_URL)")

@@ -220,8 +220,49 @@ def _reading(r: Reading) -> dict[str, Any]:
 
 
 def readings_request(readings: Sequence[Reading]) -> etree._Element:
+    """importMeteringDeviceValuesRequest, built directly with lxml: the month-end bulk (100,000s of readings)
+    would spend most of a push in zeep's renderer (0.5 s per 1,000). ``readings_request_zeep`` is the
+    reference; tests/unit/test_provider_builders.py proves the two write the same canonical XML."""
+    op = _limited("importMeteringDeviceValues", readings)
+    return checked(op, _readings_lxml(op, readings))
+
+
+def readings_request_zeep(readings: Sequence[Reading]) -> etree._Element:
     op = _limited("importMeteringDeviceValues", readings)
     return checked(op, render(op, _clean({"MeteringDevicesValues": [_reading(r) for r in readings]})))
+
+
+_MDB = PREFIXES["mdb"]
+
+
+def _readings_lxml(op: OperationSpec, readings: Sequence[Reading]) -> etree._Element:
+    root = etree.Element(op.qname, nsmap={"ns0": DM, "ns1": BASE, "mdb": _MDB, "nsi": NSI})
+    root.set("Id", "signed-data-container")
+    root.set(f"{{{BASE}}}version", op.version)
+    sub = etree.SubElement
+    for r in readings:
+        values = sub(root, f"{{{DM}}}MeteringDevicesValues")
+        sub(values, f"{{{DM}}}MeteringDeviceRootGUID").text = r.device_root_guid
+        kind = sub(values, f"{{{DM}}}ElectricDeviceValue" if r.zones else f"{{{DM}}}OneRateDeviceValue")
+        value = sub(kind, f"{{{DM}}}ControlValue" if r.control else f"{{{DM}}}CurrentValue")
+        if r.zones:
+            for n, zone in enumerate(r.zones, 1):
+                sub(value, f"{{{_MDB}}}MeteringValueT{n}").text = _d(zone)
+        else:
+            if r.resource is not None:
+                resource = sub(value, f"{{{_MDB}}}MunicipalResource")
+                sub(resource, f"{{{NSI}}}Code").text = r.resource.code
+                sub(resource, f"{{{NSI}}}GUID").text = r.resource.guid
+            if r.value is not None:
+                sub(value, f"{{{_MDB}}}MeteringValue").text = _d(r.value)
+        sub(value, f"{{{DM}}}DateValue").text = r.on.isoformat()
+        sub(value, f"{{{BASE}}}TransportGUID").text = r.transport_guid
+        if not r.control:
+            year, month = r.period or (r.on.year, r.on.month)
+            period = sub(value, f"{{{DM}}}Period")
+            sub(period, f"{{{BASE}}}Year").text = str(year)
+            sub(period, f"{{{BASE}}}Month").text = str(month)
+    return root
 
 
 def export_house_request(fias_house_guid: str) -> etree._Element:

@@ -136,6 +136,7 @@ def _open_journal(options: Options, table: tabular.Table, org: str, clock: Calla
 def _plan(options: Options, layout: layouts.Layout, table: tabular.Table, client: ProviderClient,
           journal: journal_mod.Journal, summary: Summary, say: Callable[[str], None]) -> None:
     file = options.path.name
+    started = time.monotonic()
     missing = layouts.missing_columns(layout, table.header)
     if missing:
         raise Stop(f"{file}:1: {Local.COLUMN_MISSING} the header lacks the column(s) {', '.join(missing)} "
@@ -166,6 +167,8 @@ def _plan(options: Options, layout: layouts.Layout, table: tabular.Table, client
     summary.local_rejected = len(errors)
     journal.record_plan(((b.operation, etree.tostring(b.body), [(r.line, r.transport_guid, r.parent_guid)
                                                                  for r in b.rows]) for b in plan.batches), errors)
+    say(f"{file}: {len(rows)} row(s) checked into {len(plan.batches)} request(s) (XSD-valid, journaled): "
+        f"planned in {time.monotonic() - started:.1f} s")
 
 
 def _refuse(errors: list[RowError], file: str, table: tabular.Table, journal: journal_mod.Journal,
