@@ -21,6 +21,7 @@ class Local(StrEnum):
     NSI_UNKNOWN = "PRV001007"  # a reference-directory code not in the configured NSI files
     NOT_FOUND = "PRV001008"  # a premises, account or device named by number is not in the registry
     DUPLICATE = "PRV001009"  # the same object twice in one file
+    NO_RESULT = "PRV002001"  # the gateway's answer has no result for the row's TransportGUID
 
 
 class RowError(Exception):

@@ -34,7 +34,6 @@ from providers.wire import AnswerNotTrusted, BadAnswer, GatewayFault
 
 #: faults that no resend can cure until someone acts (certificate, organisation, header): stop the push
 STOPPING_FAULTS = ("INT002", "INT001006", "INT001010")
-NO_RESULT = "PRV002001"
 
 
 class Stop(Exception):
@@ -250,7 +249,7 @@ def _send_and_poll(options: Options, client: ProviderClient, journal: journal_mo
             state = client.get_state(due.ack_guid, OPERATIONS[due.operation].service)
             due.polls += 1
             if state.done:
-                journal.done(due.seq, state, clock(), missing_code=NO_RESULT)
+                journal.done(due.seq, state, clock(), missing_code=Local.NO_RESULT)
                 in_flight.remove(due)
                 if tick:
                     tick(due.rows)
