@@ -96,6 +96,9 @@ def push_command(kind: str, file: Path, config_path: Path, resume: bool, send_va
     except Stop as stop:
         _fail(str(stop))
         return
+    except KeyboardInterrupt:
+        _fail("interrupted; every batch is journaled: run the same command with --resume to finish")
+        return
     click.echo(f"{file.name}: {summary.rows} row(s): {summary.accepted} accepted, {summary.rejected} rejected, "
                f"in {summary.batches} request(s), {summary.seconds:.1f} s "
                f"({summary.poll_wait_seconds:.1f} s waiting for results)")

@@ -158,3 +158,35 @@ def test_a_file_failing_local_checks_sends_nothing_and_lists_every_bad_row(  # t
     with gateway.engine.connect() as connection:
         assert connection.execute(text("SELECT count(*) FROM messages")).scalar() == before
     assert {line: code for line, (_, code, _) in rejects_of(file).items()} == {3: "PRV001003"}
+
+
+def test_status_and_export_show_what_the_registry_holds_in_the_push_layout(  # type: ignore[no-untyped-def]
+        server: EmbeddedServer, live_worker, gateway: Gateway, pki, tmp_path: Path) -> None:
+    config = write_config(tmp_path, server, pki)
+    register_hoa_house(server, pki)
+    for kind, options, _, _ in EXPECTED:
+        shutil.copy(EXAMPLES / f"{kind}.csv", tmp_path / f"{kind}.csv")
+        push(config, kind, tmp_path / f"{kind}.csv", *options)
+    with gateway.engine.connect() as connection:
+        last = connection.execute(text("SELECT guid FROM messages WHERE operation = 'importMeteringDeviceValues'"
+                                       )).scalar_one()
+    sever_1 = "b6b7d2a0-1c3e-4f5a-8b9c-0d1e2f3a4b5c"
+
+    status = CliRunner().invoke(main, ["status", last, "--config", str(config)])
+    exported = {kind: CliRunner().invoke(main, ["export", kind, "--fias", sever_1, "--config", str(config),
+                                                "--delimiter", ","]) for kind in ("houses", "accounts", "devices",
+                                                                                  "readings")}
+
+    assert status.exit_code == 1  # processed, with the planted refusals
+    assert f"{last} (device-metering): RequestState 3 processed" in status.output
+    assert status.output.count("SRV003003") == 1 and status.output.count("accepted") == 5
+    tables = {kind: list(csv.DictReader(result.output.splitlines())) for kind, result in exported.items()}
+    assert all(result.exit_code == 0 for result in exported.values()), exported
+    assert sorted(r["premises_number"] for r in tables["houses"]) == ["1", "2", "3", "4", "5", "6", "Н1"]
+    assert {r["account_number"]: r["premises_guid"] != "" and len(r["unified_account_number"]) == 10
+            for r in tables["accounts"]} == {"1001": True, "1002": True, "1003": True}
+    assert sorted(r["device_number"] for r in tables["devices"]) == ["ХВ-1", "ХВ-2", "ХВ-3", "ЭЛ-ОДПУ-1"]
+    readings = sorted((r["device_number"], r["date"], r["value"] or r["t1"]) for r in tables["readings"])
+    assert readings == [("ХВ-1", "2026-09-25", "12.5"), ("ХВ-1", "2026-10-25", "14.5"),
+                        ("ХВ-2", "2026-09-25", "11"), ("ХВ-3", "2026-09-25", "13.25"),
+                        ("ЭЛ-ОДПУ-1", "2026-09-25", "1100")]
