@@ -64,7 +64,9 @@ class Transport:
     def post(self, url: str, body: bytes, *, action: str) -> tuple[int, bytes]:
         headers = {"Content-Type": "text/xml; charset=utf-8", "SOAPAction": f'"{action}"'}
         try:
-            response = self.session.post(url, data=body, headers=headers, timeout=self.timeout)
+            # a CA file goes with each request: requests lets REQUESTS_CA_BUNDLE override the session's own
+            response = self.session.post(url, data=body, headers=headers, timeout=self.timeout,
+                                         verify=self.session.verify)
         except requests.exceptions.SSLError as exc:
             raise Unreachable(f"{url}: TLS failed: {exc}") from None
         except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -95,3 +96,74 @@ def test_the_sdk_polls_by_the_official_schedule_by_default() -> None:
     client = ProviderClient("http://127.0.0.1:9", org_guid="x", key=issued.key, cert=issued.cert, gateway_cert=None)
 
     assert client.polling == OFFICIAL
+
+
+def _tls_pki(directory: Path) -> dict[str, Path]:
+    """A TEST-ONLY CA, a server certificate for 127.0.0.1 and a client certificate, as PEM files."""
+    import ipaddress
+    from datetime import UTC, datetime, timedelta
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+    now = datetime.now(UTC)
+
+    def issue(name: str, issuer: tuple[ec.EllipticCurvePrivateKey, x509.Name] | None, *, ca: bool = False,
+              usage: ExtendedKeyUsageOID | None = None, ip: bool = False) -> tuple[ec.EllipticCurvePrivateKey,
+                                                                                     x509.Certificate]:
+        key = ec.generate_private_key(ec.SECP256R1())
+        subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"TEST-ONLY {name}")])
+        signer, issuer_name = issuer or (key, subject)
+        builder = (x509.CertificateBuilder().subject_name(subject).issuer_name(issuer_name)
+                   .public_key(key.public_key()).serial_number(x509.random_serial_number())
+                   .not_valid_before(now - timedelta(days=1)).not_valid_after(now + timedelta(days=2))
+                   .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True))
+        if usage is not None:
+            builder = builder.add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
+        if ip:
+            builder = builder.add_extension(x509.SubjectAlternativeName(
+                [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+        return key, builder.sign(signer, hashes.SHA256())
+
+    ca_key, ca = issue("TLS CA", None, ca=True)
+    files: dict[str, Path] = {}
+    for name, (key, cert) in {"ca": (ca_key, ca),
+                              "server": issue("server", (ca_key, ca.subject), usage=ExtendedKeyUsageOID.SERVER_AUTH,
+                                              ip=True),
+                              "client": issue("client", (ca_key, ca.subject),
+                                              usage=ExtendedKeyUsageOID.CLIENT_AUTH)}.items():
+        files[f"{name}.pem"] = directory / f"{name}.pem"
+        files[f"{name}.pem"].write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+        files[f"{name}.key"] = directory / f"{name}.key"
+        files[f"{name}.key"].write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                                           serialization.PrivateFormat.PKCS8,
+                                                           serialization.NoEncryption()))
+    return files
+
+
+def test_a_gateway_that_asks_for_a_tls_client_certificate_gets_the_configured_one(tmp_path: Path) -> None:
+    import ssl
+
+    pki = _tls_pki(tmp_path)
+    server = Recorder([])
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(pki["server.pem"], pki["server.key"])
+    context.load_verify_locations(pki["ca.pem"])
+    context.verify_mode = ssl.CERT_REQUIRED  # as GIS ZhKKh's front does
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"https://127.0.0.1:{server.server_port}/x"
+    try:
+        with_cert = Transport(TransportSettings(retries=0, verify=pki["ca.pem"], client_cert=pki["client.pem"],
+                                                client_key=pki["client.key"]))
+        without = Transport(TransportSettings(retries=0, verify=pki["ca.pem"]))
+
+        assert with_cert.post(url, b"<x/>", action="urn:op") == (200, b"<answer/>")
+        with pytest.raises(Unreachable):
+            without.post(url, b"<x/>", action="urn:op")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert server.bodies == [b"<x/>"]
