@@ -61,7 +61,7 @@ class RowRef:
 @dataclass
 class Batch:
     operation: str
-    body: etree._Element
+    body: bytes  # the unsigned request, serialised at once (a plan of 200 lxml trees would hold ~1 GB)
     rows: list[RowRef]
 
 
@@ -399,7 +399,8 @@ def _emit(layout: Layout, units: list[Unit], result: Plan) -> None:
         if good:
             _emit(layout, good, result)
         return
-    result.batches.append(Batch(layout.operation, body, [ref for u in units for ref in u.rows]))
+    result.batches.append(Batch(layout.operation, etree.tostring(body, encoding="UTF-8"),
+                                [ref for u in units for ref in u.rows]))
 
 
 def _reject_unit(layout: Layout, unit: Unit, result: Plan) -> None:

@@ -21,8 +21,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from lxml import etree
-
 from gateway.xmlparse import parse_untrusted
 from providers import journal as journal_mod
 from providers import layouts, planning, tabular
@@ -164,8 +162,8 @@ def _plan(options: Options, layout: layouts.Layout, table: tabular.Table, client
         _refuse(errors, file, table, journal, say)
     _show(errors, file, say)
     summary.local_rejected = len(errors)
-    journal.record_plan(((b.operation, etree.tostring(b.body), [(r.line, r.transport_guid, r.parent_guid)
-                                                                 for r in b.rows]) for b in plan.batches), errors)
+    journal.record_plan(((b.operation, b.body, [(r.line, r.transport_guid, r.parent_guid) for r in b.rows])
+                         for b in plan.batches), errors)
     say(f"{file}: {len(rows)} row(s) checked into {len(plan.batches)} request(s) (XSD-valid, journaled): "
         f"planned in {time.monotonic() - started:.1f} s")
 
