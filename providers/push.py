@@ -116,6 +116,10 @@ def _open_journal(options: Options, table: tabular.Table, org: str, clock: Calla
                            "restore the file, or move the journal away to start over")
             say(f"resuming the push journaled in {path.name}")
             return existing
+        if run is not None and run["sha256"] == table.sha256 and run["kind"] == options.kind:
+            say(f"{options.path.name} was pushed already (journal {path.name}): its results, nothing sent again; "
+                "move the journal away to send the file once more")
+            return existing
         existing.close()
         if run is not None:  # a finished push of an earlier file: keep it, start anew
             path.rename(path.with_name(f"{path.name}.{int(run['finished_at'])}"))

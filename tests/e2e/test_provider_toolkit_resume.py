@@ -187,3 +187,20 @@ class socket_closed:  # noqa: N801 - reads as a phrase in ``with``
     def __exit__(self, *exc: object) -> None:
         return None
 
+
+
+def test_pushing_a_finished_file_again_reports_its_results_and_sends_nothing(  # type: ignore[no-untyped-def]
+        server: EmbeddedServer, live_worker, gateway: Gateway, pki, tmp_path: Path) -> None:
+    roots = water_meters(server, pki)
+    file = tmp_path / "readings.csv"
+    total = readings_file(file, roots[:1])
+    config = write_config(tmp_path, server, pki)
+    first = CliRunner().invoke(main, ["push", "readings", str(file), "--config", str(config), "--quiet"])
+    assert first.exit_code == 0, first.output
+
+    again = [CliRunner().invoke(main, ["push", "readings", str(file), "--config", str(config), "--quiet", *extra])
+             for extra in ([], ["--resume"])]
+
+    assert [r.exit_code for r in again] == [0, 0]
+    assert all("pushed already" in r.output and f"{total} accepted" in r.output for r in again)
+    assert kept_readings(gateway) == (total, total)
