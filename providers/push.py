@@ -114,6 +114,9 @@ def _open_journal(options: Options, table: tabular.Table, org: str, clock: Calla
                 existing.close()
                 raise Stop(f"{options.path} changed since the push journaled in {path} began (or another KIND): "
                            "restore the file, or move the journal away to start over")
+            if run["org_guid"] != org:
+                existing.close()
+                raise Stop(f"{path} is a push of organisation {run['org_guid']}, not of {org} in this config")
             say(f"resuming the push journaled in {path.name}")
             return existing
         if run is not None and run["sha256"] == table.sha256 and run["kind"] == options.kind:
