@@ -156,7 +156,8 @@ def house_request(house: House) -> etree._Element:
             "TransportGUID": p.transport_guid} for p in other],
         "ResidentialPremises": [{"ResidentialPremisesToCreate": {
             **_cadastral(p.cadastral_number, p.no_cadastral_number), "PremisesNum": p.number,
-            "EntranceNum": p.entrance, "TotalArea": _d(p.total_area), "GrossArea": _d(p.gross_area),
+            "EntranceNum": p.entrance, "HasNoEntrance": True if p.no_entrance else None,
+            "TotalArea": _d(p.total_area), "GrossArea": _d(p.gross_area),
             "TransportGUID": p.transport_guid}} for p in residential]}})))
 
 

@@ -191,6 +191,7 @@ def contracts(rows: list[Row], _lookups: Lookups) -> tuple[list[Unit], list[RowE
     return units, errors
 
 
+NO_ENTRANCE = {"нет", "none", "no", "-"}
 HOUSE_COLUMNS = ("house_cadastral_number", "house_total_square", "house_state", "used_year", "floor_count",
                  "underground_floor_count", "oktmo", "olson_tz", "cultural_heritage")
 
@@ -216,8 +217,14 @@ def houses(rows: list[Row], _lookups: Lookups) -> tuple[list[Unit], list[RowErro
                                          f"{seen[key]}", column="premises_number", line=row.line))
                 continue
             seen[key] = row.line
-            item = Premises(v["premises_number"], kind, v["total_area"], v["gross_area"], v["entrance"],
-                            v["cadastral_number"], bool(v["no_cadastral_number"]))
+            no_entrance = (v["entrance"] or "").lower() in NO_ENTRANCE
+            if kind is PremisesKind.RESIDENTIAL and v["entrance"] is None:
+                disagree.append(RowError(Local.VALUE_MISSING, "a flat needs its entrance number (or 'нет' if the "
+                                         "house has none)", column="entrance", line=row.line))
+                continue
+            item = Premises(v["premises_number"], kind, v["total_area"], v["gross_area"],
+                            None if no_entrance else v["entrance"], v["cadastral_number"],
+                            bool(v["no_cadastral_number"]), no_entrance=no_entrance)
             premises.append(item)
             refs.append((row.line, item.transport_guid))
         if disagree:

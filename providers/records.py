@@ -70,9 +70,10 @@ class Premises:
     kind: PremisesKind
     total_area: Decimal
     gross_area: Decimal | None = None  # residential: living area
-    entrance: str | None = None
+    entrance: str | None = None  # residential: the entrance number, or ``no_entrance``
     cadastral_number: str | None = None
     no_cadastral_number: bool = False  # states explicitly that it has none
+    no_entrance: bool = False  # residential: the house has no entrances (HasNoEntrance)
     is_common_property: bool = False  # non-residential only
     transport_guid: str = field(default_factory=_new_guid)
 
