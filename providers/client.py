@@ -261,6 +261,13 @@ class ProviderClient:
         return self._export_many([(f, builders.export_devices_request(fias_house_guid=f)) for f in fias_house_guids],
                                  lambda found: list(found.exportMeteringDeviceDataResult or []))
 
+    def export_history_many(self, queries: Sequence[tuple[str, Sequence[str]]]) -> list[Any]:
+        """exportMeteringDeviceHistory for (house, ≤ 100 device root GUIDs) pairs, sent and waited for together."""
+        found = self._export_many([(str(n), builders.export_history_request([house], root_guids=roots))
+                                   for n, (house, roots) in enumerate(queries)],
+                                  lambda result: list(result.exportMeteringDeviceHistoryResult or []))
+        return [item for n in range(len(queries)) for item in found[str(n)] or []]
+
     def _export_many(self, bodies: Sequence[tuple[str, etree._Element]], pick: Callable[[Any], Any]
                      ) -> dict[str, Any]:
         sent = [(key, self.submit(body), by_request(body.tag).service) for key, body in bodies]

@@ -118,30 +118,24 @@ def devices(client: ProviderClient, fias: Sequence[str]) -> list[dict[str, Any]]
 def readings(client: ProviderClient, fias: Sequence[str]) -> list[dict[str, Any]]:
     found = devices(client, fias)
     numbers = {d["device_root_guid"]: d["device_number"] for d in found}
+    queries = []
+    for house in fias:  # the request takes ≤ 100 devices
+        roots = [d["device_root_guid"] for d in found if d["fias_house_guid"] == house]
+        queries += [(house, roots[start:start + 100]) for start in range(0, len(roots), 100)]
     rows = []
-    for start in range(0, len(fias), 100):  # the request takes ≤ 100 houses
-        chunk = list(fias[start:start + 100])
-        roots = [d["device_root_guid"] for d in found if d["fias_house_guid"] in chunk]
-        if not roots:
-            continue
-        for history in client.export_history(chunk, root_guids=roots):
-            root = history.MeteringDeviceRootGUID
-            common = {"device_root_guid": root, "fias_house_guid": history.FIASHouseGuid,
-                      "device_number": numbers.get(root)}
-            if history.ElectricDeviceValue is not None:
-                values = history.ElectricDeviceValue.Values
-                for kind in ("CurrentValue", "ControlValue"):
-                    for v in (getattr(values, kind, None) or []) if values is not None else []:
-                        rows.append({**common, "date": v.DateValue, "t1": v.MeteringValueT1,
-                                     "t2": v.MeteringValueT2, "t3": v.MeteringValueT3, "period": _period(v),
-                                     "control": kind == "ControlValue", "entered": v.EnterIntoSystem})
-            elif history.OneRateDeviceValue is not None:
-                values = history.OneRateDeviceValue.Values
-                for kind in ("CurrentValue", "ControlValue"):
-                    for v in (getattr(values, kind, None) or []) if values is not None else []:
-                        rows.append({**common, "date": v.DateValue, "resource": v.MunicipalResource.Code,
-                                     "value": v.MeteringValue, "period": _period(v),
-                                     "control": kind == "ControlValue", "entered": v.EnterIntoSystem})
+    for history in client.export_history_many(queries) if queries else []:
+        root = history.MeteringDeviceRootGUID
+        common = {"device_root_guid": root, "fias_house_guid": history.FIASHouseGuid,
+                  "device_number": numbers.get(root)}
+        electric = history.ElectricDeviceValue is not None
+        holder = history.ElectricDeviceValue if electric else history.OneRateDeviceValue
+        values = holder.Values if holder is not None else None
+        for kind in ("CurrentValue", "ControlValue"):
+            for v in (getattr(values, kind, None) or []) if values is not None else []:
+                reading = {"t1": v.MeteringValueT1, "t2": v.MeteringValueT2, "t3": v.MeteringValueT3} if electric \
+                    else {"resource": v.MunicipalResource.Code, "value": v.MeteringValue}
+                rows.append({**common, **reading, "date": v.DateValue, "period": _period(v),
+                             "control": kind == "ControlValue", "entered": v.EnterIntoSystem})
     return rows
 
 
