@@ -9,7 +9,9 @@ and poll), and the share spent sleeping until a poll was due.
 
 Two poll schedules: ``short`` (first getState 1 s after the Ack, then every second: what the tool itself costs)
 and, with GATEWAY_BENCH_OFFICIAL_POLLING=1, the official guidance (10 s, 60 s, …), whose waits dominate.
-GATEWAY_BENCH_PUSH_READINGS sets the number of readings (default 100,000).
+GATEWAY_BENCH_PUSH_READINGS sets the number of readings (default 100,000). The setup (100 houses of 1,000
+flats, a meter in each, through the registry one device at a time) takes minutes per database and is not
+measured.
 
     .venv/bin/python -m benchmarks.provider_push
 """
