@@ -223,6 +223,12 @@ def as_of_part(label: str, database: DatabaseConfig) -> None:
     as_of.run(label, database)
 
 
+def provider_part() -> None:
+    from benchmarks import provider_push
+
+    provider_push.run_all()  # the provider toolkit (SQLite, and PostgreSQL when configured)
+
+
 #: the parts of `make bench`, in order; `python -m benchmarks.run PART…` runs some of them
 PARTS: dict[str, Callable[[], None]] = {
     "signatures": lambda: signatures(),
@@ -231,6 +237,7 @@ PARTS: dict[str, Callable[[], None]] = {
     "readings": lambda: _on_each_database(readings_part),
     "registry": lambda: _on_each_database(registry_part),
     "as-of": lambda: _on_each_database(as_of_part),
+    "provider": lambda: provider_part(),
 }
 
 

@@ -1,8 +1,10 @@
 """``make demo``: the whole flow on the embedded default, printed for a person to read.
 
 SQLite file in the work folder, the gateway's own HTTP server on 127.0.0.1 and an in-process worker;
-fixture providers build their requests with zeep from the WSDL the server serves, sign them with their
-TEST-ONLY keys, send, poll getState, and read back what the registry holds. Leaves nothing running.
+fixture providers send with the provider SDK's typed helpers (``providers.client.ProviderClient``: records
+or official XML → zeep → XSD check → XAdES signature with their TEST-ONLY keys), poll getState (at demo
+intervals, not the official 10 s / 60 s …), verify the gateway's signature on every answer, and read back
+what the registry holds. Leaves nothing running.
 """
 
 from __future__ import annotations
@@ -11,10 +13,11 @@ import logging
 import shutil
 import time
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
-import zeep
 from lxml import etree
 
 from gateway import bootstrap, nsifile, orgfile
@@ -24,10 +27,17 @@ from gateway.messages.worker import WorkerThread
 from gateway.signing import Signer, keys
 from gateway.soap.operations import HOUSE_MANAGEMENT, by_body
 from gateway.soap.server import EmbeddedServer
-from providers.client import GisClient
+from gateway.xmlparse import parse_untrusted
+from providers.builders import export_house_request
+from providers.client import GatewayFault, ProviderClient
+from providers.polling import PollSchedule
+from providers.records import Account, AccountType, Device, DeviceKind, NsiRef, Person, Reading
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 DEMO_SETUP = Provenance.of_operator("demo", "make demo: fixture organisations, certificates and NSI", role="operator")
+#: the demo's poll intervals; providers use the official schedule (first getState 10 s after the Ack, …)
+Clients = dict[Any, ProviderClient]  # by organisation GUID
+DEMO_POLLING = PollSchedule(first=0.05, intervals=(0.05, 0.1, 0.2), give_up_after=60)
 
 
 def _say(text: str = "") -> None:
@@ -72,9 +82,10 @@ def run(workdir: Path) -> None:
             _say(f"   server: {server.url}  (WSDL: {server.url}/ext-bus-home-management-service/services/"
                  "HomeManagementAsync?wsdl)")
             clients = {
-                e.organisation.guid: GisClient(server.url, org_guid=str(e.organisation.guid),
-                                               key=issued[e.organisation.guid].key,
-                                               cert=issued[e.organisation.guid].cert)
+                e.organisation.guid: ProviderClient(server.url, org_guid=str(e.organisation.guid),
+                                                    key=issued[e.organisation.guid].key,
+                                                    cert=issued[e.organisation.guid].cert,
+                                                    gateway_cert=answers.cert, polling=DEMO_POLLING)
                 for e in entries if e.houses or e.documents
             }
             _push_documents(entries, clients)
@@ -82,7 +93,7 @@ def run(workdir: Path) -> None:
             _refusals(entries, clients, issued)
             _export(entries, clients)
             opened = _accounts(entries, clients)
-            _metering(gateway, server.url, entries[0], clients, issued, opened)
+            _metering(gateway, entries[0], clients, opened)
             _meeting(entries[0], clients)
     finally:
         worker.stop()
@@ -91,25 +102,26 @@ def run(workdir: Path) -> None:
          f"Registry and log kept in {workdir}/ (gateway.sqlite3, gateway.log)")
 
 
-def _push_documents(entries: list[orgfile.OrgEntry], clients: dict) -> None:
+def _push_documents(entries: list[orgfile.OrgEntry], clients: Clients) -> None:
     _say("\n== 0. contracts first: management contracts, charters and supply contracts give each organisation "
          "its houses")
     for entry in entries:
         for document in entry.documents:
-            found = by_body(HOUSE_MANAGEMENT, etree.parse(str(document)).getroot().tag)
+            request = parse_untrusted(document.read_bytes())
+            found = by_body(HOUSE_MANAGEMENT, request.tag)
             assert found is not None, document
             operation = found.name
-            result = clients[entry.organisation.guid].import_and_wait(operation, document)
+            result = clients[entry.organisation.guid].import_official(request)
             status = ", ".join(o.error_code or "placed" for o in result.objects)
             _say(f"   {entry.organisation.name}: {operation} {document.name} → {status}")
 
 
-def _push_houses(entries: list[orgfile.OrgEntry], clients: dict) -> None:
+def _push_houses(entries: list[orgfile.OrgEntry], clients: Clients) -> None:
     _say("\n== 1. providers post their houses (importHouseUOData → Ack → getState)")
     for entry in entries:
         for house in entry.houses:
             client = clients[entry.organisation.guid]
-            result = client.import_and_wait("importHouseUOData", house)
+            result = client.import_house(parse_untrusted(house.read_bytes()))
             accepted = [o for o in result.objects if o.ok]
             refused = [o for o in result.objects if not o.ok]
             _say(f"   {entry.organisation.name}: {house.name} → MessageGUID {result.message_guid}: "
@@ -118,56 +130,50 @@ def _push_houses(entries: list[orgfile.OrgEntry], clients: dict) -> None:
                 _say(f"     refused TransportGUID {item.transport_guid}: {item.error_code} {item.description}")
 
 
-def _refusals(entries: list[orgfile.OrgEntry], clients: dict, issued: dict) -> None:
+def _refusals(entries: list[orgfile.OrgEntry], clients: Clients, issued: dict[Any, keys.Issued]) -> None:
     _say("\n== 2. what the gateway refuses at the door (SOAP fault, nothing stored)")
     mc = entries[0]
     client = clients[mc.organisation.guid]
-    request = client.request_from_xml(etree.parse(str(mc.houses[0])).getroot())
 
-    def tamper(envelope: etree._Element, headers: dict, *_: object) -> tuple[etree._Element, dict]:
-        total = envelope.find(".//{*}TotalSquare")
-        total.text = "1.0"  # altered after signing
-        return envelope, headers
+    def house() -> etree._Element:
+        return parse_untrusted(mc.houses[0].read_bytes())
 
-    class Tamper(zeep.Plugin):
-        egress = staticmethod(tamper)
+    def tampered() -> None:
+        prepared = client.prepare(house())
+        signed_total = b"<hm:TotalSquare>5400.5</hm:TotalSquare>"
+        assert signed_total in prepared.data
+        client.post(type(prepared)(prepared.operation, prepared.message_guid,
+                                   prepared.data.replace(signed_total, b"<hm:TotalSquare>1.0</hm:TotalSquare>")))
 
-    client.client.plugins.append(Tamper())
-    _try("tampered body (TotalSquare changed after signing)", lambda: client.send("importHouseUOData", request))
-    client.client.plugins.pop()
-
+    _try("tampered body (TotalSquare changed after signing)", tampered)
     hoa = entries[1]
-    impostor = GisClient(client.address.rsplit("/ext-bus", 1)[0], org_guid=str(mc.organisation.guid),
-                         key=issued[hoa.organisation.guid].key, cert=issued[hoa.organisation.guid].cert)
-    _try("signed with another organisation's certificate",
-         lambda: impostor.send("importHouseUOData", request))
-    _try("resend of the same MessageGUID with other content", lambda: _reuse(client, request))
+    impostor = ProviderClient(client.base_url, org_guid=str(mc.organisation.guid),
+                              key=issued[hoa.organisation.guid].key, cert=issued[hoa.organisation.guid].cert,
+                              gateway_cert=None)
+    _try("signed with another organisation's certificate", lambda: impostor.submit(house()))
+    _try("resend of the same MessageGUID with other content", lambda: _reuse(client, house()))
 
 
-def _reuse(client: GisClient, request: dict) -> None:
+def _reuse(client: ProviderClient, request: etree._Element) -> None:
     guid = str(uuid.uuid4())
-    client.send("exportHouseData", {"FIASHouseGuid": "b6b7d2a0-1c3e-4f5a-8b9c-0d1e2f3a4b5c", "Id":
-                                    "signed-data-container", "version": "15.10.0.0"}, message_guid=guid)
-    client.send("importHouseUOData", request, message_guid=guid)
+    client.post(client.prepare(export_house_request("b6b7d2a0-1c3e-4f5a-8b9c-0d1e2f3a4b5c"), message_guid=guid))
+    client.post(client.prepare(request, message_guid=guid))
 
 
 def _try(what: str, action: object) -> None:
     try:
         action()  # type: ignore[operator]
         _say(f"   {what}: ACCEPTED (unexpected)")
-    except zeep.exceptions.Fault as fault:
-        _say(f"   {what}: refused, {fault.message}")
+    except GatewayFault as fault:
+        _say(f"   {what}: refused, {fault.code}: {fault.message}")
 
 
-def _export(entries: list[orgfile.OrgEntry], clients: dict) -> None:
+def _export(entries: list[orgfile.OrgEntry], clients: Clients) -> None:
     _say("\n== 3. exportHouseData: what the registry now holds")
     mc = entries[0]
     client = clients[mc.organisation.guid]
     fias = etree.parse(str(mc.houses[0])).getroot().findtext(".//{*}FIASHouseGuid")
-    guid = client.send("exportHouseData", {"FIASHouseGuid": fias, "Id": "signed-data-container",
-                                           "version": "15.10.0.0"})
-    state = client.wait(guid)
-    house = state.exportHouseResult
+    house = client.export_house(fias)
     basic = house.ApartmentHouse.BasicCharacteristicts
     _say(f"   house {fias}: unique number {house.HouseUniqueNumber}, cadastral {basic.CadastralNumber}, "
          f"{basic.TotalSquare} m², built {basic.UsedYear}, {basic.FloorCount} floors")
@@ -183,14 +189,12 @@ PAYERS = [("Иванов", "Иван"), ("Петрова", "Анна"), ("Сид
           ("Смирнов", "Олег"), ("Попова", "Елена")]
 
 
-def _premises_guids(client: GisClient, fias: str) -> dict[str, str]:
-    guid = client.send("exportHouseData", {"FIASHouseGuid": fias, "Id": "signed-data-container",
-                                           "version": "15.10.0.0"})
-    house = client.wait(guid).exportHouseResult.ApartmentHouse
+def _premises_guids(client: ProviderClient, fias: str) -> dict[str, str]:
+    house = client.export_house(fias).ApartmentHouse
     return {p.PremisesNum: p.PremisesGUID for p in house.ResidentialPremises or []}
 
 
-def _accounts(entries: list[orgfile.OrgEntry], clients: dict) -> list[tuple[str, str, str]]:
+def _accounts(entries: list[orgfile.OrgEntry], clients: Clients) -> list[tuple[str, str, str]]:
     _say("\n== 4. importAccountData: personal accounts for the flats (PremisesGUIDs read back first)")
     mc, hoa = entries[0], entries[1]
     client = clients[mc.organisation.guid]
@@ -199,75 +203,56 @@ def _accounts(entries: list[orgfile.OrgEntry], clients: dict) -> list[tuple[str,
     flats = _premises_guids(client, fias)
     foreign = next(iter(_premises_guids(clients[hoa.organisation.guid], hoa_fias).values()))
     accounts = [
-        {"isUOAccount": True, "TotalSquare": "50", "LivingPersonsNumber": 2,
-         "Accommodation": [{"PremisesGUID": premises}],
-         "PayerInfo": {"Ind": {"Surname": surname, "FirstName": first}},
-         "TransportGUID": str(uuid.uuid4()), "AccountNumber": f"100{number}"}
+        Account(AccountType.UO, Person(surname, first), premises_guid=premises, total_square=Decimal(50),
+                living_persons=2, account_number=f"100{number}")
         for (number, premises), (surname, first) in zip(sorted(flats.items()), PAYERS, strict=False)
     ]
-    accounts.append({"isUOAccount": True, "Accommodation": [{"PremisesGUID": foreign}],
-                     "PayerInfo": {"Ind": {"Surname": "Посторонний", "FirstName": "Павел"}},
-                     "TransportGUID": str(uuid.uuid4())})  # planted: a flat of the HOA's house
-    guid = client.send("importAccountData", {"Account": accounts, "Id": "signed-data-container",
-                                             "version": "10.0.1.1"})
-    state = client.wait(guid)
+    accounts.append(Account(AccountType.UO, Person("Посторонний", "Павел"),
+                            premises_guid=foreign))  # planted: a flat of the HOA's house
+    state = client.import_accounts(accounts)
     opened = []
     by_premises = {premises: number for number, premises in flats.items()}
-    for account, common in zip(accounts, state.ImportResult[0].CommonResult, strict=True):
-        payer = account["PayerInfo"]["Ind"]["Surname"]
-        if getattr(common, "ImportAccount", None) is not None:
-            _say(f"   {payer:<12} ELS {common.ImportAccount.UnifiedAccountNumber}  "
-                 f"ServiceID {common.ImportAccount.ServiceID}")
-            premises = account["Accommodation"][0]["PremisesGUID"]
-            opened.append((by_premises[premises], premises, common.GUID))
+    for account, common in zip(accounts, state.objects, strict=True):
+        payer = account.payer.surname
+        if common.ok:
+            _say(f"   {payer:<12} ELS {common.extra['UnifiedAccountNumber']}  "
+                 f"ServiceID {common.extra['ServiceID']}")
+            assert account.premises_guid is not None and common.guid is not None
+            opened.append((by_premises[account.premises_guid], account.premises_guid, common.guid))
         else:
-            _say(f"   {payer:<12} refused: {common.Error[0].ErrorCode} {common.Error[0].Description}")
+            _say(f"   {payer:<12} refused: {common.error_code} {common.description}")
     return opened
 
 
 COLD_WATER_CODE = "1"
 
 
-def _nsi(gateway: bootstrap.Gateway, registry: int, code: str) -> dict[str, str]:
+def _nsi(gateway: bootstrap.Gateway, registry: int, code: str) -> NsiRef:
     with gateway.unit_of_work() as uow:
         item = uow.nsi.directory(registry)[code]
-    return {"Code": code, "GUID": item.guid}
+    return NsiRef(code, str(item.guid))
 
 
-def _metering(gateway: bootstrap.Gateway, server_url: str, mc: orgfile.OrgEntry, clients: dict, issued: dict,
+def _metering(gateway: bootstrap.Gateway, mc: orgfile.OrgEntry, clients: Clients,
               opened: list[tuple[str, str, str]]) -> None:
     _say("\n== 5. importMeteringDeviceData: cold-water meters in the first three flats")
     client = clients[mc.organisation.guid]
     fias = etree.parse(str(mc.houses[0])).getroot().findtext(".//{*}FIASHouseGuid")
     water = _nsi(gateway, 2, COLD_WATER_CODE)
-    devices = [{"TransportGUID": str(uuid.uuid4()), "DeviceDataToCreate": {
-        "BasicChatacteristicts": {
-            "MeteringDeviceNumber": f"ХВ-{number}", "MeteringDeviceModel": "ВСХ-15",
-            "CommissioningDate": "2026-01-15", "RemoteMeteringMode": False,
-            "FirstVerificationDate": "2026-01-15", "VerificationInterval": _nsi(gateway, 16, "6"),
-            "TemperatureSensor": False, "PressureSensor": False,
-            "ResidentialPremiseDevice": {"PremiseGUID": [premises], "AccountGUID": [account]}},
-        "NotLinkedWithMetering": True,
-        "MunicipalResourceNotEnergy": [{"MunicipalResource": water, "MeteringValue": "10"}]}}
-        for number, premises, account in opened[:3]]
-    guid = client.send("importMeteringDeviceData", {"FIASHouseGuid": fias, "MeteringDevice": devices,
-                                                    "Id": "signed-data-container", "version": "11.1.0.8"})
-    registered = [c for c in client.wait(guid).ImportResult[0].CommonResult]
+    devices = [Device(f"ХВ-{number}", DeviceKind.RESIDENTIAL, date(2026, 1, 15), model="ВСХ-15",
+                      first_verified_on=date(2026, 1, 15), verification_interval=_nsi(gateway, 16, "6"),
+                      premises_guids=(premises,), account_guids=(account,), resources=((water, Decimal(10)),))
+               for number, premises, account in opened[:3]]
+    registered = client.import_devices(fias, devices).objects
     roots = []
     for (number, _, _), common in zip(opened[:3], registered, strict=True):
-        roots.append(common.importMeteringDevice.MeteringDeviceGUID)
-        _say(f"   flat {number}: meter ХВ-{number} registered as {common.UniqueNumber}")
+        roots.append(common.extra["MeteringDeviceGUID"])
+        _say(f"   flat {number}: meter ХВ-{number} registered as {common.unique_number}")
 
     _say("\n== 6. importMeteringDeviceValues (device-metering endpoint): monthly readings, each rule shown")
-    key, cert = issued[mc.organisation.guid].key, issued[mc.organisation.guid].cert
-    metering = GisClient(server_url, org_guid=str(mc.organisation.guid), key=key, cert=cert,
-                         service="device-metering")
 
-    def value(root: str, reading: str, on: str) -> dict:  # type: ignore[type-arg]
-        year, month = int(on[:4]), int(on[5:7])
-        return {"MeteringDeviceRootGUID": root, "OneRateDeviceValue": {"CurrentValue": [{
-            "MunicipalResource": water, "MeteringValue": reading, "DateValue": on,
-            "TransportGUID": str(uuid.uuid4()), "Period": {"Year": year, "Month": month}}]}}
+    def value(root: str, reading: str, on: str) -> Reading:
+        return Reading(root, date.fromisoformat(on), water, Decimal(reading))
 
     batches = [
         ("September", [value(root, str(12 + i), "2026-09-25") for i, root in enumerate(roots)]),
@@ -276,30 +261,25 @@ def _metering(gateway: bootstrap.Gateway, server_url: str, mc: orgfile.OrgEntry,
         ("October again (flat 1 corrects its value)", [value(roots[0], "14.2", "2026-10-25")]),
     ]
     for label, values in batches:
-        result = metering.import_and_wait_values(values)
+        result = client.import_readings(values)
         for item in result.objects:
             _say(f"   {label}: " + ("accepted" if item.ok else f"refused {item.error_code} {item.description}"))
-    guid = metering.send("exportMeteringDeviceHistory", {"FIASHouseGuid": [fias], "MeteringDeviceRootGUID": roots,
-                                                         "Id": "signed-data-container", "version": "10.0.1.1"})
-    for history, (number, _, _) in zip(metering.wait(guid).exportMeteringDeviceHistoryResult, opened, strict=False):
-        values = history.OneRateDeviceValue.Values.CurrentValue if history.OneRateDeviceValue.Values else []
-        shown = ", ".join(f"{v.DateValue.date()}: {v.MeteringValue}" for v in values)
+    for history, (number, _, _) in zip(client.export_history([fias], root_guids=roots), opened, strict=False):
+        kept = history.OneRateDeviceValue.Values.CurrentValue if history.OneRateDeviceValue.Values else []
+        shown = ", ".join(f"{v.DateValue.date()}: {v.MeteringValue}" for v in kept)
         _say(f"   history of ХВ-{number}: {shown}")
 
 
-def _meeting(mc: orgfile.OrgEntry, clients: dict) -> None:
+def _meeting(mc: orgfile.OrgEntry, clients: Clients) -> None:
     _say("\n== 7. importVotingProtocol: an owners' meeting; the registry counts the votes itself")
     client = clients[mc.organisation.guid]
-    request = client.request_from_xml(etree.parse(str(FIXTURES / "oss" / "sever-1-protocol.xml")).getroot())
-    request["Protocol"]["VoteInitiators"] = {}
-    result = client.import_and_wait_request("importVotingProtocol", request)
+    result = client.import_protocol(parse_untrusted((FIXTURES / "oss" / "sever-1-protocol.xml").read_bytes()))
     protocol = result.objects[0]
     if not protocol.ok:
         _say(f"   refused: {protocol.error_code} {protocol.description}")
         return
-    guid = client.send("exportVotingProtocol", {"ProtocolGUID": [protocol.guid], "Id": "signed-data-container",
-                                                "version": "15.10.0.1"})
-    exported = client.wait(guid).VotingProtocol[0]
+    assert protocol.guid is not None
+    exported = client.export_protocols(protocol_guids=[protocol.guid])[0]
     _say(f"   protocol {exported.ProtocolNum}: all owners' votes {exported.DecisionList[0].AllOwnersVotesSum} "
          f"(m² of premises), quorum {'reached' if exported.MeetingEligibility == 'C' else 'NOT reached'}")
     for item in exported.DecisionList:
