@@ -98,6 +98,41 @@ class WorkerConfig:
 
 
 @dataclass(frozen=True)
+class ReconciliationConfig:
+    """Scheduled reconciliation (``gateway scheduler``, ``gateway reconcile``). A source is a path (a file or a
+    folder) or an http(s) URL, downloaded into ``cache_dir`` (conditional and resumable); a schedule is a cron
+    expression (minute hour day month weekday, UTC), empty to run the job only by hand."""
+
+    #: where downloaded reference files are kept between runs
+    cache_dir: str = ".reconciliation"
+    #: EGRN extract (file or folder) for the cadastral job
+    cadastral_source: str = ""
+    cadastral_schedule: str = ""
+    #: GAR (FIAS) region folder, or a GAR zip archive, for the address job
+    address_source: str = ""
+    address_schedule: str = ""
+    #: GAR regions to take out of a GAR archive (two-digit codes, comma-separated)
+    address_regions: str = ""
+    #: licence register export (exportLicenseResult) for the licences job
+    licences_source: str = ""
+    licences_schedule: str = ""
+    #: the registry's own consistency (authority, overlaps, readings against devices): no source
+    authority_schedule: str = "0 4 * * *"
+    #: an area off by more than this share of the register's is a discrepancy
+    area_tolerance: float = 0.05
+    #: a licence's entry for a house ending within this many days is reported
+    licence_warning_days: int = 30
+    #: a job's lock is held this long before another process may take it over (renewed while it runs)
+    lock_minutes: int = 30
+
+    def __post_init__(self) -> None:
+        if not 0 < self.area_tolerance < 1:
+            raise ConfigError(f"reconciliation.area_tolerance={self.area_tolerance} must lie between 0 and 1")
+        if self.lock_minutes < 1 or self.licence_warning_days < 0:
+            raise ConfigError("reconciliation.lock_minutes must be at least 1 and licence_warning_days not negative")
+
+
+@dataclass(frozen=True)
 class LoggingConfig:
     level: str = "INFO"
 
@@ -110,6 +145,7 @@ class Config:
     security: SecurityConfig = field(default_factory=SecurityConfig)
     signing: SigningConfig = field(default_factory=SigningConfig)
     worker: WorkerConfig = field(default_factory=WorkerConfig)
+    reconciliation: ReconciliationConfig = field(default_factory=ReconciliationConfig)
     logging: LoggingConfig = field(default_factory=LoggingConfig)
 
 

@@ -12,6 +12,7 @@ from sqlalchemy import (
     Column,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -502,3 +503,216 @@ def _history_table(current: Table, key: str, also: tuple[str, ...]) -> Table:
 HISTORY: dict[str, Table] = {
     table: _history_table(metadata.tables[table], key, also) for table, (key, also) in HISTORY_OF.items()
 }
+
+
+# -- reconciliation (gateway.sync) ---------------------------------------------------------------------------
+
+reconciliation_runs = Table(
+    "reconciliation_runs",
+    metadata,
+    # one run of one job: when, against which source (and its version), what it found, how it ended
+    Column("id", GUID, primary_key=True),
+    Column("job", String(64), nullable=False),
+    Column("scheduled_for", TS),  # the schedule's fire time; NULL for a run started by hand
+    Column("triggered_by", String(255), nullable=False),  # scheduler@host, or the OS user of the CLI
+    Column("source", String(32)),
+    Column("source_location", String(1000)),
+    Column("source_version", String(255)),
+    Column("source_description", JSON),
+    Column("started_at", TS, nullable=False),
+    Column("finished_at", TS),
+    Column("status", String(16), nullable=False),  # running | succeeded | partial | failed
+    Column("counts", JSON),  # by kind: found, new, seen again, auto-resolved
+    Column("issues", Integer, nullable=False, default=0),  # bad records of the source (a partial run)
+    Column("error", Text),
+    # a schedule fires a job once however many schedulers see the moment come
+    UniqueConstraint("job", "scheduled_for"),
+    Index("ix_reconciliation_runs_job_started", "job", "started_at"),
+)
+
+run_issues = Table(
+    "run_issues",
+    metadata,
+    # the first bad records of a source a run met (file and line), bounded per run
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("run_id", GUID, ForeignKey("reconciliation_runs.id"), nullable=False, index=True),
+    Column("file", String(1000), nullable=False),
+    Column("line", Integer),
+    Column("code", String(16), nullable=False),
+    Column("message", String(2000), nullable=False),
+)
+
+job_locks = Table(
+    "job_locks",
+    metadata,
+    # a job runs at most once at a time across processes and hosts: whoever holds the row holds the job
+    Column("job", String(64), primary_key=True),
+    Column("run_id", GUID, nullable=False),
+    Column("holder", String(255), nullable=False),
+    Column("acquired_at", TS, nullable=False),
+    Column("expires_at", TS, nullable=False),
+)
+
+discrepancies = Table(
+    "discrepancies",
+    metadata,
+    # what a reconciliation found, with a stable identity: a later run updates it, never duplicates it
+    Column("id", GUID, primary_key=True),
+    Column("identity", String(64), nullable=False, unique=True),  # sha256(job, kind, object, subject)
+    Column("job", String(64), nullable=False),
+    Column("kind", String(64), nullable=False),
+    Column("severity", String(16), nullable=False),  # info | warning | error
+    Column("object_type", String(32), nullable=False),  # house | premises | account | device | mandate | licence
+    Column("object_guid", String(64), nullable=False),
+    Column("house_guid", GUID),  # the registry house concerned (for lists by house)
+    Column("fias_house_guid", GUID),
+    Column("org_guid", GUID),  # the organisation responsible (for lists by organisation)
+    Column("summary", String(1000), nullable=False),
+    Column("evidence", JSON, nullable=False),
+    Column("suggested_fix", JSON),
+    Column("score", Numeric(6, 3)),
+    Column("status", String(16), nullable=False),  # open | acknowledged | resolved | auto_resolved
+    Column("first_run", GUID, nullable=False),
+    Column("last_run", GUID, nullable=False),
+    Column("first_seen_at", TS, nullable=False),
+    Column("last_seen_at", TS, nullable=False),
+    Column("closed_at", TS),
+    Column("closed_by", String(255)),
+    Column("note", String(2000)),
+    Column("applied_changeset", SERIAL),  # the change set of an applied fix
+    Index("ix_discrepancies_status_kind", "status", "kind"),
+    Index("ix_discrepancies_job_status", "job", "status"),
+    Index("ix_discrepancies_org", "org_guid"),
+    Index("ix_discrepancies_house", "fias_house_guid"),
+)
+
+discrepancy_events = Table(
+    "discrepancy_events",
+    metadata,
+    # the lifecycle of each discrepancy, append-only: found, seen again, acknowledged, resolved, applied, …
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("discrepancy_id", GUID, ForeignKey("discrepancies.id"), nullable=False, index=True),
+    Column("at", TS, nullable=False),
+    Column("action", String(32), nullable=False),
+    Column("actor", String(255), nullable=False),
+    Column("run_id", GUID),
+    Column("note", String(2000)),
+)
+
+# staging: a run's reference data, compared with the registry by SQL and deleted when the run ends
+staging_egrn = Table(
+    "staging_egrn",
+    metadata,
+    Column("run_id", GUID, nullable=False),
+    Column("cad_number", String(40), nullable=False),
+    Column("kind", String(16), nullable=False),  # room | build | …
+    Column("parent_cad_number", String(40)),  # the building a room is in
+    Column("number", String(50)),  # the premises number read from its address (кв. 5, пом. Н1)
+    Column("area", Numeric(25, 4)),
+    Column("residential", Boolean),  # purpose 206002000000 Жилое / 206001000000 Нежилое
+    Column("purpose", String(255)),
+    Column("address", String(1000)),
+    Column("file", String(1000), nullable=False),
+    Column("line", Integer),
+    Index("ix_staging_egrn_run_cad", "run_id", "cad_number"),
+    Index("ix_staging_egrn_run_parent", "run_id", "parent_cad_number", "number"),
+)
+
+staging_gar_houses = Table(
+    "staging_gar_houses",
+    metadata,
+    Column("run_id", GUID, nullable=False),
+    Column("object_id", BigInteger, nullable=False),
+    Column("object_guid", GUID, nullable=False),
+    Column("row_id", BigInteger, nullable=False),  # the history row's ID (PREVID/NEXTID link these)
+    Column("next_row_id", BigInteger),
+    Column("is_actual", Boolean, nullable=False),
+    Column("is_active", Boolean, nullable=False),
+    Column("end_date", Date),
+    Index("ix_staging_gar_houses_run_guid", "run_id", "object_guid"),
+    Index("ix_staging_gar_houses_run_row", "run_id", "row_id"),
+)
+
+staging_gar_apartments = Table(
+    "staging_gar_apartments",
+    metadata,
+    Column("run_id", GUID, nullable=False),
+    Column("object_id", BigInteger, nullable=False),
+    Column("number", String(50), nullable=False),  # current rows only (a renumbered flat's old number is not)
+    Index("ix_staging_gar_apartments_run_object", "run_id", "object_id"),
+)
+
+staging_gar_hierarchy = Table(
+    "staging_gar_hierarchy",
+    metadata,
+    Column("run_id", GUID, nullable=False),
+    Column("object_id", BigInteger, nullable=False),
+    Column("parent_object_id", BigInteger, nullable=False),  # an apartment's house (active rows only)
+    Index("ix_staging_gar_hierarchy_run_parent", "run_id", "parent_object_id"),
+)
+
+staging_gar_params = Table(
+    "staging_gar_params",
+    metadata,
+    Column("run_id", GUID, nullable=False),
+    Column("owner", String(16), nullable=False),  # house | apartment
+    Column("object_id", BigInteger, nullable=False),
+    Column("type_id", Integer, nullable=False),  # 7 OKTMO, 8 cadastral number (the rows in force)
+    Column("value", String(255), nullable=False),
+    Index("ix_staging_gar_params_run_object", "run_id", "object_id", "type_id"),
+)
+
+staging_licences = Table(
+    "staging_licences",
+    metadata,
+    Column("run_id", GUID, nullable=False),
+    Column("number", String(20), nullable=False),
+    Column("status", String(1), nullable=False),  # A active | F finished | C cancelled | R rejected | I inactive
+    Column("ogrn", String(15)),
+    Column("fias_house_guid", GUID),  # one row per listed house (NULL: a licence listing none)
+    Column("house_from", Date),
+    Column("house_to", Date),
+    Index("ix_staging_licences_run_ogrn", "run_id", "ogrn"),
+)
+
+#: APScheduler's SQLAlchemy job store (``gateway scheduler``), owned by the migrations like every other table;
+#: the columns are the job store's own (apscheduler 3.x ``SQLAlchemyJobStore``)
+scheduler_jobs = Table(
+    "apscheduler_jobs",
+    metadata,
+    Column("id", String(191), primary_key=True),
+    Column("next_run_time", Float(25), index=True),
+    Column("job_state", LargeBinary, nullable=False),
+)
+
+
+# -- audit -----------------------------------------------------------------------------------------------------
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    # every administrative action, append-only: who (OS or console user), when, what, on what, how it ended
+    Column("id", SERIAL, primary_key=True, autoincrement=True),
+    Column("at", TS, nullable=False, index=True),
+    Column("actor", String(255), nullable=False),
+    Column("actor_kind", String(16), nullable=False),  # os | console | scheduler
+    Column("action", String(64), nullable=False),  # keys.register, orgs.load, reconcile.resolve, …
+    Column("target", String(255)),
+    Column("outcome", String(16), nullable=False),  # ok | refused | failed
+    Column("detail", JSON),
+    Column("origin", String(255)),  # host, or the console client's address
+)
+
+door_refusals = Table(
+    "door_refusals",
+    metadata,
+    # requests refused at the door, bounded by retention: never the body, only its digest
+    Column("id", SERIAL, primary_key=True, autoincrement=True),
+    Column("at", TS, nullable=False, index=True),
+    Column("peer", String(64)),
+    Column("claimed_org", String(64)),
+    Column("operation", String(64)),
+    Column("code", String(16), nullable=False),
+    Column("body_sha256", String(64)),
+    Column("body_bytes", Integer),
+)
