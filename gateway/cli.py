@@ -525,6 +525,12 @@ def demo(obj: Context, workdir: Path) -> None:
     run(workdir)
 
 
+from gateway.cli_reconcile import reconcile_group, scheduler_command  # noqa: E402
+
+main.add_command(reconcile_group)
+main.add_command(scheduler_command)
+
+
 def run() -> None:
     """The ``gateway`` console script."""
     try:

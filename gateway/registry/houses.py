@@ -237,6 +237,12 @@ class HouseRepository:
         found = _premises(row, row["house_unique"])
         return replace(found, rooms=tuple(self.rooms_of(found.house_guid).get(found.guid, ())))
 
+    def premises_with_cadastral_number(self, number: CadastralNumber) -> Guid | None:
+        """The premises carrying ``number`` (one, if the registry is consistent), if any."""
+        found = self.connection.execute(select(premises.c.guid).where(
+            premises.c.cadastral_number == str(number)).limit(1)).scalar()
+        return Guid.stored(found) if found else None
+
     def rooms_of(self, house_guid: Guid, *, as_of: AsOf | None = None) -> dict[Guid, list[LivingRoom]]:
         """The house's rooms by flat, in the order they were registered (now, or at ``as_of``)."""
         r_ = versions.view(living_rooms, as_of)

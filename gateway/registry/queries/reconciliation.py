@@ -81,8 +81,8 @@ _P = (premises.c.guid, premises.c.number, premises.c.kind, premises.c.cadastral_
 def egrn_candidates(connection: Connection, run_id: str) -> Iterator[PremisesAgainstRegister]:
     """Premises without a CadastralNumber whose house's building has, in the extract, a room of the same
     number — and whose number no other premises of the registry carries already."""
-    s = staging_egrn.c
-    taken = exists().where(premises.c.cadastral_number == s.cad_number)
+    s, other = staging_egrn.c, premises.alias("other").c
+    taken = exists().where(other.cadastral_number == s.cad_number)
     query = (select(*_P, s.cad_number.label("register"), s.area.label("register_area"), s.residential, s.purpose,
                     s.file, s.line)
              .select_from(premises).join(houses, houses.c.guid == premises.c.house_guid)
@@ -206,11 +206,19 @@ def gar_unknown_houses(connection: Connection, run_id: str) -> Iterator[HouseAga
 
 
 def gar_premises(connection: Connection, run_id: str) -> Iterator[tuple[PremisesAgainstRegister, bool]]:
-    """Premises of houses GAR holds as current, each with the cadastral number GAR gives its apartment of the
-    same number (if any), and whether GAR knows such an apartment under the house at all."""
+    """Premises of houses GAR holds as current (or whose retired GUID leads to a current successor), each with
+    the cadastral number GAR gives its apartment of the same number (if any), and whether GAR knows such an
+    apartment under the house at all."""
     g, a, hi, gp = staging_gar_houses.c, staging_gar_apartments.c, staging_gar_hierarchy.c, staging_gar_params.c
-    gar_house = (select(g.object_id).where(g.run_id == run_id, g.object_guid == houses.c.fias_house_guid,
-                                           g.is_actual, g.is_active).limit(1).correlate(houses).scalar_subquery())
+    nxt = aliased(staging_gar_houses).c
+    current = (select(g.object_id).where(g.run_id == run_id, g.object_guid == houses.c.fias_house_guid,
+                                         g.is_actual, g.is_active).limit(1).correlate(houses).scalar_subquery())
+    last_next = (select(g.next_row_id).where(g.run_id == run_id, g.object_guid == houses.c.fias_house_guid)
+                 .order_by(g.row_id.desc()).limit(1).correlate(houses).scalar_subquery())
+    successor = (select(nxt.object_id).where(nxt.run_id == run_id, nxt.row_id == last_next, nxt.is_actual,
+                                             nxt.is_active).limit(1).correlate(houses).scalar_subquery())
+    # a retired house's premises are looked for under its successor, which holds them in GAR now
+    gar_house = func.coalesce(current, successor)
     apartment = (select(a.object_id).select_from(staging_gar_apartments)
                  .join(staging_gar_hierarchy, and_(hi.run_id == run_id, hi.object_id == a.object_id))
                  .where(a.run_id == run_id, hi.parent_object_id == gar_house, a.number == premises.c.number)
