@@ -223,6 +223,12 @@ def as_of_part(label: str, database: DatabaseConfig) -> None:
     as_of.run(label, database)
 
 
+def reconcile_part(label: str, database: DatabaseConfig) -> None:
+    from benchmarks import reconciliation
+
+    reconciliation.run(label, database)
+
+
 def provider_part() -> None:
     from benchmarks import provider_push
 
@@ -237,6 +243,7 @@ PARTS: dict[str, Callable[[], None]] = {
     "readings": lambda: _on_each_database(readings_part),
     "registry": lambda: _on_each_database(registry_part),
     "as-of": lambda: _on_each_database(as_of_part),
+    "reconcile": lambda: _on_each_database(reconcile_part),
     "provider": lambda: provider_part(),
 }
 

@@ -14,7 +14,7 @@ import click
 
 from gateway.sync import fixes
 from gateway.sync.jobs import JOBS
-from gateway.sync.runner import Outcome, run_job, who
+from gateway.sync.runner import run_job, who
 
 
 def _progress(rows: Iterable[Any], what: str) -> Iterable[Any]:
@@ -23,22 +23,6 @@ def _progress(rows: Iterable[Any], what: str) -> Iterable[Any]:
     from tqdm import tqdm
 
     return tqdm(rows, desc=what, unit=" rows", disable=not sys.stderr.isatty(), mininterval=0.5, leave=False)
-
-
-def summary(outcome: Outcome) -> list[str]:
-    """The lines a person reads after a run."""
-    lines = [f"run {outcome.run_id}: job {outcome.job} {outcome.status} in {outcome.seconds:.1f} s; "
-             f"{outcome.staged:,} reference rows staged, {outcome.issues} bad record(s) in the source"]
-    if outcome.error:
-        lines.append(f"  error: {outcome.error}")
-    counts = outcome.counts
-    for kind in sorted(set(counts.found) | set(counts.auto_resolved)):
-        lines.append(f"  {kind:<40} found {counts.found.get(kind, 0):>6}   new {counts.new.get(kind, 0):>6}   "
-                     f"reopened {counts.reopened.get(kind, 0):>4}   "
-                     f"auto-resolved {counts.auto_resolved.get(kind, 0):>5}")
-    if not counts.found and not counts.auto_resolved and outcome.status != "failed":
-        lines.append("  nothing found")
-    return lines
 
 
 @click.group("reconcile")
@@ -55,7 +39,7 @@ def reconcile_run(obj: Any, job: str, source: str | None) -> None:
     gateway = obj.gateway()
     outcome = run_job(gateway, job, source=source, triggered_by=who(), progress=_progress)
     assert outcome is not None
-    for line in summary(outcome):
+    for line in outcome.lines():
         click.echo(line)
     if outcome.status == "failed":
         raise click.ClickException(f"job {job} failed: {outcome.error}")

@@ -21,7 +21,7 @@ from typing import Any
 from lxml import etree
 
 from gateway import bootstrap, nsifile, orgfile
-from gateway.config import Config, DatabaseConfig, WorkerConfig
+from gateway.config import Config, DatabaseConfig, ReconciliationConfig, WorkerConfig
 from gateway.domain.provenance import Provenance
 from gateway.messages.worker import WorkerThread
 from gateway.signing import Signer, keys
@@ -52,8 +52,12 @@ def run(workdir: Path) -> None:
     # the demo prints each refusal itself; the gateway's own log lines go to the log file
     logging.basicConfig(level=logging.INFO, filename=workdir / "gateway.log",
                         format="%(asctime)s level=%(levelname)s logger=%(name)s %(message)s")
+    reference = FIXTURES / "reference"
     config = Config(database=DatabaseConfig(url=f"sqlite:///{workdir / 'gateway.sqlite3'}"),
-                    worker=WorkerConfig(poll_interval=0.05))
+                    worker=WorkerConfig(poll_interval=0.05),
+                    reconciliation=ReconciliationConfig(
+                        cache_dir=str(workdir / "reconciliation"), cadastral_source=str(reference / "egrn"),
+                        address_source=str(reference / "gar"), licences_source=str(reference / "licences")))
     ca = keys.issue_test_ca()
     answers = keys.issue_test_gateway_certificate(ca)
     gateway = bootstrap.build(config, upgrade=True, signer=Signer(answers.key, answers.cert))
@@ -95,6 +99,7 @@ def run(workdir: Path) -> None:
             opened = _accounts(entries, clients)
             _metering(gateway, entries[0], clients, opened)
             _meeting(entries[0], clients)
+            _reconcile(gateway)
     finally:
         worker.stop()
         gateway.engine.dispose()
@@ -286,3 +291,23 @@ def _meeting(mc: orgfile.OrgEntry, clients: Clients) -> None:
         _say(f"     item {item.QuestionNumber}: for {item.Agree}, against {item.Against}, abstained {item.Abstent} "
              f"→ {'adopted' if item.votingResume == 'M' else 'NOT adopted'}  ({item.QuestionName})")
     _say("   the protocol declared item 2 adopted: it needs two thirds of ALL votes, so the registry flags it")
+
+
+def _reconcile(gateway: bootstrap.Gateway) -> None:
+    from gateway.registry import reconciliation as worklist
+    from gateway.sync.scheduler import run_in_scheduler
+
+    _say("\n== 8. reconciliation: the registry against EGRN, GAR and the licence register (fixture extracts), "
+         "run by the scheduler in-process")
+    for job in ("cadastral", "address", "licences", "authority"):
+        outcome = run_in_scheduler(gateway, job)
+        assert outcome is not None
+        for line in outcome.lines():
+            _say(f"   {line}")
+    with gateway.engine.connect() as connection:
+        open_items = list(worklist.find(connection, limit=None))
+    _say(f"   worklist for support: {len(open_items)} open discrepancies, e.g.")
+    for item in sorted(open_items, key=lambda d: (d.severity != "error", d.kind))[:4]:
+        fix = "  → fix: gateway reconcile apply " + item.id if (item.suggested_fix or {}).get("action") == \
+            "set_cadastral_number" else ""
+        _say(f"     [{item.severity}] {item.summary}{fix}")

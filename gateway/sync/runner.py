@@ -48,6 +48,21 @@ class Outcome:
     error: str | None = None
     source_version: str | None = None
 
+    def lines(self) -> list[str]:
+        """What a person reads after a run."""
+        lines = [f"run {self.run_id}: job {self.job} {self.status} in {self.seconds:.1f} s; {self.staged:,} "
+                 f"reference rows staged, {self.issues} bad record(s) in the source"]
+        if self.error:
+            lines.append(f"  error: {self.error}")
+        counts = self.counts
+        for kind in sorted(set(counts.found) | set(counts.auto_resolved)):
+            lines.append(f"  {kind:<40} found {counts.found.get(kind, 0):>6}   new {counts.new.get(kind, 0):>6}   "
+                         f"reopened {counts.reopened.get(kind, 0):>4}   "
+                         f"auto-resolved {counts.auto_resolved.get(kind, 0):>5}")
+        if not counts.found and not counts.auto_resolved and self.status != "failed":
+            lines.append("  nothing found")
+        return lines
+
 
 def _utcnow() -> datetime:
     return datetime.now(UTC)
