@@ -38,7 +38,7 @@ EXPECTED = {"missing_number": "cadastral.candidate", "area_mismatch": "cadastral
 
 def _extract(premises_count: int) -> Path:
     folder = CACHE / f"{premises_count}"
-    done = folder / ".complete"
+    done = folder.with_name(folder.name + ".complete")  # beside it: the extract folder holds extracts only
     if not done.exists():
         folder.mkdir(parents=True, exist_ok=True)
         write_egrn_folder(folder, world(2026, premises_count // PER_HOUSE, PER_HOUSE),
@@ -95,7 +95,7 @@ gateway = bootstrap.build(Config(database=DatabaseConfig(url=url, schema=schema)
 started = time.perf_counter()
 outcome = run_job(gateway, "cadastral", source=source, triggered_by="bench")
 seconds = time.perf_counter() - started
-print(json.dumps({"seconds": seconds, "status": outcome.status, "staged": outcome.staged,
+print(json.dumps({"seconds": seconds, "status": outcome.status, "staged": outcome.staged, "error": outcome.error,
                   "found": outcome.counts.found, "rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """
 
@@ -122,6 +122,10 @@ def run(label: str, database: DatabaseConfig, sizes: list[int] | None = None) ->
             print(f"  {size:>9,} premises: the job failed:\n{child.stderr[-2000:]}")
             continue
         result = json.loads(child.stdout.strip().splitlines()[-1])
+        if result["status"] != "succeeded":
+            print(f"  {size:>9,} premises: the run ended {result['status']}: {result.get('error')}")
+            _reset(database)
+            continue
         planted = world(2026, size // PER_HOUSE, PER_HOUSE).planted()
         wanted = {EXPECTED[k]: n for k, n in planted.items() if k in EXPECTED}
         exact = all(result["found"].get(kind, 0) == n for kind, n in wanted.items())
