@@ -136,6 +136,8 @@ premises = Table(
     Column("created_at", TS, nullable=False),
     Column("updated_at", TS, nullable=False),
     UniqueConstraint("house_guid", "kind", "number"),
+    # reconciliation looks premises up by number (a candidate already carried elsewhere, duplicates)
+    Index("ix_premises_cadastral_number", "cadastral_number"),
 )
 
 messages = Table(

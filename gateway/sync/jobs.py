@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import Connection, or_
 
-from gateway.config import ReconciliationConfig
+from gateway.config import DatabaseConfig, ReconciliationConfig
 from gateway.domain.discrepancies import Finding, Kind, Severity, candidate_score
 from gateway.registry import reconciliation as store
 from gateway.registry.queries import reconciliation as compare
@@ -30,7 +30,7 @@ from gateway.registry.tables import (
     staging_gar_params,
     staging_licences,
 )
-from gateway.sync import staging
+from gateway.sync import parallel, staging
 from gateway.sync.sources import EgrnExtracts, GarRegion, LicenceRegister, Source, gar_regions
 
 #: wraps a stream of rows to show progress (a no-op when not on a terminal)
@@ -50,6 +50,8 @@ class Context:
     settings: ReconciliationConfig
     today: date
     progress: Progress = _quiet
+    #: where the registry is, for work done in other processes (parallel staging)
+    database: DatabaseConfig | None = None
 
 
 class Job:
@@ -109,6 +111,13 @@ class CadastralJob(Job):
     def stage(self, context: Context, sources: list[Source]) -> int:
         (source,) = sources
         assert isinstance(source, EgrnExtracts)
+        if context.database is not None and context.connection.dialect.name == "postgresql" \
+                and len(source.files) > 1 and parallel.workers() > 1:
+            staged, issues, counted = parallel.stage_egrn_files(context.database, context.run_id, source.files)
+            for issue in issues:
+                source.issues.add(issue)
+            source.issues.count += counted - len(issues)  # counted beyond those kept
+            return staged
         rows = context.progress(staging.egrn_rows(context.run_id, source), "EGRN records")
         return store.stage(context.connection, staging_egrn, rows)
 

@@ -122,7 +122,8 @@ def _run(gateway: Gateway, name: str, run_id: str, location: str, actor: str, pr
     clocked = time.monotonic()
     sources = job.open(fetching.local(location, name, settings)) if job.source_kind else []
     with gateway.engine.begin() as connection:
-        context = Context(connection, run_id, settings, today=_today(clock), progress=progress)
+        context = Context(connection, run_id, settings, today=_today(clock), progress=progress,
+                          database=gateway.config.database)
         staged = job.stage(context, sources) if sources else 0
         issues = [issue for source in sources for issue in source.issues]
         issue_count = sum(source.issues.count for source in sources)
