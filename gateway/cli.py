@@ -19,7 +19,7 @@ from gateway import config as config_module
 from gateway.domain.provenance import Provenance
 from gateway.domain.values import Guid
 from gateway.errors import GatewayError
-from gateway.registry import db
+from gateway.registry import audit, db
 from gateway.signing import keys
 
 
@@ -212,6 +212,10 @@ def orgs_load(obj: Context, file: Path) -> None:
             if uow.organisations.get(entry.organisation.guid) is None:
                 uow.organisations.add(entry.organisation)
                 added += 1
+            if entry.jurisdiction and uow.organisations.jurisdiction(entry.organisation.guid) != entry.jurisdiction:
+                uow.organisations.set_jurisdiction(entry.organisation.guid, entry.jurisdiction, at=datetime.now(UTC))
+                audit.record(uow.connection, action="orgs.jurisdiction", target=str(entry.organisation.guid),
+                             detail={"oktmo": list(entry.jurisdiction)})
         uow.commit()
     click.echo(f"registered {added} organisation(s)")
 
@@ -529,6 +533,10 @@ from gateway.cli_reconcile import reconcile_group, scheduler_command  # noqa: E4
 
 main.add_command(reconcile_group)
 main.add_command(scheduler_command)
+
+from gateway.cli_report import report_group  # noqa: E402
+
+main.add_command(report_group)
 
 
 def run() -> None:

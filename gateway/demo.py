@@ -71,6 +71,8 @@ def run(workdir: Path) -> None:
         for entry in entries:
             org = entry.organisation
             uow.organisations.add(org)
+            if entry.jurisdiction:
+                uow.organisations.set_jurisdiction(org.guid, entry.jurisdiction, at=datetime.now(UTC))
             issued[org.guid] = keys.issue_test_certificate(
                 ca, org_name=org.name, ogrn=str(org.ogrn), inn=str(org.inn), algorithm=entry.key_algorithm)
             uow.organisations.register_certificate(org.guid, keys.describe(issued[org.guid].cert))

@@ -45,6 +45,7 @@ class Code(StrEnum):
     ALGORITHM_UNSUPPORTED = "INT002008"
     ORGANISATION_UNKNOWN = "INT002009"
     SIGNATURE_REPLAYED = "INT002010"
+    OPERATION_ROLE_DENIED = "INT002021"  # the operation is answered only for some roles (regulators, operators)
     # Asynchronous state
     MESSAGE_NOT_FOUND = "INT003001"
     MESSAGE_REUSED = "INT003002"
@@ -77,6 +78,12 @@ class Code(StrEnum):
     VOTES_EXCEED_TOTAL = "SRV004002"
     VOTING_TAKEN = "SRV004003"
     VOTING_PERIOD_INVALID = "SRV004004"
+    # Administrative offences (rap) and compliance reports for regulators
+    OUTSIDE_JURISDICTION = "SRV006001"
+    DECREE_NOT_FOUND = "SRV006002"
+    DECREE_OFFENDER_UNKNOWN = "SRV006003"
+    DECREE_ENDED = "SRV006004"
+    REPORT_REQUEST_INVALID = "SRV006005"
     INTERNAL = "SRV999999"
     # Reference-registry sources of reconciliation (gateway.sync.sources): the run fails or is partial
     SOURCE_MALFORMED = "SYN001001"

@@ -18,6 +18,8 @@ class OrgEntry:
     houses: tuple[Path, ...]
     #: importContractRequest / importCharterRequest bodies that give the organisation its houses
     documents: tuple[Path, ...] = ()
+    #: a regulator's regions: OKTMO prefixes its decrees may concern and its compliance reports may show
+    jurisdiction: tuple[str, ...] = ()
 
 
 def read(path: Path) -> list[OrgEntry]:
@@ -36,5 +38,11 @@ def read(path: Path) -> list[OrgEntry]:
             raise ConfigError(f"{path}: organisation #{index}: {exc}") from None
         houses = tuple(path.parent / house for house in item.get("houses", []))
         documents = tuple(path.parent / document for document in item.get("documents", []))
-        entries.append(OrgEntry(org, item.get("key", "rsa"), houses, documents))
+        jurisdiction = tuple(str(p) for p in item.get("jurisdiction", []))
+        if bad := [p for p in jurisdiction if not p.isdigit() or len(p) > 11]:
+            raise ConfigError(f"{path}: organisation #{index}: jurisdiction {bad[0]!r} is not an OKTMO prefix "
+                              "(1 to 11 digits)")
+        if jurisdiction and org.role not in (OrgRole.REGULATOR, OrgRole.OPERATOR):
+            raise ConfigError(f"{path}: organisation #{index}: only a regulator has a jurisdiction")
+        entries.append(OrgEntry(org, item.get("key", "rsa"), houses, documents, jurisdiction))
     return entries

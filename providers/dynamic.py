@@ -37,6 +37,8 @@ __all__ = ["AnswerNotTrusted", "AnswerVerifier", "GisClient", "ImportOutcome", "
 SERVICE_PATHS = {
     "house-management": "/ext-bus-home-management-service/services/HomeManagementAsync",
     "device-metering": "/ext-bus-device-metering-service/services/DeviceMeteringAsync",
+    "rap": "/ext-bus-rap-service/services/RapAsync",
+    "compliance": "/ext-bus-compliance-service/services/ComplianceAsync",  # dom-gateway's own
 }
 BASE_NS = "http://dom.gosuslugi.ru/schema/integration/base/"
 SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"

@@ -114,6 +114,8 @@ def gateway(config: Config, org_entries: list[orgfile.OrgEntry], pki: Pki) -> It
     with built.unit_of_work(TEST_SETUP) as uow:
         for entry in org_entries:
             uow.organisations.add(entry.organisation)
+            if entry.jurisdiction:
+                uow.organisations.set_jurisdiction(entry.organisation.guid, entry.jurisdiction, at=datetime.now(UTC))
             uow.organisations.register_certificate(entry.organisation.guid,
                                                    keys.describe(pki.by_org[str(entry.organisation.guid)].cert))
         uow.commit()

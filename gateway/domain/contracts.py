@@ -34,6 +34,34 @@ class ManagedHouse:
 
 
 @dataclass(frozen=True, slots=True)
+class MonthDay:
+    """A day of the month a contract names (DeviceMeteringsDaySelectionType): 1–31, 31 standing for LastDay
+    (the last day of whatever month), in the month metered or — ``next_month`` (IsNextMonth) — the one after."""
+
+    day: int
+    next_month: bool
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.day <= 31:
+            raise InvalidValue(f"a day of the month {self.day} is not 1 to 31")
+
+    def in_month(self, year: int, month: int) -> date:
+        """The date this day falls on for the month ``year``-``month`` metered."""
+        if self.next_month:
+            year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+        last = (date(year + (month == 12), month % 12 + 1, 1) - date.resolution).day
+        return date(year, month, min(self.day, last))
+
+
+@dataclass(frozen=True, slots=True)
+class ReadingWindow:
+    """DateDetails/PeriodMetering: when readings of a month are transmitted (its end is their deadline)."""
+
+    starts: MonthDay
+    ends: MonthDay
+
+
+@dataclass(frozen=True, slots=True)
 class DocumentData:
     kind: MandateKind
     number: str
@@ -42,6 +70,7 @@ class DocumentData:
     ends_on: date | None  # PlanDateComptetion for contracts; none for a charter
     base: NsiRef | None  # ContractBase (NSI 58) for a contract
     houses: tuple[ManagedHouse, ...]
+    reading_window: ReadingWindow | None = None
 
     def __post_init__(self) -> None:
         if self.ends_on is not None and self.ends_on < self.effective_on:

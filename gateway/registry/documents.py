@@ -35,7 +35,7 @@ class DocumentRepository:
             guid=str(guid), version_guid=str(version), version_number=1, kind=data.kind.value, org_guid=str(org),
             number=data.number, signed_on=data.signed_on, effective_on=data.effective_on, ends_on=data.ends_on,
             base_code=data.base.code if data.base else None, base_guid=str(data.base.guid) if data.base else None,
-            state=DocumentState.APPROVED.value, created_at=at, updated_at=at))
+            state=DocumentState.APPROVED.value, created_at=at, updated_at=at, **_window(data)))
         houses = [(h.fias_house_guid, Guid.new()) for h in data.houses]
         self.connection.execute(insert(mandates), [
             {"object_version_guid": str(object_version), "document_guid": str(guid), "kind": data.kind.value,
@@ -77,6 +77,14 @@ class DocumentRepository:
         self._history.capture(mandates, "document_guid", [str(document.guid)])
         return StoredDocument(document.guid, version, document.kind, document.org, document.number, state,
                               document.version_number + 1, document.houses)
+
+
+def _window(data: DocumentData) -> dict[str, object]:
+    window = data.reading_window
+    if window is None:
+        return {}
+    return {"metering_start_day": window.starts.day, "metering_start_next_month": window.starts.next_month,
+            "metering_end_day": window.ends.day, "metering_end_next_month": window.ends.next_month}
 
 
 def _earlier(a: date | None, b: date | None) -> date | None:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, delete, insert, or_, select, update
 
 from gateway.domain.model import CertificateBinding, CertificateInfo, Organisation, OrgRole
 from gateway.domain.values import Guid, Inn, Kpp, Ogrn
-from gateway.registry.tables import certificates, organisations
+from gateway.registry.tables import certificates, houses, jurisdictions, mandates, organisations
 from gateway.registry.versions import History
 
 
@@ -81,3 +81,27 @@ class OrganisationRepository:
         )
         return [(r.org_guid, r.fingerprint, r.subject, r.not_after, r.revoked_at) for r in rows]
 
+
+    # -- a regulator's jurisdiction ----------------------------------------------------------------------------
+    def jurisdiction(self, org_guid: Guid) -> tuple[str, ...]:
+        """The OKTMO prefixes a regulator oversees (none: it oversees nothing yet)."""
+        j = jurisdictions.c
+        return tuple(self.connection.execute(select(j.oktmo_prefix).where(j.org_guid == str(org_guid))
+                                             .order_by(j.oktmo_prefix)).scalars())
+
+    def set_jurisdiction(self, org_guid: Guid, prefixes: tuple[str, ...], *, at: datetime) -> None:
+        """Replace a regulator's regions (``gateway orgs load`` from ``jurisdiction = [...]``)."""
+        self.connection.execute(delete(jurisdictions).where(jurisdictions.c.org_guid == str(org_guid)))
+        if prefixes:
+            self.connection.execute(insert(jurisdictions), [
+                {"org_guid": str(org_guid), "oktmo_prefix": p, "set_at": at} for p in sorted(set(prefixes))])
+
+    def serves_in(self, org_guid: Guid, prefixes: tuple[str, ...]) -> bool:
+        """The organisation holds a live mandate (contract, charter, supply) over a house in one of the regions."""
+        if not prefixes:
+            return False
+        m, h = mandates.c, houses.c
+        query = (select(m.document_guid).select_from(mandates.join(houses, h.fias_house_guid == m.fias_house_guid))
+                 .where(m.org_guid == str(org_guid), m.annulled.is_(False),
+                        or_(*(h.oktmo.startswith(p) for p in prefixes))).limit(1))
+        return self.connection.execute(query).first() is not None

@@ -448,6 +448,39 @@ living_rooms = Table(
 )
 
 
+# -- administrative offences (the rap service) ----------------------------------------------------------------
+
+decrees = Table(
+    "decrees",
+    metadata,
+    # an inspectorate's penalty decree on an organisation (rap:DecreeInfoType); versioned like every object
+    Column("guid", GUID, primary_key=True),
+    Column("registry_number", String(32), nullable=False, unique=True),
+    Column("regulator_guid", GUID, ForeignKey("organisations.guid"), nullable=False),
+    Column("offender_guid", GUID, ForeignKey("organisations.guid"), nullable=False, index=True),
+    Column("status", String(16), nullable=False),  # Published | Cancelled | Annulled
+    Column("proceeding_date", Date, nullable=False),  # the date of bringing to liability
+    Column("executed", Boolean),
+    Column("fine_paid_on", Date),
+    Column("violation_codes", JSON, nullable=False),  # NSI 229 codes, for the compliance reports
+    Column("data", JSON, nullable=False),  # the decree as posted (gateway.soap.rap_xml)
+    Column("change_reason", JSON),
+    Column("cancel_reason", JSON),
+    Column("version_guid", GUID, nullable=False),
+    Column("created_at", TS, nullable=False),
+    Column("updated_at", TS, nullable=False),
+)
+
+jurisdictions = Table(
+    "jurisdictions",
+    metadata,
+    # the regions (OKTMO prefixes) a regulator oversees: what its decrees may concern and its reports may show
+    Column("org_guid", GUID, ForeignKey("organisations.guid"), primary_key=True),
+    Column("oktmo_prefix", String(11), primary_key=True),
+    Column("set_at", TS, nullable=False),
+)
+
+
 # -- history: the registry's transaction time (gateway.registry.versions writes and reads these) -----------
 
 changesets = Table(
@@ -480,6 +513,7 @@ HISTORY_OF: dict[str, tuple[str, tuple[str, ...]]] = {
     "device_premises": ("device_root_guid", ()),
     "votings": ("guid", ("house_guid",)),
     "protocols": ("guid", ("house_guid",)),
+    "decrees": ("guid", ("offender_guid",)),
 }
 
 

@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from gateway.domain.provenance import Provenance
 from gateway.errors import Conflict
 from gateway.registry.accounts import AccountRepository
+from gateway.registry.decrees import DecreeRepository
 from gateway.registry.documents import DocumentRepository
 from gateway.registry.houses import HouseRepository
 from gateway.registry.metering import MeteringRepository
@@ -33,6 +34,7 @@ class UnitOfWork:
     connection: Connection
     history: History
     accounts: AccountRepository
+    decrees: DecreeRepository
     documents: DocumentRepository
     houses: HouseRepository
     metering: MeteringRepository
@@ -51,6 +53,7 @@ class UnitOfWork:
         self._transaction = self.connection.begin()
         self.history = History(self.connection, self.provenance)
         self.accounts = AccountRepository(self.connection, self.history)
+        self.decrees = DecreeRepository(self.connection, self.history)
         self.documents = DocumentRepository(self.connection, self.history)
         self.houses = HouseRepository(self.connection, self.history)
         self.metering = MeteringRepository(self.connection, self.history)

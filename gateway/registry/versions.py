@@ -283,3 +283,28 @@ def was_known(version: Version, moment: AsOf) -> bool:
         return False
     open_then = version.recorded_to is None or version.recorded_to > moment.at or version.closed_in in moment.excluded
     return version.recorded_from <= moment.at and open_then
+
+
+def recorded_by(history: Table, moment: AsOf | None) -> ColumnElement[bool]:
+    """History rows the registry had recorded by ``moment`` (whether or not later versions replaced them): for
+    "when did the registry first learn this" — the first of them is the evidence's recorded time."""
+    h = history.c
+    if moment is None:
+        return h.recorded_from.is_not(None)  # type: ignore[no-any-return]
+    known = h.recorded_from <= moment.at
+    if moment.excluded:
+        known = and_(known, not_(h.changeset_id.in_(list(moment.excluded))))
+    return known  # type: ignore[no-any-return]
+
+
+def readings_recorded_by(moment: AsOf | None) -> ColumnElement[bool]:
+    """``meter_readings`` rows (kept or superseded) the registry had recorded by ``moment``."""
+    from gateway.registry.tables import meter_readings
+
+    r = meter_readings.c
+    if moment is None:
+        return r.recorded_at.is_not(None)  # type: ignore[no-any-return]
+    known = r.recorded_at <= moment.at
+    if moment.excluded:
+        known = and_(known, not_(r.changeset_id.in_(list(moment.excluded))))
+    return known  # type: ignore[no-any-return]

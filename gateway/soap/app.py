@@ -118,7 +118,7 @@ class GatewayApp:
             folder, _, name = path[len(endpoint.prefix):].partition("/")
             if not _SCHEMA_FILE.fullmatch(name):
                 return None
-            directory = {"services": SCHEMA_ROOT / endpoint.schema.value, "lib": SCHEMA_ROOT / "lib"}.get(folder)
+            directory = {"services": endpoint.schema.folder, "lib": SCHEMA_ROOT / "lib"}.get(folder)
             candidate = directory / name if directory else None
             return candidate if candidate is not None and candidate.is_file() else None
         return None
@@ -209,6 +209,11 @@ class GatewayApp:
             if verified is not None:
                 binding = uow.organisations.certificate_binding(verified.fingerprint)
                 check_binding(binding, fingerprint=verified.fingerprint, sender=org.guid, now=now)
+            if operation.roles and org.role not in operation.roles:
+                raise RequestRefused(f"{operation.name} is answered only for "
+                                     f"{' and '.join(sorted(r.value for r in operation.roles))} organisations; "
+                                     f"organisation {org.guid} is a {org.role.value}",
+                                     code=Code.OPERATION_ROLE_DENIED)
             replay = queue.ReplayKey(verified.replay_key, verified.certificate.not_valid_after_utc) \
                 if verified is not None else None
             guid, new = queue.accept(

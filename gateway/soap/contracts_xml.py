@@ -12,14 +12,16 @@ from gateway.domain.contracts import (
     DocumentCommand,
     DocumentData,
     ManagedHouse,
+    MonthDay,
     PlaceDocument,
+    ReadingWindow,
     StoredDocument,
     TerminateDocument,
     UnsupportedDocumentChange,
 )
 from gateway.domain.values import FiasHouseGuid, Guid, InvalidValue, xs_date
 from gateway.soap import ns
-from gateway.soap.xmlmap import decoded, hm, nsi, required, sub, text, transport_guid
+from gateway.soap.xmlmap import boolean, decoded, hm, nsi, required, sub, text, transport_guid
 
 
 def _day(element: etree._Element, local: str) -> date:
@@ -36,17 +38,31 @@ def _houses(placing: etree._Element) -> tuple[ManagedHouse, ...]:
                               _optional_day(o, "EndDate")) for o in placing.findall(hm("ContractObject")))
 
 
+def _month_day(element: etree._Element) -> MonthDay:
+    """DeviceMeteringsDaySelectionType: Date (1–31) or LastDay, and IsNextMonth."""
+    day = text(element, "Date")
+    return MonthDay(31 if day is None else int(day), boolean(text(element, "IsNextMonth")) is True)
+
+
+def _reading_window(placing: etree._Element) -> ReadingWindow | None:
+    period = placing.find(f"{hm('DateDetails')}/{hm('PeriodMetering')}")
+    if period is None:
+        return None
+    return ReadingWindow(_month_day(period.find(hm("StartDate"))), _month_day(period.find(hm("EndDate"))))
+
+
 def _contract(placing: etree._Element) -> DocumentData:
     return DocumentData(kind=MandateKind.CONTRACT, number=required(placing, "DocNum"),
                         signed_on=_day(placing, "SigningDate"), effective_on=_day(placing, "EffectiveDate"),
                         ends_on=_day(placing, "PlanDateComptetion"), base=nsi(placing, "ContractBase"),
-                        houses=_houses(placing))
+                        houses=_houses(placing), reading_window=_reading_window(placing))
 
 
 def _charter(placing: etree._Element) -> DocumentData:
     on = _day(placing, "Date")
     return DocumentData(kind=MandateKind.CHARTER, number=f"устав от {on.isoformat()}", signed_on=on,
-                        effective_on=on, ends_on=None, base=None, houses=_houses(placing))
+                        effective_on=on, ends_on=None, base=None, houses=_houses(placing),
+                        reading_window=_reading_window(placing))
 
 
 def _command(item: etree._Element, kind: MandateKind) -> DocumentCommand:

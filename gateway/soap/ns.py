@@ -10,6 +10,7 @@ _GIS = "http://dom.gosuslugi.ru/schema/integration/"
 BASE = _GIS + "base/"
 HM = _GIS + "house-management/"
 DM = _GIS + "device-metering/"
+RAP = _GIS + "rap/"
 NSI_BASE = _GIS + "nsi-base/"
 PREMISES_BASE = _GIS + "premises-base/"
 ACCOUNT_BASE = _GIS + "account-base/"
@@ -18,6 +19,9 @@ INDIVIDUAL_REGISTRY_BASE = _GIS + "individual-registry-base/"
 ORGANIZATIONS_REGISTRY_BASE = _GIS + "organizations-registry-base/"
 HM_SERVICE = _GIS + "house-management-service-async/"
 DM_SERVICE = _GIS + "device-metering-service-async/"
+RAP_SERVICE = _GIS + "rap-service-async/"
+#: dom-gateway's own services (gateway/xsd/extensions)
+COMPLIANCE = "urn:dom-gateway:integration:compliance"
 
 #: Prefixes for XPath-style lookups.
 NSMAP = {"soap": SOAP11, "base": BASE, "hm": HM, "dm": DM, "nsi": NSI_BASE, "ds": DS}

@@ -17,25 +17,29 @@ from lxml import etree
 from gateway import metrics
 from gateway.domain.authority import MandateKind
 from gateway.domain.commands import ExportHouse
-from gateway.domain.model import Organisation
+from gateway.domain.model import Organisation, OrgRole
 from gateway.domain.results import ObjectResult
-from gateway.domain.values import FiasHouseGuid, Guid
+from gateway.domain.values import FiasHouseGuid, Guid, InvalidValue
 from gateway.errors import Code
 from gateway.messages.queue import StoredMessage
 from gateway.registry.unit_of_work import UnitOfWork
 from gateway.services import accounts as account_services
+from gateway.services import compliance as compliance_services
 from gateway.services import contracts as contract_services
+from gateway.services import decrees as decree_services
 from gateway.services import houses as house_services
 from gateway.services import metering as metering_services
 from gateway.services import oss as oss_services
 from gateway.signing import Signer
 from gateway.soap import (
     accounts_xml,
+    compliance_xml,
     contracts_xml,
     devices_xml,
     houses_xml,
     ns,
     oss_xml,
+    rap_xml,
     readings_xml,
     results_xml,
 )
@@ -80,7 +84,25 @@ DEVICE_METERING = Endpoint(
     import_result_version="10.0.1.1",
 )
 
-ENDPOINTS = {e.path: e for e in (HOUSE_MANAGEMENT, DEVICE_METERING)}
+RAP = Endpoint(
+    name="RapServiceAsync",
+    path="/ext-bus-rap-service/services/RapAsync",
+    schema=Service.RAP,
+    types_ns=ns.RAP,
+    state_result_version=rap_xml.GETSTATE_VERSION,
+    import_result_version=rap_xml.GETSTATE_VERSION,
+)
+
+COMPLIANCE = Endpoint(  # dom-gateway's own service (gateway/xsd/extensions/compliance)
+    name="ComplianceServiceAsync",
+    path="/ext-bus-compliance-service/services/ComplianceAsync",
+    schema=Service.COMPLIANCE,
+    types_ns=ns.COMPLIANCE,
+    state_result_version=compliance_xml.VERSION,
+    import_result_version=compliance_xml.VERSION,
+)
+
+ENDPOINTS = {e.path: e for e in (HOUSE_MANAGEMENT, DEVICE_METERING, RAP, COMPLIANCE)}
 
 Processor = Callable[[UnitOfWork, Organisation, StoredMessage, datetime, Endpoint], etree._Element]
 
@@ -92,6 +114,8 @@ class Operation:
     request: str  # Clark name of the body element
     versions: frozenset[str]
     process: Processor
+    #: the roles the operation is answered for (empty: any); anyone else is refused at the door
+    roles: frozenset[OrgRole] = frozenset()
 
 
 def _import_result(endpoint: Endpoint, message: StoredMessage) -> tuple[etree._Element, etree._Element]:
@@ -241,6 +265,43 @@ def _export_protocols(uow: UnitOfWork, sender: Organisation, message: StoredMess
     return root
 
 
+def _import_decrees(uow: UnitOfWork, sender: Organisation, message: StoredMessage, now: datetime,
+                    endpoint: Endpoint) -> etree._Element:
+    commands = rap_xml.decode_import_decrees(parse_untrusted(message.payload))
+    results = decree_services.import_decrees(uow, sender, commands, message=message.guid, now=now)
+    root = results_xml.state_result(endpoint.types_ns, endpoint.state_result_version, message.guid, 3)
+    results_xml.append_common_results(root, endpoint.types_ns, results)
+    return root
+
+
+def _export_decrees(uow: UnitOfWork, sender: Organisation, message: StoredMessage, now: datetime,
+                    endpoint: Endpoint) -> etree._Element:
+    query = rap_xml.decode_export_decrees(parse_untrusted(message.payload))
+    found = decree_services.export_decrees(uow, sender, query)
+    root = results_xml.state_result(endpoint.types_ns, endpoint.state_result_version, message.guid, 3)
+    if not found:
+        results_xml.append_error_message(root, Code.DECREE_NOT_FOUND, "no decree you may see matches the request")
+    for decree in found:
+        rap_xml.encode_export_decree(root, decree)
+    return root
+
+
+def _export_compliance(uow: UnitOfWork, sender: Organisation, message: StoredMessage, now: datetime,
+                       endpoint: Endpoint) -> etree._Element:
+    root = results_xml.state_result(endpoint.types_ns, endpoint.state_result_version, message.guid, 3)
+    try:
+        query = compliance_xml.decode_request(parse_untrusted(message.payload))
+    except InvalidValue as exc:
+        results_xml.append_error_message(root, exc.code, str(exc))
+        return root
+    page = compliance_services.export_report(uow, sender, query, now)
+    if isinstance(page, compliance_services.Refusal):
+        results_xml.append_error_message(root, page.code, page.description)
+    else:
+        compliance_xml.encode_page(root, page)
+    return root
+
+
 OPERATIONS: dict[str, Operation] = {
     op.name: op
     for op in (
@@ -283,6 +344,12 @@ OPERATIONS: dict[str, Operation] = {
                   frozenset({"10.0.1.1"}), _import_readings),
         Operation("exportMeteringDeviceHistory", DEVICE_METERING, q(ns.DM, "exportMeteringDeviceHistoryRequest"),
                   frozenset({"10.0.1.1"}), _export_history),
+        Operation("importDecreesAndDocumentsData", RAP, q(ns.RAP, "ImportDecreesAndDocumentsRequest"),
+                  frozenset({"11.10.0.5"}), _import_decrees, decree_services.DECREE_ROLES),
+        Operation("exportDecreesAndDocumentsData", RAP, q(ns.RAP, "ExportDecreesAndDocumentsRequest"),
+                  frozenset({"11.10.0.2"}), _export_decrees, decree_services.DECREE_ROLES),
+        Operation("exportComplianceReport", COMPLIANCE, q(ns.COMPLIANCE, "exportComplianceReportRequest"),
+                  frozenset({compliance_xml.VERSION}), _export_compliance, compliance_services.REPORT_ROLES),
     )
 }
 

@@ -12,6 +12,8 @@ from lxml import etree
 from gateway.errors import Code, SchemaInvalid
 
 SCHEMA_ROOT = Path(__file__).parent / "gis-zhkh-16.3.0.0"
+#: dom-gateway's own services, built like the official ones (extensions/README.md)
+EXTENSION_ROOT = Path(__file__).parent / "extensions"
 BASE_NS = "http://dom.gosuslugi.ru/schema/integration/base/"
 VERSION_ATTR = f"{{{BASE_NS}}}version"
 
@@ -24,14 +26,30 @@ class Service(Enum):
 
     HOUSE_MANAGEMENT = "house-management"
     DEVICE_METERING = "device-metering"
+    RAP = "rap"
+    COMPLIANCE = "compliance"  # dom-gateway's own (extensions/)
+
+    @property
+    def folder(self) -> Path:
+        return (EXTENSION_ROOT if self is Service.COMPLIANCE else SCHEMA_ROOT) / self.value
 
     @property
     def types_xsd(self) -> Path:
-        return SCHEMA_ROOT / self.value / f"hcs-{self.value}-types.xsd"
+        return self.folder / f"hcs-{self.value}-types.xsd"
 
     @property
     def wsdl(self) -> Path:
-        return SCHEMA_ROOT / self.value / f"hcs-{self.value}-service-async.wsdl"
+        return self.folder / f"hcs-{self.value}-service-async.wsdl"
+
+
+class _VendoredLib(etree.Resolver):
+    """An extension's ``../lib/hcs-base.xsd`` is the vendored official one: resolved there, never copied."""
+
+    def resolve(self, url: str, pubid: str | None, context: object) -> object:
+        path = Path(url)
+        if path.parent.name == "lib" and path.parent.parent == EXTENSION_ROOT:
+            return self.resolve_filename(str(SCHEMA_ROOT / "lib" / path.name), context)
+        return None
 
 
 _lock = threading.Lock()
@@ -40,6 +58,7 @@ _lock = threading.Lock()
 @cache
 def _compiled(path: Path) -> etree.XMLSchema:
     parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
+    parser.resolvers.add(_VendoredLib())
     return etree.XMLSchema(etree.parse(str(path), parser))
 
 

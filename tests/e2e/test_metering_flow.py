@@ -112,7 +112,8 @@ def assert_results_are_schema_valid(gateway: Gateway) -> None:
                                   .where(messages.c.result.is_not(None))).all()
     for service, result in rows:
         validate(parse_untrusted(result), Service.DEVICE_METERING if "Metering" in service
-                 else Service.HOUSE_MANAGEMENT)
+                 else Service.RAP if service == "RapServiceAsync"
+                 else Service.COMPLIANCE if service == "ComplianceServiceAsync" else Service.HOUSE_MANAGEMENT)
 
 
 @pytest.fixture
