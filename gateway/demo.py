@@ -102,11 +102,13 @@ def run(workdir: Path) -> None:
             _metering(gateway, entries[0], clients, opened)
             _meeting(entries[0], clients)
             _reconcile(gateway)
+            report = _compliance(gateway, server.url, entries, issued, answers, workdir)
     finally:
         worker.stop()
         gateway.engine.dispose()
     _say(f"\n== done in {time.monotonic() - started:.1f} s; nothing left running. "
          f"Registry and log kept in {workdir}/ (gateway.sqlite3, gateway.log)")
+    _say(f"   compliance report: {report}")
 
 
 def _push_documents(entries: list[orgfile.OrgEntry], clients: Clients) -> None:
@@ -313,3 +315,48 @@ def _reconcile(gateway: bootstrap.Gateway) -> None:
         fix = "  → fix: gateway reconcile apply " + item.id if (item.suggested_fix or {}).get("action") == \
             "set_cadastral_number" else ""
         _say(f"     [{item.severity}] {item.summary}{fix}")
+
+
+def _compliance(gateway: bootstrap.Gateway, url: str, entries: list[orgfile.OrgEntry], issued: dict[Any, keys.Issued],
+                answers: keys.Issued, workdir: Path) -> Path:
+    """A regulator records a penalty decree (rap), then the compliance report: over SOAP for the regulator, and
+    written to HTML."""
+    from providers.dynamic import GisClient
+
+    from gateway.reports import render
+    from gateway.reports.evaluate import Filters
+    from gateway.reports.report import ComplianceReport, end_of_day
+    from gateway.reports.rules import MOSCOW
+
+    _say("\n== 9. compliance: a housing inspectorate records a penalty decree (rap), then who failed to post what")
+    regulator = next(e for e in entries if e.organisation.role == "regulator")
+    mc = entries[0].organisation
+    key, cert = issued[regulator.organisation.guid].key, issued[regulator.organisation.guid].cert
+    rap = GisClient(url, org_guid=str(regulator.organisation.guid), key=key, cert=cert, gateway_cert=answers.cert,
+                    service="rap")
+    decree = parse_untrusted((FIXTURES / "requests" / "decree.xml").read_bytes())
+    decree.find(".//{http://dom.gosuslugi.ru/schema/integration/rap/}TransportGuid").text = str(uuid.uuid4())
+    placed = rap.wait(rap.send("importDecreesAndDocumentsData", rap.request_from_xml(decree)), timeout=30)
+    common = placed.CommonResult[0]
+    _say(f"   decree {common.UniqueNumber} on {mc.name} (proceeding 2026-06-01, not executed): later violations of "
+         "the same article count as repeated (КоАП ст. 4.6)")
+    today = datetime.now(MOSCOW).date()
+    soap = GisClient(url, org_guid=str(regulator.organisation.guid), key=key, cert=cert, gateway_cert=answers.cert,
+                     service="compliance")
+    answer = soap.wait(soap.send("exportComplianceReport", {
+        "AsOfDate": today.isoformat(), "PeriodFrom": "2015-01-01", "Id": "signed-data-container",
+        "version": "1.0.0.0"}), timeout=60).ComplianceReport
+    _say(f"   exportComplianceReport for {regulator.organisation.name} (OKTMO {', '.join(answer.OKTMO)}): "
+         f"{answer.TotalOrganisations} organisation(s), {answer.InBreach} in breach; signed answer verified")
+    for org in answer.Organisation or []:
+        for t in org.Obligation:
+            if t.Late or t.Missing:
+                _say(f"     {org.Name}: {t.ObligationId}: due {t.Due}, on time {t.OnTime}, late {t.Late}, "
+                     f"missing {t.Missing}, repeated {t.Repeated}")
+    path = workdir / "compliance-report.html"
+    with gateway.engine.connect() as connection:
+        report = ComplianceReport(connection, as_of=end_of_day(today),
+                                  filters=Filters(period_from=date(2015, 1, 1), period_to=today))
+        render.write_html(report, path)
+    _say(f"   the whole report (every region, printable, with charts): {path}")
+    return path

@@ -251,14 +251,21 @@ def due_on(obligation: Obligation, trigger: date) -> date:
         return trigger + timedelta(days=rule.n)
     if rule.kind == "next_month_day":
         year, month = first_full_month(trigger)
-        day = rule.day_for(date(year, month, 1)) or 1
+        day = rule.day_for(_following(year, month)) or 1
         return MonthDay(day, next_month=True).in_month(year, month)
     raise ValueError(f"obligation {obligation.id}: a {rule.kind} deadline depends on the month metered")
 
 
+def _following(year: int, month: int) -> date:
+    """The first day of the month after ``year``-``month``: a statutory day applies as in force in the month the
+    deadline falls in (the amendment of 01.03.2026 gives the readings and payment documents of February 2026 until
+    5 March — an assumption, the transitional rule was not found)."""
+    return date(year + 1, 1, 1) if month == 12 else date(year, month + 1, 1)
+
+
 def reading_due(obligation: Obligation, year: int, month: int, window_end: MonthDay | None) -> date:
     """Readings of ``year``-``month``: the contract's window end, never later than the statutory cap in force."""
-    cap_day = obligation.deadline.day_for(date(year, month, 1)) or 1
+    cap_day = obligation.deadline.day_for(_following(year, month)) or 1
     cap = MonthDay(cap_day, next_month=True).in_month(year, month)
     if window_end is None:
         return cap
