@@ -16,6 +16,7 @@ import click
 
 from gateway import bootstrap, nsifile, orgfile
 from gateway import config as config_module
+from gateway.cli_powers import powers_group
 from gateway.domain.provenance import Provenance
 from gateway.domain.values import Guid
 from gateway.errors import GatewayError
@@ -537,6 +538,8 @@ main.add_command(scheduler_command)
 from gateway.cli_report import report_group  # noqa: E402
 
 main.add_command(report_group)
+
+main.add_command(powers_group)
 
 
 def run() -> None:

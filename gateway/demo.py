@@ -22,6 +22,7 @@ from lxml import etree
 
 from gateway import bootstrap, nsifile, orgfile
 from gateway.config import Config, DatabaseConfig, ReconciliationConfig, WorkerConfig
+from gateway.demo_powers import run as _powers
 from gateway.domain.provenance import Provenance
 from gateway.messages.worker import WorkerThread
 from gateway.signing import Signer, keys
@@ -99,8 +100,9 @@ def run(workdir: Path) -> None:
             _refusals(entries, clients, issued)
             _export(entries, clients)
             opened = _accounts(entries, clients)
-            _metering(gateway, entries[0], clients, opened)
+            roots = _metering(gateway, entries[0], clients, opened)
             _meeting(entries[0], clients)
+            _powers(gateway, entries, clients, issued, answers, server.url, roots)
             _reconcile(gateway)
             report = _compliance(gateway, server.url, entries, issued, answers, workdir)
     finally:
@@ -243,7 +245,7 @@ def _nsi(gateway: bootstrap.Gateway, registry: int, code: str) -> NsiRef:
 
 
 def _metering(gateway: bootstrap.Gateway, mc: orgfile.OrgEntry, clients: Clients,
-              opened: list[tuple[str, str, str]]) -> None:
+              opened: list[tuple[str, str, str]]) -> list[str]:
     _say("\n== 5. importMeteringDeviceData: cold-water meters in the first three flats")
     client = clients[mc.organisation.guid]
     fias = etree.parse(str(mc.houses[0])).getroot().findtext(".//{*}FIASHouseGuid")
@@ -277,6 +279,7 @@ def _metering(gateway: bootstrap.Gateway, mc: orgfile.OrgEntry, clients: Clients
         kept = history.OneRateDeviceValue.Values.CurrentValue if history.OneRateDeviceValue.Values else []
         shown = ", ".join(f"{v.DateValue.date()}: {v.MeteringValue}" for v in kept)
         _say(f"   history of ХВ-{number}: {shown}")
+    return roots
 
 
 def _meeting(mc: orgfile.OrgEntry, clients: Clients) -> None:
@@ -301,7 +304,7 @@ def _reconcile(gateway: bootstrap.Gateway) -> None:
     from gateway.registry import reconciliation as worklist
     from gateway.sync.scheduler import run_in_scheduler
 
-    _say("\n== 8. reconciliation: the registry against EGRN, GAR and the licence register (fixture extracts), "
+    _say("\n== 9. reconciliation: the registry against EGRN, GAR and the licence register (fixture extracts), "
          "run by the scheduler in-process")
     for job in ("cadastral", "address", "licences", "authority"):
         outcome = run_in_scheduler(gateway, job)
@@ -321,14 +324,13 @@ def _compliance(gateway: bootstrap.Gateway, url: str, entries: list[orgfile.OrgE
                 answers: keys.Issued, workdir: Path) -> Path:
     """A regulator records a penalty decree (rap), then the compliance report: over SOAP for the regulator, and
     written to HTML."""
-    from providers.dynamic import GisClient
-
     from gateway.reports import render
     from gateway.reports.evaluate import Filters
     from gateway.reports.report import ComplianceReport, end_of_day
     from gateway.reports.rules import MOSCOW
+    from providers.dynamic import GisClient
 
-    _say("\n== 9. compliance: a housing inspectorate records a penalty decree (rap), then who failed to post what")
+    _say("\n== 10. compliance: a housing inspectorate records a penalty decree (rap), then who failed to post what")
     regulator = next(e for e in entries if e.organisation.role == "regulator")
     mc = entries[0].organisation
     key, cert = issued[regulator.organisation.guid].key, issued[regulator.organisation.guid].cert

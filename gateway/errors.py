@@ -45,6 +45,15 @@ class Code(StrEnum):
     ALGORITHM_UNSUPPORTED = "INT002008"
     ORGANISATION_UNKNOWN = "INT002009"
     SIGNATURE_REPLAYED = "INT002010"
+    # Operator signatures under delegated powers (IsOperatorSignature; gateway.domain.powers)
+    POWER_NONE = "INT002011"
+    POWER_NOT_ACCEPTED = "INT002012"
+    POWER_RECALLED = "INT002013"
+    POWER_RENOUNCED = "INT002014"
+    POWER_EXPIRED = "INT002015"
+    POWER_NOT_YET_VALID = "INT002016"
+    POWER_FUNCTION_NOT_COVERED = "INT002017"
+    POWER_REDELEGATED = "INT002018"
     OPERATION_ROLE_DENIED = "INT002021"  # the operation is answered only for some roles (regulators, operators)
     # Asynchronous state
     MESSAGE_NOT_FOUND = "INT003001"
@@ -67,6 +76,9 @@ class Code(StrEnum):
     NO_MANDATE = "SRV002002"
     MANDATE_CONFLICT = "SRV002003"
     CONTRACT_NOT_FOUND = "SRV002004"
+    POWER_DATE_NOT_COVERED = "SRV002005"
+    POWER_RECALLED_SINCE_ACCEPTANCE = "SRV002006"
+    POWER_RENOUNCED_SINCE_ACCEPTANCE = "SRV002007"
     DEVICE_NOT_FOUND = "SRV003001"
     DEVICE_ARCHIVED = "SRV003002"
     READING_BELOW_PREVIOUS = "SRV003003"
@@ -78,6 +90,12 @@ class Code(StrEnum):
     VOTES_EXCEED_TOTAL = "SRV004002"
     VOTING_TAKEN = "SRV004003"
     VOTING_PERIOD_INVALID = "SRV004004"
+    # Granting and ending powers (``gateway powers``): refused, nothing changed
+    POWER_PARTIES_INVALID = "SRV005001"
+    POWER_CONFLICT = "SRV005002"
+    POWER_REDELEGATION = "SRV005003"
+    POWER_TRANSITION_INVALID = "SRV005004"
+    POWER_NOT_FOUND = "SRV005005"
     # Administrative offences (rap) and compliance reports for regulators
     OUTSIDE_JURISDICTION = "SRV006001"
     DECREE_NOT_FOUND = "SRV006002"
@@ -175,6 +193,10 @@ class Conflict(GatewayError):
     """A write collided with what another transaction stored first (a unique key); the object is refused."""
 
     fault_actor = "Server"
+
+
+class PowerRefused(GatewayError):
+    """Granting, accepting, recalling or renouncing a delegated power is refused; nothing changed."""
 
 
 class ConfigError(GatewayError):

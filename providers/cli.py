@@ -35,7 +35,8 @@ def _client(config: config_mod.ProviderConfig) -> ProviderClient:
         raise config_mod.ConfigInvalid(f"{config.path}: [gateway] gateway_cert is required: the pinned certificate "
                                        "every answer must be signed with (ask the gateway's operator for it)")
     return ProviderClient(config.url, org_guid=config.org_guid, key=key, cert=cert, gateway_cert=gateway_cert,
-                          transport=Transport(config.transport), polling=config.polling)
+                          transport=Transport(config.transport), polling=config.polling,
+                          operator_signature=config.operator_signature)
 
 
 def _fail(message: str) -> None:

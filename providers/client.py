@@ -75,12 +75,17 @@ class ProviderClient:
     def __init__(self, base_url: str, *, org_guid: str, key: SigningKey, cert: x509.Certificate,
                  gateway_cert: x509.Certificate | None, transport: Transport | None = None,
                  polling: PollSchedule = OFFICIAL, sleep: Callable[[float], None] = time.sleep,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic, operator_signature: bool = False) -> None:
         """``gateway_cert``: the gateway's answer-signing certificate; every getState answer must carry a valid
         signature by it (``AnswerNotTrusted`` otherwise). ``None`` turns the check off — only for a gateway
-        that does not sign its answers, never in production."""
+        that does not sign its answers, never in production.
+
+        ``operator_signature``: ``key`` and ``cert`` are the operator's of ``org_guid``'s information system (a
+        billing centre, a software vendor), which signs for it under a power ``org_guid`` granted: every request
+        carries ``IsOperatorSignature=true``, and getState names ``org_guid`` as the official clients do."""
         self.base_url = base_url.rstrip("/")
         self.org_guid, self.key, self.cert = org_guid, key, cert
+        self.operator_signature = operator_signature
         self.verifier = wire.AnswerVerifier(gateway_cert) if gateway_cert is not None else None
         self.transport = transport or Transport()
         self.polling, self.sleep, self.clock = polling, sleep, clock
@@ -95,7 +100,8 @@ class ProviderClient:
         spec = by_request(body.tag)
         sign(body, key=self.key, cert=self.cert)
         guid = message_guid or str(uuid.uuid4())
-        return Prepared(spec.name, guid, wire.envelope(body, message_guid=guid, org_guid=self.org_guid))
+        return Prepared(spec.name, guid, wire.envelope(body, message_guid=guid, org_guid=self.org_guid,
+                                                       operator_signature=self.operator_signature))
 
     def post(self, prepared: Prepared) -> str:
         """Send prepared bytes as they are; the gateway's MessageGUID from its Ack. Safe to call again."""
@@ -111,7 +117,7 @@ class ProviderClient:
     def get_state(self, message_guid: str, service: Service = Service.HOUSE_MANAGEMENT) -> State:
         """One getState; the answer's signature is checked against the pinned gateway certificate."""
         request = wire.envelope(wire.get_state_request(message_guid), message_guid=str(uuid.uuid4()),
-                                org_guid=self.org_guid)
+                                org_guid=self.org_guid, operator_signature=self.operator_signature)
         status, data = self.transport.post(self.url(service), request, action="urn:getState")
         answer = wire.answer_body(data, status)
         if self.verifier is not None:

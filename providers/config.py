@@ -39,6 +39,8 @@ class ProviderConfig:
     nsi: tuple[Path, ...]
     max_in_flight: int
     batch_size: int | None
+    #: the key is the operator's of ``org_guid``'s information system, signing under its power (IsOperatorSignature)
+    operator_signature: bool = False
 
     def signing_pair(self) -> tuple[SigningKey, x509.Certificate]:
         password = os.environ.get(self.key_password_env, "").encode() if self.key_password_env else None
@@ -113,7 +115,8 @@ def load(path: Path) -> ProviderConfig:
         transport=transport, polling=schedule,
         nsi=tuple(p for p in (file(n) for n in ([nsi] if isinstance(nsi, str) else nsi)) if p is not None),
         max_in_flight=_get(push, "max_in_flight", int, f"{path}: [push]", 100),
-        batch_size=batch_size or None)
+        batch_size=batch_size or None,
+        operator_signature=_get(gateway, "operator_signature", bool, where, False))
     if config.max_in_flight < 1 or (config.batch_size is not None and config.batch_size < 1):
         raise ConfigInvalid(f"{path}: [push]: max_in_flight and batch_size must be positive")
     return config

@@ -87,10 +87,13 @@ class ImportOutcome:
 class GisClient:
     def __init__(self, base_url: str, *, org_guid: str, key: SigningKey, cert: x509.Certificate,
                  gateway_cert: x509.Certificate | None = None, service: str = "house-management",
-                 timeout: float = 30.0, session: requests.Session | None = None) -> None:
+                 timeout: float = 30.0, session: requests.Session | None = None,
+                 operator_signature: bool = False) -> None:
         """``gateway_cert``: the gateway's answer-signing certificate; when given, every getState answer
-        must carry a valid signature by it (``AnswerNotTrusted`` otherwise)."""
+        must carry a valid signature by it (``AnswerNotTrusted`` otherwise). ``operator_signature``: the key is
+        the operator's of ``org_guid``'s information system, signing under its power (``IsOperatorSignature``)."""
         self.org_guid = org_guid
+        self.operator_signature = operator_signature
         self.address = base_url.rstrip("/") + SERVICE_PATHS[service]
         transport = Transport(session=session or requests.Session(), timeout=timeout, operation_timeout=timeout)  # type: ignore[no-untyped-call]
         # schema imports load from the same server (forbid_external would block them); DTDs and entities stay off
@@ -103,6 +106,9 @@ class GisClient:
 
     def header(self, message_guid: str | None = None) -> Any:
         header_type = self.client.get_element(f"{{{BASE_NS}}}RequestHeader")  # type: ignore[no-untyped-call]
+        if self.operator_signature:
+            return header_type(Date=datetime.now(UTC), MessageGUID=message_guid or str(uuid.uuid4()),
+                               orgPPAGUID=self.org_guid, IsOperatorSignature=True)
         return header_type(Date=datetime.now(UTC), MessageGUID=message_guid or str(uuid.uuid4()),
                            orgPPAGUID=self.org_guid)
 

@@ -38,8 +38,11 @@ class BadAnswer(Exception):
     """The server answered something that is not a SOAP answer of this API (a proxy's error page, …)."""
 
 
-def envelope(body: etree._Element, *, message_guid: str, org_guid: str, date: datetime | None = None) -> bytes:
-    """``soapenv:Envelope`` with ``base:RequestHeader`` (Date, MessageGUID, orgPPAGUID) around ``body``.
+def envelope(body: etree._Element, *, message_guid: str, org_guid: str, date: datetime | None = None,
+             operator_signature: bool = False) -> bytes:
+    """``soapenv:Envelope`` with ``base:RequestHeader`` (Date, MessageGUID, orgPPAGUID, and
+    ``IsOperatorSignature=true`` when the signer is the operator of ``org_guid``'s information system, under a
+    power ``org_guid`` granted it) around ``body``.
 
     The body's own serialisation is spliced in as it is: appending a signed element to a tree that declares
     one of its namespaces under another prefix makes lxml rewrite its prefixes, which changes the canonical
@@ -51,6 +54,8 @@ def envelope(body: etree._Element, *, message_guid: str, org_guid: str, date: da
     etree.SubElement(header, f"{{{BASE}}}Date").text = (date or datetime.now(UTC)).isoformat(timespec="seconds")
     etree.SubElement(header, f"{{{BASE}}}MessageGUID").text = message_guid
     etree.SubElement(header, f"{{{BASE}}}orgPPAGUID").text = org_guid
+    if operator_signature:
+        etree.SubElement(header, f"{{{BASE}}}IsOperatorSignature").text = "true"
     etree.SubElement(env, f"{{{SOAP}}}Body").text = _MARK
     head, tail = etree.tostring(env, encoding="unicode").split(_MARK)
     return b"".join((b"<?xml version='1.0' encoding='UTF-8'?>\n", head.encode(),

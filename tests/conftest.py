@@ -145,6 +145,8 @@ def management_contract(houses: list[str], *, number: str = "УК-тест", sta
 
 #: operations of the messages every ``gateway`` fixture holds before a test starts
 SEED_OPERATIONS = ("importContractData", "importCharterData", "importSupplyResourceContractData")
+#: how many: one per contract or charter of the fixture organisations
+SEED_MESSAGES = sum(len(entry.documents) for entry in orgfile.read(FIXTURES / "organisations.toml"))
 
 
 def post_documents(built: bootstrap.Gateway, entries: list[orgfile.OrgEntry]) -> None:

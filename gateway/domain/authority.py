@@ -18,6 +18,7 @@ from enum import StrEnum
 
 from gateway.domain.model import Organisation, OrgRole
 from gateway.domain.values import FiasHouseGuid, Guid
+from gateway.errors import Code
 
 
 class MandateKind(StrEnum):
@@ -82,9 +83,29 @@ def holds(sender: Organisation, house: FiasHouseGuid, on: date, mandates: Iterab
                for m in mandates)
 
 
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """Why an object may not be posted: its code and a sentence naming who, what, which house and date."""
+
+    code: Code
+    text: str
+
+    def __str__(self) -> str:
+        return self.text
+
+
 def refusal(sender: Organisation, house: FiasHouseGuid, on: date, mandates: Iterable[Mandate],
-            what: str) -> str | None:
-    """Why ``sender`` may not post ``what`` for ``house`` on ``on``, or None if it may."""
+            what: str) -> Refusal | None:
+    """Why ``sender`` may not post ``what`` for ``house`` on ``on``, or None if it may.
+
+    Under a delegated power (``sender.acting_under``) the power must speak for ``on`` (``SRV002005``), and the
+    house authority is still the grantor's own: a power carries functions, never houses (``SRV002002``).
+    """
+    power = sender.acting_under
+    if power is not None and not power.covers(on):
+        side = "before its first day" if on < power.starts_on else "after its last day"
+        return Refusal(Code.POWER_DATE_NOT_COVERED, (
+            f"{what} dated {on.isoformat()} is {side}: {power.describe()} does not speak for that date"))
     if holds(sender, house, on, mandates):
         return None
     held_by_others = sorted({str(m.org) for m in mandates if m.fias_house_guid == house and m.covers(on)
@@ -92,8 +113,11 @@ def refusal(sender: Organisation, house: FiasHouseGuid, on: date, mandates: Iter
     document = {OrgRole.RESOURCE_SUPPLY: "resource supply contract"}.get(sender.role,
                                                                          "management contract or charter")
     others = f"; the house is managed or supplied by {', '.join(held_by_others)} then" if held_by_others else ""
-    return (f"organisation {sender.guid} has no {document} covering house {house} on {on.isoformat()}, "
-            f"so it may not post {what}{others}")
+    delegated = (f" (signed by {power.holder} under power {power.guid}: a power carries functions, not houses)"
+                 if power is not None else "")
+    return Refusal(Code.NO_MANDATE, (
+        f"organisation {sender.guid} has no {document} covering house {house} on {on.isoformat()}, "
+        f"so it may not post {what}{others}{delegated}"))
 
 
 def conflicting(kind: MandateKind, org: Guid, house: FiasHouseGuid, starts_on: date, ends_on: date | None,

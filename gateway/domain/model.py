@@ -6,8 +6,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from gateway.domain.values import CadastralNumber, FiasHouseGuid, Guid, Inn, Kpp, Ogrn, Oktmo
+
+if TYPE_CHECKING:
+    from gateway.domain.powers import Power
 
 
 class OrgRole(StrEnum):
@@ -29,6 +33,10 @@ class Organisation:
     ogrn: Ogrn
     inn: Inn
     kpp: Kpp | None = None
+    #: set while the worker processes a message another organisation signed for this one under a delegated
+    #: power (IsOperatorSignature): the data are this organisation's, and every authority check also asks
+    #: whether the power speaks for the data's date (``authority.refusal``)
+    acting_under: Power | None = None
 
 
 class CadastralStatus(StrEnum):

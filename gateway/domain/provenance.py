@@ -32,18 +32,27 @@ class Provenance:
     actor: str | None = None
     role: str | None = None
     reason: str | None = None
+    #: a message another organisation signed under a delegated power (IsOperatorSignature): the data are
+    #: ``org``'s, signed by ``signed_by`` under ``power``
+    signed_by: Guid | None = None
+    power: Guid | None = None
 
     def __post_init__(self) -> None:
         if self.kind is ProvenanceKind.MESSAGE and (self.message is None or self.org is None):
             raise ValueError("a message's change names the message and its sender")
+        if (self.signed_by is None) != (self.power is None) or (
+                self.power is not None and self.kind is not ProvenanceKind.MESSAGE):
+            raise ValueError("a message signed under a power names both the signer and the power")
         if self.kind is ProvenanceKind.RECONCILIATION and not self.run:
             raise ValueError("a reconciliation change names its run")
         if self.kind is ProvenanceKind.OPERATOR and not (self.actor and self.reason):
             raise ValueError("an operator's change names who made it and why")
 
     @classmethod
-    def of_message(cls, message: Guid, org: Guid) -> Provenance:
-        return cls(ProvenanceKind.MESSAGE, org=org, message=message)
+    def of_message(cls, message: Guid, org: Guid, *, signed_by: Guid | None = None,
+                   power: Guid | None = None) -> Provenance:
+        """A provider's message: ``org``'s data; signed by ``signed_by`` under ``power`` if another signed it."""
+        return cls(ProvenanceKind.MESSAGE, org=org, message=message, signed_by=signed_by, power=power)
 
     @classmethod
     def of_operator(cls, actor: str, reason: str, *, role: str = "support", org: Guid | None = None) -> Provenance:
@@ -56,7 +65,8 @@ class Provenance:
     def describe(self) -> str:
         """One line for logs and CLI listings."""
         if self.kind is ProvenanceKind.MESSAGE:
-            return f"message {self.message} from {self.org}"
+            under = f", signed by {self.signed_by} under power {self.power}" if self.power else ""
+            return f"message {self.message} from {self.org}{under}"
         if self.kind is ProvenanceKind.RECONCILIATION:
             return f"reconciliation run {self.run}" + (f": {self.reason}" if self.reason else "")
         if self.kind is ProvenanceKind.OPERATOR:

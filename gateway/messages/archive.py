@@ -24,21 +24,31 @@ GENESIS = "0" * 64
 _LOCK_KEY = int.from_bytes(b"dgarchiv", "big") >> 1
 
 
-def _chain(prev: str, digest: str, kind: str, message_guid: str, recorded_at: datetime) -> str:
-    text_ = "|".join((prev, digest, kind, message_guid, recorded_at.isoformat()))
-    return hashlib.sha256(text_.encode()).hexdigest()
+def _chain(prev: str, digest: str, kind: str, message_guid: str, recorded_at: datetime,
+           signed_by: str | None = None, power: str | None = None) -> str:
+    parts = [prev, digest, kind, message_guid, recorded_at.isoformat()]
+    if signed_by is not None or power is not None:  # entries of requests signed under a power: both parties
+        parts += [signed_by or "", power or ""]
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()
 
 
-def append(connection: Connection, message_guid: Guid, kind: str, content: bytes, *, at: datetime) -> str:
-    """Add an entry for ``content`` (already stored in ``messages``) in the caller's transaction."""
+def append(connection: Connection, message_guid: Guid, kind: str, content: bytes, *, at: datetime,
+           signed_by: Guid | None = None, power: Guid | None = None) -> str:
+    """Add an entry for ``content`` (already stored in ``messages``) in the caller's transaction.
+
+    A request another organisation signed under a delegated power records who signed and under which power;
+    both are part of the entry's chain value, so neither can be altered or removed unnoticed.
+    """
     if connection.dialect.name == "postgresql":
         connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})
     prev = connection.execute(select(archive.c.chain).order_by(archive.c.seq.desc()).limit(1)).scalar()
     digest = hashlib.sha256(content).hexdigest()
     at = at.astimezone(UTC)  # what the column gives back, so the chain recomputes from the stored value
-    chain = _chain(prev or GENESIS, digest, kind, str(message_guid), at)
+    signer, under = (str(signed_by) if signed_by else None), (str(power) if power else None)
+    chain = _chain(prev or GENESIS, digest, kind, str(message_guid), at, signer, under)
     connection.execute(insert(archive).values(message_guid=str(message_guid), kind=kind, sha256=digest,
-                                              prev=prev or GENESIS, chain=chain, recorded_at=at))
+                                              prev=prev or GENESIS, chain=chain, recorded_at=at, signed_by=signer,
+                                              power_guid=under))
     return chain
 
 
@@ -65,14 +75,14 @@ def verify(connection: Connection) -> Report:
     problems: list[Problem] = []
     prev = GENESIS
     entries = 0
-    for seq, guid, kind, digest, entry_prev, chain, at, request, result in _entries(connection):
+    for seq, guid, kind, digest, entry_prev, chain, at, signed_by, power, request, result in _entries(connection):
         entries += 1
         content = request if kind == "request" else result
         if content is None or hashlib.sha256(content).hexdigest() != digest:
             problems.append(Problem(seq, guid, f"the archived {kind} bytes do not match their SHA-256"))
         if entry_prev != prev:
             problems.append(Problem(seq, guid, "link broken: an entry before this one was removed or altered"))
-        if _chain(entry_prev, digest, kind, guid, at) != chain:
+        if _chain(entry_prev, digest, kind, guid, at, signed_by, power) != chain:
             problems.append(Problem(seq, guid, "entry altered: its chain value does not match its fields"))
         prev = chain
     m, a = messages.c, archive.c
@@ -87,7 +97,8 @@ def verify(connection: Connection) -> Report:
 
 def _entries(connection: Connection) -> Iterator[tuple]:  # type: ignore[type-arg]
     a, m = archive.c, messages.c
-    query = (select(a.seq, a.message_guid, a.kind, a.sha256, a.prev, a.chain, a.recorded_at, m.request, m.result)
+    query = (select(a.seq, a.message_guid, a.kind, a.sha256, a.prev, a.chain, a.recorded_at, a.signed_by,
+                    a.power_guid, m.request, m.result)
              .join_from(archive, messages, a.message_guid == m.guid).order_by(a.seq)
              .execution_options(yield_per=200))
     yield from connection.execute(query)

@@ -41,11 +41,20 @@ class StoredMessage:
     result: bytes | None = None
     last_error: str | None = None
     claim_token: str | None = None
+    #: IsOperatorSignature: the organisation that signed for ``org_guid`` and the power it signed under
+    signed_by: Guid | None = None
+    power_guid: Guid | None = None
+
+    @property
+    def parties(self) -> frozenset[Guid]:
+        """Who may ask getState for it: the organisation whose data it is, and the one that signed it."""
+        return frozenset({self.org_guid} | ({self.signed_by} if self.signed_by else set()))
 
 
 _COLUMNS = (messages.c.guid, messages.c.requester_message_guid, messages.c.org_guid, messages.c.service,
             messages.c.operation, messages.c.state, messages.c.received_at, messages.c.attempts,
-            messages.c.payload, messages.c.result, messages.c.last_error, messages.c.claim_token)
+            messages.c.payload, messages.c.result, messages.c.last_error, messages.c.claim_token,
+            messages.c.signed_by, messages.c.power_guid)
 
 
 def _stored(row: object) -> StoredMessage:
@@ -55,6 +64,8 @@ def _stored(row: object) -> StoredMessage:
         org_guid=Guid(r["org_guid"]), service=r["service"], operation=r["operation"],
         state=MessageState(r["state"]), received_at=r["received_at"], attempts=r["attempts"],
         payload=r["payload"], result=r["result"], last_error=r["last_error"], claim_token=r["claim_token"],
+        signed_by=Guid.stored(r["signed_by"]) if r["signed_by"] else None,
+        power_guid=Guid.stored(r["power_guid"]) if r["power_guid"] else None,
     )
 
 
@@ -72,8 +83,12 @@ class ReplayKey:
 def accept(
     connection: Connection, *, org: Guid, requester_message_guid: Guid, service: str, operation: str,
     request: bytes, payload: bytes, now: datetime, replay: ReplayKey | None = None,
+    signed_by: Guid | None = None, power: Guid | None = None,
 ) -> tuple[Guid, bool]:
     """Store an accepted request; returns (gateway MessageGUID, newly stored?).
+
+    ``signed_by`` and ``power``: another organisation signed it for ``org`` under that delegated power
+    (IsOperatorSignature); both are kept with the message and in its archive entry.
 
     A resend of the same MessageGUID by the same organisation with the same signed content returns the
     original MessageGUID and stores nothing. The same MessageGUID with other content is refused. A signed
@@ -90,12 +105,13 @@ def accept(
                     guid=str(guid), requester_message_guid=str(requester_message_guid), org_guid=str(org),
                     service=service, operation=operation, state=MessageState.RECEIVED.value, received_at=now,
                     attempts=0, request=request, payload=payload,
+                    signed_by=str(signed_by) if signed_by else None, power_guid=str(power) if power else None,
                 ))
                 if replay is not None:
                     connection.execute(insert(signed_payloads).values(
                         replay_key=replay.digest, message_guid=str(guid), org_guid=str(org), accepted_at=now,
                         keep_until=replay.keep_until))
-            archive.append(connection, guid, "request", request, at=now)
+            archive.append(connection, guid, "request", request, at=now, signed_by=signed_by, power=power)
             return guid, True
         except IntegrityError:
             existing = _by_requester(connection, org, requester_message_guid)  # a concurrent resend won

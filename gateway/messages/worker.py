@@ -47,7 +47,9 @@ class Worker:
             return False
         started = self.clock()
         try:
-            with self.unit_of_work(Provenance.of_message(message.guid, message.org_guid)) as uow:
+            provenance = Provenance.of_message(message.guid, message.org_guid, signed_by=message.signed_by,
+                                               power=message.power_guid)
+            with self.unit_of_work(provenance) as uow:
                 result = self.handler(uow, message, started)
                 queue.complete(uow.connection, message, result, now=self.clock())
                 uow.commit()

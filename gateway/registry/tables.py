@@ -158,6 +158,10 @@ messages = Table(
     Column("request", LargeBinary, nullable=False),  # the SOAP envelope, byte-exact as received
     Column("payload", LargeBinary, nullable=False),  # the signed element, canonical, as verified
     Column("result", LargeBinary),  # the getStateResult element the worker produced
+    # IsOperatorSignature: the organisation whose certificate signed (org_guid's data, signed by it) and the
+    # delegated power it signed under; NULL when the organisation signed itself
+    Column("signed_by", GUID),
+    Column("power_guid", GUID, index=True),
     UniqueConstraint("org_guid", "requester_message_guid"),
     Index("ix_messages_state_received", "state", "received_at"),
 )
@@ -185,6 +189,9 @@ archive = Table(
     Column("prev", String(64), nullable=False),  # the previous entry's chain value
     Column("chain", String(64), nullable=False),  # sha256(prev | sha256 | kind | message_guid | recorded_at)
     Column("recorded_at", TS, nullable=False),
+    # a request signed under a delegated power: who signed and under which power (part of the chain value)
+    Column("signed_by", GUID),
+    Column("power_guid", GUID),
     UniqueConstraint("message_guid", "kind"),
 )
 
@@ -495,6 +502,10 @@ changesets = Table(
     Column("actor", String(255)),  # an operator: OS or console user
     Column("role", String(32)),
     Column("reason", String(1000)),
+    # a message signed by another organisation under a delegated power: the data are org_guid's, signed by
+    # signed_by under power_guid (IsOperatorSignature)
+    Column("signed_by", GUID),
+    Column("power_guid", GUID, index=True),
     Column("started_at", TS, nullable=False),  # stamped on its history rows as recorded_from
     Column("committed_at", TS, index=True),  # set under the commit lock just before COMMIT
 )
@@ -752,3 +763,30 @@ door_refusals = Table(
     Column("body_sha256", String(64)),
     Column("body_bytes", Integer),
 )
+
+
+# -- delegated powers (gateway.domain.powers) -------------------------------------------------------------------
+
+powers = Table(
+    "powers",
+    metadata,
+    # a grantor lets a holder (an operator or another provider) sign for it, for some functions, over a period
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("guid", GUID, nullable=False, unique=True),
+    Column("grantor_guid", GUID, ForeignKey("organisations.guid"), nullable=False, index=True),
+    Column("holder_guid", GUID, ForeignKey("organisations.guid"), nullable=False, index=True),
+    Column("functions", JSON, nullable=False),  # sorted list: houses | accounts | devices | readings | …
+    Column("starts_on", Date, nullable=False),  # inclusive, a registry date (UTC+12)
+    Column("ends_on", Date),  # inclusive; NULL: until recalled or renounced
+    Column("state", String(16), nullable=False),  # granted | accepted | recalled | renounced (expired: derived)
+    Column("version_number", Integer, nullable=False),
+    Column("granted_at", TS, nullable=False),
+    Column("accepted_at", TS),
+    Column("ended_at", TS),  # recalled or renounced at
+    Column("changed_at", TS, nullable=False),
+    Column("changed_by", String(255), nullable=False),  # the operator who recorded the last change
+    Column("change_reason", String(1000)),  # why, as the operator recorded it
+)
+
+HISTORY_OF["powers"] = ("guid", ("grantor_guid", "holder_guid"))
+HISTORY["powers"] = _history_table(powers, *HISTORY_OF["powers"])

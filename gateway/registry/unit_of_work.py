@@ -20,6 +20,7 @@ from gateway.registry.metering import MeteringRepository
 from gateway.registry.nsi import NsiRepository
 from gateway.registry.organisations import OrganisationRepository
 from gateway.registry.oss import OssRepository
+from gateway.registry.powers import PowerRepository
 from gateway.registry.versions import History
 
 
@@ -41,6 +42,7 @@ class UnitOfWork:
     nsi: NsiRepository
     organisations: OrganisationRepository
     oss: OssRepository
+    powers: PowerRepository
 
     def __init__(self, engine: Engine, provenance: Provenance | None = None) -> None:
         self.engine = engine
@@ -60,6 +62,7 @@ class UnitOfWork:
         self.nsi = NsiRepository(self.connection)
         self.organisations = OrganisationRepository(self.connection, self.history)
         self.oss = OssRepository(self.connection, self.history)
+        self.powers = PowerRepository(self.connection, self.history)
         return self
 
     def __exit__(

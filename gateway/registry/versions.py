@@ -48,7 +48,7 @@ from sqlalchemy import (
 
 from gateway.domain.provenance import Provenance
 from gateway.registry.sql import among
-from gateway.registry.tables import HISTORY, SERIAL, TS, changesets
+from gateway.registry.tables import HISTORY, HISTORY_OF, SERIAL, TS, changesets
 
 #: pg advisory lock key for "a change set is committing" ("dgcommit" as a 63-bit integer)
 COMMIT_LOCK = int.from_bytes(b"dgcommit", "big") >> 1
@@ -79,7 +79,8 @@ class History:
             values: dict[str, Any] = {
                 "kind": p.kind.value, "org_guid": str(p.org) if p.org else None,
                 "message_guid": str(p.message) if p.message else None, "run_id": p.run, "actor": p.actor,
-                "role": p.role, "reason": p.reason}
+                "role": p.role, "reason": p.reason, "signed_by": str(p.signed_by) if p.signed_by else None,
+                "power_guid": str(p.power) if p.power else None}
             if self.connection.dialect.name == "postgresql":
                 values["started_at"] = text("now()")  # the database's clock, the transaction's start
             else:
@@ -239,7 +240,8 @@ def versions_of(connection: Connection, guid: str) -> list[Version]:
         key = _OBJECT_KEY[name]
         h = history.c
         rows = connection.execute(select(history, c.kind.label("cs_kind"), c.message_guid.label("cs_message"),
-                                         c.org_guid.label("cs_org"), c.run_id, c.actor, c.role, c.reason)
+                                         c.org_guid.label("cs_org"), c.run_id, c.actor, c.role, c.reason,
+                                         c.signed_by.label("cs_signed_by"), c.power_guid.label("cs_power"))
                                   .join_from(history, changesets, h.changeset_id == c.id)
                                   .where(h[key] == guid, c.committed_at.is_not(None))
                                   .order_by(h.recorded_from, h.hid)).mappings().all()
@@ -257,10 +259,7 @@ def table_columns(name: str) -> frozenset[str]:
 
 
 #: the column that names the object a history row belongs to (for child rows: their parent object)
-_OBJECT_KEY = {"organisations": "guid", "documents": "guid", "mandates": "document_guid", "houses": "guid",
-               "premises": "guid", "living_rooms": "guid", "accounts": "guid",
-               "account_accommodations": "account_guid", "metering_devices": "root_guid",
-               "device_premises": "device_root_guid", "votings": "guid", "protocols": "guid"}
+_OBJECT_KEY = {name: key for name, (key, _also) in HISTORY_OF.items()}
 _META = {"hid", "recorded_from", "recorded_to", "changeset_id", "superseded_in"}
 _COLUMNS = {name: frozenset(c.name for c in history.columns if c.name not in _META)
             for name, history in HISTORY.items()}
@@ -269,7 +268,8 @@ _COLUMNS = {name: frozenset(c.name for c in history.columns if c.name not in _ME
 def _describe(row: Any) -> str:
     kind = row["cs_kind"]
     if kind == "message":
-        return f"message {row['cs_message']} from {row['cs_org']}"
+        under = f", signed by {row['cs_signed_by']} under power {row['cs_power']}" if row["cs_power"] else ""
+        return f"message {row['cs_message']} from {row['cs_org']}{under}"
     if kind == "reconciliation":
         return f"reconciliation run {row['run_id']}" + (f": {row['reason']}" if row["reason"] else "")
     if kind == "operator":

@@ -120,8 +120,8 @@ def _refusal(uow: UnitOfWork, sender: Organisation, item: AccountToImport, place
             if accommodation.living_room_guid:
                 return Code.PREMISES_NOT_FOUND, f"no living room {accommodation.living_room_guid} is registered"
             return Code.HOUSE_NOT_FOUND, f"no house with FIAS GUID {accommodation.fias_house_guid} is registered"
-        if why := authority.refusal(sender, place[1], on, mandates, "its accounts"):
-            return Code.NO_MANDATE, why
+        if denied := authority.refusal(sender, place[1], on, mandates, "its accounts"):
+            return denied.code, denied.text
     if item.data.closed is not None and (
             why := uow.nsi.refusal(CLOSE_REASON_NSI, item.data.closed.reason, "CloseReason")):
         return Code.NSI_UNKNOWN, why

@@ -141,9 +141,9 @@ def _update_house(uow: UnitOfWork, sender: Organisation, item: HouseToUpdate, *,
     if house is None:
         return ObjectResult.failed(item.transport_guid, Code.HOUSE_NOT_FOUND,
                                    f"no house with FIAS GUID {fias} is registered; send ApartmentHouseToCreate"), None
-    if why := authority.refusal(sender, fias, authority.today(now), uow.documents.mandates([fias]),
+    if denied := authority.refusal(sender, fias, authority.today(now), uow.documents.mandates([fias]),
                                 "this house's data"):
-        return ObjectResult.failed(item.transport_guid, Code.NO_MANDATE, why), None
+        return ObjectResult.failed(item.transport_guid, denied.code, denied.text), None
     for registry, what in ((HOUSE_STATE_NSI, "state"), (OLSON_TZ_NSI, "olson_tz")):
         ref = item.changes.get(what)
         if isinstance(ref, NsiRef) and (why := uow.nsi.refusal(registry, ref, what)):
@@ -252,9 +252,9 @@ def _create_house(
         return refused, None
     assert isinstance(item, HouseToCreate) and not isinstance(item.data, InvalidValue)
     fias = item.data.fias_house_guid
-    if why := authority.refusal(sender, fias, authority.today(now), uow.documents.mandates([fias]),
+    if denied := authority.refusal(sender, fias, authority.today(now), uow.documents.mandates([fias]),
                                 "this house's data"):
-        return ObjectResult.failed(item.transport_guid, Code.NO_MANDATE, why), None
+        return ObjectResult.failed(item.transport_guid, denied.code, denied.text), None
     if uow.houses.find_house_holder(fias) is not None:
         text = f"house with FIAS GUID {fias} is already registered; send ApartmentHouseToUpdate"
         return ObjectResult.failed(item.transport_guid, Code.HOUSE_ALREADY_REGISTERED, text), None

@@ -103,9 +103,9 @@ def _device(uow: UnitOfWork, sender: Organisation, request_house: FiasHouseGuid 
     house_guid = uow.houses.guid_of(fias)
     if house_guid is None:
         return failed(Code.HOUSE_NOT_FOUND, f"no house with FIAS GUID {fias} is registered")
-    if why := authority.refusal(sender, fias, authority.today(now), uow.documents.mandates([fias]),
+    if denied := authority.refusal(sender, fias, authority.today(now), uow.documents.mandates([fias]),
                                 "its metering devices"):
-        return failed(Code.NO_MANDATE, why)
+        return failed(denied.code, denied.text)
     for resource in data.resources:
         if resource.resource is not None and (
                 why := uow.nsi.refusal(MUNICIPAL_RESOURCE_NSI, resource.resource, "MunicipalResource")):
@@ -148,9 +148,9 @@ def _archive(uow: UnitOfWork, sender: Organisation, item: DeviceToArchive,
     if device.archived_on is not None:
         return failed(Code.DEVICE_ARCHIVED, f"device {device.data.number} was archived on {device.archived_on}")
     on = item.on or authority.today(now)
-    if why := authority.refusal(sender, device.fias_house_guid, on, uow.documents.mandates([device.fias_house_guid]),
+    if denied := authority.refusal(sender, device.fias_house_guid, on, uow.documents.mandates([device.fias_house_guid]),
                                 "its metering devices"):
-        return failed(Code.NO_MANDATE, why)
+        return failed(denied.code, denied.text)
     if item.reason is not None and (why := uow.nsi.refusal(ARCHIVING_REASON_NSI, item.reason, "ArchivingReason")):
         return failed(Code.NSI_UNKNOWN, why)
     successor = None
@@ -287,8 +287,8 @@ def _verification(uow: UnitOfWork, sender: Organisation, request_house: FiasHous
     if item.sealed_on > day:
         return ObjectResult.failed(transport, Code.READING_FUTURE_DATE, f"verification sealed on {item.sealed_on}, "
                                                                         f"after today ({day})")
-    if why := authority.refusal(sender, device.fias_house_guid, item.sealed_on, batch.mandates, "verifications"):
-        return ObjectResult.failed(transport, Code.NO_MANDATE, why)
+    if denied := authority.refusal(sender, device.fias_house_guid, item.sealed_on, batch.mandates, "verifications"):
+        return ObjectResult.failed(transport, denied.code, denied.text)
     interval = device.data.verification_interval
     value = uow.nsi.directory(VERIFICATION_INTERVAL_NSI).get(interval.code) if interval is not None else None
     years = int(value.value) if value is not None and value.value and value.value.isdigit() else None
@@ -324,8 +324,8 @@ def _reading(uow: UnitOfWork, sender: Organisation, request_house: FiasHouseGuid
     if device is None or (request_house is not None and device.fias_house_guid != request_house):
         where = f" in house {request_house}" if request_house is not None else ""
         return ObjectResult.failed(transport, Code.DEVICE_NOT_FOUND, f"no metering device {named}{where}")
-    if why := authority.refusal(sender, device.fias_house_guid, item.on, batch.mandates, "readings"):
-        return ObjectResult.failed(transport, Code.NO_MANDATE, why)
+    if denied := authority.refusal(sender, device.fias_house_guid, item.on, batch.mandates, "readings"):
+        return ObjectResult.failed(transport, denied.code, denied.text)
     base = device.data.resource(item.resource_code)
     if base is None:
         measured = ", ".join(r.resource.code if r.resource else "electricity" for r in device.data.resources)

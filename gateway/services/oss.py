@@ -93,9 +93,9 @@ def _notice_refusal(uow: UnitOfWork, sender: Organisation, notice: VotingNotice,
     if house is None:
         return ObjectError(Code.HOUSE_NOT_FOUND, f"no house with FIAS GUID {notice.fias_house_guid} is registered")
     on = notice.notice_date or authority.today(now)
-    if why := authority.refusal(sender, notice.fias_house_guid, on, uow.documents.mandates([notice.fias_house_guid]),
+    if denied := authority.refusal(sender, notice.fias_house_guid, on, uow.documents.mandates([notice.fias_house_guid]),
                                 "notices of its owners' meetings"):
-        return ObjectError(Code.NO_MANDATE, why)
+        return ObjectError(denied.code, denied.text)
     if why := notice.period_refusal():
         return ObjectError(Code.VOTING_PERIOD_INVALID, why)
     if why := _agenda_refusal(uow, notice.items):
@@ -132,8 +132,8 @@ def _protocol(uow: UnitOfWork, sender: Organisation, item: ProtocolToImport | Pr
         return failed(Code.HOUSE_NOT_FOUND, f"no house with FIAS GUID {data.fias_house_guid} is registered: "
                                             "the registry counts votes from its premises")
     mandates = uow.documents.mandates([data.fias_house_guid])
-    if why := authority.refusal(sender, data.fias_house_guid, data.date, mandates, "its owners' meeting protocols"):
-        return failed(Code.NO_MANDATE, why)
+    if denied := authority.refusal(sender, data.fias_house_guid, data.date, mandates, "its owners' meeting protocols"):
+        return failed(denied.code, denied.text)
     if why := _agenda_refusal(uow, data.items):
         return failed(Code.NSI_UNKNOWN, why)
     announced = uow.oss.notice_house(item.voting_guid)
@@ -180,8 +180,8 @@ def import_decisions(uow: UnitOfWork, sender: Organisation, items: tuple[OwnerDe
         fias = protocol.data.fias_house_guid
         if fias not in mandates:  # one query per house, not per decision (≤ 10,000 a message)
             mandates[fias] = uow.documents.mandates([fias])
-        if why := authority.refusal(sender, fias, protocol.data.date, mandates[fias], "owners' decisions"):
-            results.append(ObjectResult.failed(transport, Code.NO_MANDATE, why))
+        if denied := authority.refusal(sender, fias, protocol.data.date, mandates[fias], "owners' decisions"):
+            results.append(ObjectResult.failed(transport, denied.code, denied.text))
             continue
         if item.question not in {i.number for i in protocol.data.items}:
             results.append(ObjectResult.failed(transport, Code.VALUE_INVALID,

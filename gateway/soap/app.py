@@ -6,6 +6,7 @@ import json
 import logging
 import re
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
@@ -17,8 +18,18 @@ from sqlalchemy import Engine, text
 
 from gateway import metrics
 from gateway.config import Config
+from gateway.domain.model import CertificateBinding
+from gateway.domain.powers import PowerRefusal, door_decision
 from gateway.domain.values import Guid, InvalidValue
-from gateway.errors import BodyTooLarge, Code, FramingRefused, GatewayError, MessageNotFound, RequestRefused
+from gateway.errors import (
+    BodyTooLarge,
+    Code,
+    FramingRefused,
+    GatewayError,
+    MessageNotFound,
+    RequestRefused,
+    TrustRefused,
+)
 from gateway.messages import queue
 from gateway.messages.queue import MessageState
 from gateway.registry.unit_of_work import UnitOfWork
@@ -54,6 +65,14 @@ def _known_operation(action: str) -> str:
 
 def _utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Signatory:
+    """Who signed a request for the header's organisation (IsOperatorSignature), and under which power."""
+
+    org: Guid
+    power: Guid
 
 
 class GatewayApp:
@@ -206,9 +225,13 @@ class GatewayApp:
             if org is None:
                 raise RequestRefused(f"organisation {sender.org_guid} is not registered with this gateway",
                                      code=Code.ORGANISATION_UNKNOWN)
+            signer: Signatory | None = None
             if verified is not None:
                 binding = uow.organisations.certificate_binding(verified.fingerprint)
-                check_binding(binding, fingerprint=verified.fingerprint, sender=org.guid, now=now)
+                if sender.operator_signature and binding is not None and binding.org_guid != org.guid:
+                    signer = self._operator(uow, binding, verified.fingerprint, org.guid, operation.name, now)
+                else:  # the organisation's own certificate; another's without the flag is INT002007
+                    check_binding(binding, fingerprint=verified.fingerprint, sender=org.guid, now=now)
             if operation.roles and org.role not in operation.roles:
                 raise RequestRefused(f"{operation.name} is answered only for "
                                      f"{' and '.join(sorted(r.value for r in operation.roles))} organisations; "
@@ -218,12 +241,26 @@ class GatewayApp:
                 if verified is not None else None
             guid, new = queue.accept(
                 uow.connection, org=org.guid, requester_message_guid=sender.message_guid, service=endpoint.name,
-                operation=operation.name, request=body, payload=payload, now=now, replay=replay)
+                operation=operation.name, request=body, payload=payload, now=now, replay=replay,
+                signed_by=signer.org if signer else None, power=signer.power if signer else None)
             uow.commit()
-        log.info("event=%s message_guid=%s requester_message_guid=%s org=%s operation=%s bytes=%d",
-                 "accepted" if new else "resend", guid, sender.message_guid, org.guid, operation.name, len(body))
+        log.info("event=%s message_guid=%s requester_message_guid=%s org=%s operation=%s bytes=%d%s",
+                 "accepted" if new else "resend", guid, sender.message_guid, org.guid, operation.name, len(body),
+                 f" signed_by={signer.org} power={signer.power}" if signer else "")
         metrics.REQUESTS.labels(operation.name, "accepted" if new else "resend").inc()
         return envelope.ack(guid, sender.message_guid, now)
+
+    @staticmethod
+    def _operator(uow: UnitOfWork, binding: CertificateBinding, fingerprint: str, grantor: Guid, operation: str,
+                  now: datetime) -> Signatory:
+        """IsOperatorSignature with another organisation's certificate: the certificate must be good for its
+        own organisation, which must hold a power of the header's organisation in force now for the operation
+        (README "Delegated powers": what the door checks; the data's dates are the worker's)."""
+        check_binding(binding, fingerprint=fingerprint, sender=binding.org_guid, now=now)
+        decided = door_decision(grantor, binding.org_guid, operation, now, uow.powers.around(grantor, binding.org_guid))
+        if isinstance(decided, PowerRefusal):
+            raise TrustRefused(decided.text, code=decided.code)
+        return Signatory(binding.org_guid, decided.guid)
 
     @staticmethod
     def _check_action(action: str, operation: str) -> None:
@@ -241,8 +278,10 @@ class GatewayApp:
         metrics.REQUESTS.labels("getState", "answered").inc()
         with self.unit_of_work() as uow:
             message = queue.find(uow.connection, guid)
-        # another organisation's message is reported exactly like a missing one: no existence oracle
-        if message is None or message.org_guid != sender.org_guid or message.service != endpoint.name:
+        # another organisation's message is reported exactly like a missing one: no existence oracle. A message
+        # signed under a power is answered to the header naming its grantor (the official shape: the operator's
+        # software names the organisation it signs for) or its signer (README "Delegated powers", getState)
+        if message is None or sender.org_guid not in message.parties or message.service != endpoint.name:
             raise MessageNotFound(f"no message {guid} from organisation {sender.org_guid} on {endpoint.name}")
         if message.state is MessageState.DONE and message.result is not None:
             result = parse_untrusted(message.result)

@@ -64,12 +64,16 @@ class Sender:
     org_guid: Guid
     message_guid: Guid
     date: str
+    #: ``IsOperatorSignature=true``: signed by the operator of the sender's information system, which must
+    #: hold a delegated power of the sender (README "Delegated powers")
+    operator_signature: bool = False
 
 
 def read_request_header(header: etree._Element | None) -> Sender:
-    """Who sends (orgPPAGUID or SenderID) and the sender's MessageGUID, from ``base:RequestHeader``.
+    """Who sends (orgPPAGUID or SenderID), the sender's MessageGUID and whether the signature is an operator's
+    (``IsOperatorSignature``), from ``base:RequestHeader``.
 
-    The header has already been validated against hcs-base.xsd.
+    The header has already been validated against hcs-base.xsd (xs:boolean: true, false, 1 or 0).
     """
     request_header = header.find(q(ns.BASE, "RequestHeader")) if header is not None else None
     if request_header is None:
@@ -77,15 +81,14 @@ def read_request_header(header: etree._Element | None) -> Sender:
     if request_header.find(q(ns.BASE, "Citizen")) is not None:
         raise RequestRefused("requests on behalf of a citizen (Citizen) are not accepted by this gateway",
                              code=Code.HEADER_INVALID)
-    if request_header.findtext(q(ns.BASE, "IsOperatorSignature")) in {"true", "1"}:
-        raise RequestRefused("IsOperatorSignature is not supported: sign with the organisation's own certificate",
-                             code=Code.HEADER_INVALID)
+    operator = (request_header.findtext(q(ns.BASE, "IsOperatorSignature")) or "").strip() in {"true", "1"}
     org = request_header.findtext(q(ns.BASE, "orgPPAGUID")) or request_header.findtext(q(ns.BASE, "SenderID"))
     try:
         return Sender(
             org_guid=Guid(org or ""),
             message_guid=Guid(request_header.findtext(q(ns.BASE, "MessageGUID")) or ""),
             date=request_header.findtext(q(ns.BASE, "Date")) or "",
+            operator_signature=operator,
         )
     except InvalidValue as exc:
         raise RequestRefused(f"RequestHeader: {exc}", code=Code.HEADER_INVALID) from None

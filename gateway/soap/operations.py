@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -18,6 +18,7 @@ from gateway import metrics
 from gateway.domain.authority import MandateKind
 from gateway.domain.commands import ExportHouse
 from gateway.domain.model import Organisation, OrgRole
+from gateway.domain.powers import processing_refusal
 from gateway.domain.results import ObjectResult
 from gateway.domain.values import FiasHouseGuid, Guid, InvalidValue
 from gateway.errors import Code
@@ -379,7 +380,18 @@ class MessageProcessor:
         sender = uow.organisations.get(message.org_guid)
         if sender is None:  # the organisation existed at acceptance; organisations are never deleted
             raise LookupError(f"organisation {message.org_guid} of message {message.guid} is gone")
-        root = operation.process(uow, sender, message, now, operation.endpoint)
+        root: etree._Element | None = None
+        if message.power_guid is not None:  # signed by another organisation under a delegated power
+            power = uow.powers.get(message.power_guid)
+            if power is None:  # powers are never deleted
+                raise LookupError(f"power {message.power_guid} of message {message.guid} is gone")
+            if (refused := processing_refusal(power, message.operation)) is not None:
+                root = results_xml.state_result(operation.endpoint.types_ns, operation.endpoint.state_result_version,
+                                                message.guid, 3)
+                results_xml.append_error_message(root, refused.code, refused.text)
+            sender = replace(sender, acting_under=power)
+        if root is None:
+            root = operation.process(uow, sender, message, now, operation.endpoint)
         per_object = "ImportResult" if operation.endpoint is DEVICE_METERING else "CommonResult"
         counted = Counter("error" if common.find(q(ns.BASE, "Error")) is not None else "ok"
                           for common in root.iter(q(operation.endpoint.types_ns, per_object)))

@@ -14,7 +14,7 @@ from gateway.messages import archive, queue
 from gateway.registry.tables import archive as archive_table
 from gateway.registry.tables import messages
 from gateway.registry.unit_of_work import UnitOfWork
-from tests.conftest import SEED_OPERATIONS
+from tests.conftest import SEED_MESSAGES
 
 HOUSES = Path(__file__).resolve().parents[2] / "fixtures" / "houses"
 MC = Guid("6e5d4c3b-2a19-4087-b6a5-f4e3d2c1b0a9")
@@ -33,7 +33,7 @@ def _accept(engine: Engine, name: str, requester: Guid | None = None) -> Guid:
 
 
 #: archive entries of the fixture's contracts and charter (request and result each)
-SEEDED = 2 * len(SEED_OPERATIONS)
+SEEDED = 2 * SEED_MESSAGES
 
 
 @pytest.fixture

@@ -19,13 +19,13 @@ def test_support_staff_can_set_up_a_registry_from_the_command_line(tmp_path: Pat
     assert upgraded.exit_code == 0, upgraded.output
     assert f"revision {db.head_revision()}" in upgraded.output
     loaded = runner.invoke(main, ["orgs", "load", str(FIXTURES / "organisations.toml")], env=env)
-    assert "registered 4 organisation(s)" in loaded.output
+    assert "registered 6 organisation(s)" in loaded.output
     issued = runner.invoke(main, ["keys", "issue-test", "--orgs", str(FIXTURES / "organisations.toml"),
                                   "--out", str(tmp_path / "pki")], env=env)
     assert issued.exit_code == 0, issued.output
     assert (tmp_path / "pki" / "TEST-ONLY-6e5d4c3b-2a19-4087-b6a5-f4e3d2c1b0a9.key.pem").exists()
     listed = runner.invoke(main, ["keys", "list"], env=env)
-    assert listed.output.count("TEST-ONLY") == 4
+    assert listed.output.count("TEST-ONLY") == 6
     fingerprint = listed.output.split()[1].rstrip("…")
     assert len(fingerprint) == 16
     assert runner.invoke(main, ["messages", "list"], env=env).exit_code == 0

@@ -59,8 +59,8 @@ def test_house_and_premises_are_registered_with_unique_numbers_and_versions(engi
                 for name in ("houses", "premises", "documents", "mandates")}
         provenance = connection.execute(select(changesets.c.kind, changesets.c.message_guid).join(
             HISTORY["premises"], HISTORY["premises"].c.changeset_id == changesets.c.id).distinct()).all()
-    # besides the fixture's management contract, charter and supply contract, and their houses
-    assert kept == {"houses": 1, "premises": 7, "documents": 3, "mandates": 5}
+    # besides the fixture's documents (two management contracts, a charter and a supply contract) and their houses
+    assert kept == {"houses": 1, "premises": 7, "documents": 4, "mandates": 6}
     assert [kind for kind, message in provenance if message] == ["message"]
 
 

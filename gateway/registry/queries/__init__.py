@@ -14,12 +14,14 @@ from gateway.registry.queries.rows import (
     AccommodationRow,
     AccountRow,
     CadastralCount,
+    ChangesetRow,
     DeviceRow,
     DocumentRow,
     HouseRow,
     MandateRow,
     MessageRow,
     OrganisationRow,
+    PowerRow,
     PremisesRow,
     ProtocolRow,
     ReadingRow,
@@ -28,6 +30,7 @@ from gateway.registry.queries.rows import (
 )
 
 __all__ = [
-    "AccommodationRow", "AccountRow", "CadastralCount", "DeviceRow", "DocumentRow", "HouseRow", "MandateRow",
-    "MessageRow", "OrganisationRow", "PremisesRow", "ProtocolRow", "ReadingRow", "Reader", "RoomRow", "VotingRow",
+    "AccommodationRow", "AccountRow", "CadastralCount", "ChangesetRow", "DeviceRow", "DocumentRow", "HouseRow",
+    "MandateRow", "MessageRow", "OrganisationRow", "PowerRow", "PremisesRow", "ProtocolRow", "ReadingRow", "Reader",
+    "RoomRow", "VotingRow",
 ]

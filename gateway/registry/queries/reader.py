@@ -14,12 +14,14 @@ from gateway.registry.queries.rows import (
     AccommodationRow,
     AccountRow,
     CadastralCount,
+    ChangesetRow,
     DeviceRow,
     DocumentRow,
     HouseRow,
     MandateRow,
     MessageRow,
     OrganisationRow,
+    PowerRow,
     PremisesRow,
     ProtocolRow,
     ReadingRow,
@@ -30,6 +32,7 @@ from gateway.registry.sql import among
 from gateway.registry.tables import (
     account_accommodations,
     accounts,
+    changesets,
     device_premises,
     documents,
     houses,
@@ -39,6 +42,7 @@ from gateway.registry.tables import (
     meter_readings,
     metering_devices,
     organisations,
+    powers,
     premises,
     protocols,
     votings,
@@ -299,12 +303,16 @@ class Reader:
     # -- the message archive --------------------------------------------------------------------------------
     def messages(self, *, state: str | None = None, org: str | None = None, operation: str | None = None,
                  received_from: datetime | None = None, received_to: datetime | None = None,
+                 signed_by: str | None = None, power: str | None = None,
                  limit: int = 50, offset: int = 0) -> list[MessageRow]:
-        """Messages newest first (a page of ``limit`` from ``offset``); the bodies are not read."""
+        """Messages newest first (a page of ``limit`` from ``offset``); the bodies are not read. ``org`` is whose
+        data a message holds; ``signed_by`` / ``power`` find those another organisation signed under a power."""
         m = messages.c
         query = select(m.guid, m.org_guid, m.service, m.operation, m.state, m.attempts, m.received_at,
-                       m.processed_at, m.last_error).order_by(m.received_at.desc(), m.guid).limit(limit).offset(offset)
-        for column, value in ((m.state, state), (m.org_guid, org), (m.operation, operation)):
+                       m.processed_at, m.last_error, m.signed_by, m.power_guid
+                       ).order_by(m.received_at.desc(), m.guid).limit(limit).offset(offset)
+        for column, value in ((m.state, state), (m.org_guid, org), (m.operation, operation),
+                              (m.signed_by, signed_by), (m.power_guid, power)):
             if value is not None:
                 query = query.where(column == value)
         if received_from is not None:
@@ -312,12 +320,51 @@ class Reader:
         if received_to is not None:
             query = query.where(m.received_at < received_to)
         return [MessageRow(r.guid, r.org_guid, r.service, r.operation, r.state, r.attempts, r.received_at,
-                           r.processed_at, r.last_error) for r in self.connection.execute(query)]
+                           r.processed_at, r.last_error, r.signed_by, r.power_guid)
+                for r in self.connection.execute(query)]
 
     def dead_messages(self) -> list[str]:
         """The MessageGUIDs of every dead-lettered message."""
         return list(self.connection.execute(select(messages.c.guid).where(messages.c.state == "dead")
                                             .order_by(messages.c.received_at)).scalars())
+
+    # -- delegated powers and where changes came from ----------------------------------------------------------
+    def powers(self, *, grantor: str | None = None, holder: str | None = None,
+               guids: Iterable[str] = ()) -> Iterator[PowerRow]:
+        """Delegated powers as the registry held them at the moment, oldest first."""
+        p = self.view(powers)
+        query = select(p).order_by(p.c.id)
+        if grantor is not None:
+            query = query.where(p.c.grantor_guid == grantor)
+        if holder is not None:
+            query = query.where(p.c.holder_guid == holder)
+        if wanted := list(guids):
+            query = query.where(self._in(p.c.guid, wanted))
+        for r in self._stream(query):
+            yield PowerRow(r["guid"], r["grantor_guid"], r["holder_guid"], tuple(r["functions"]), r["starts_on"],
+                           r["ends_on"], r["state"], r["version_number"], r["granted_at"], r["accepted_at"],
+                           r["ended_at"], r["changed_at"], r["changed_by"], r["change_reason"])
+
+    def changesets(self, *, ids: Iterable[int] = (), org: str | None = None, signed_by: str | None = None,
+                   power: str | None = None, messages_: Iterable[str] = ()) -> Iterator[ChangesetRow]:
+        """Committed change sets (known at the moment) with their provenance: whose data (``org_guid``), and for
+        a message signed under a delegated power, who signed it and under which power. History rows name theirs
+        in ``changeset_id`` (readings and owners' decisions too)."""
+        c = changesets.c
+        query = select(changesets).where(c.committed_at.is_not(None)).order_by(c.id)
+        if self.at is not None:
+            query = query.where(c.committed_at <= self.at)
+        if wanted := sorted(set(ids)):
+            query = query.where(c.id.in_(wanted))
+        for column, value in ((c.org_guid, org), (c.signed_by, signed_by), (c.power_guid, power)):
+            if value is not None:
+                query = query.where(column == value)
+        if message_list := list(messages_):
+            query = query.where(self._in(c.message_guid, message_list))
+        for r in self._stream(query):
+            yield ChangesetRow(int(r["id"]), r["kind"], r["org_guid"], r["message_guid"], r["signed_by"],
+                               r["power_guid"], r["run_id"], r["actor"], r["role"], r["reason"], r["started_at"],
+                               r["committed_at"])
 
     # -- counts ----------------------------------------------------------------------------------------------
     def count(self, table: Any) -> int:

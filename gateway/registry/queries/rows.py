@@ -231,3 +231,46 @@ class MessageRow:
     received_at: datetime
     processed_at: datetime | None
     last_error: str | None
+    #: IsOperatorSignature: the organisation that signed for ``org_guid`` (whose data it is) and its power
+    signed_by: str | None = None
+    power_guid: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PowerRow:
+    """A delegated power as the registry held it; ``state`` as stored (granted, accepted, recalled, renounced) —
+    ``gateway.domain.powers.Power.state_at`` says whether a live one has expired by a given moment."""
+
+    guid: str
+    grantor_guid: str
+    holder_guid: str
+    functions: tuple[str, ...]
+    starts_on: date
+    ends_on: date | None
+    state: str
+    version_number: int
+    granted_at: datetime
+    accepted_at: datetime | None
+    ended_at: datetime | None
+    changed_at: datetime
+    changed_by: str
+    change_reason: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ChangesetRow:
+    """One committed change set and where it came from: whose data (``org_guid``) and, for a message signed by
+    another organisation under a delegated power, who signed it (``signed_by``) under which power."""
+
+    id: int
+    kind: str  # message | reconciliation | operator | migration
+    org_guid: str | None
+    message_guid: str | None
+    signed_by: str | None
+    power_guid: str | None
+    run_id: str | None
+    actor: str | None
+    role: str | None
+    reason: str | None
+    started_at: datetime
+    committed_at: datetime | None
