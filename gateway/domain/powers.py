@@ -152,7 +152,11 @@ def door_decision(grantor: Guid, signer: Guid, operation: str, now: datetime,
     third organisation, refused as re-delegation). What the door decides is the power's state now; the
     dates the data speak of are the worker's, per object (``authority.refusal``).
     """
-    function = FUNCTION_OF_OPERATION[operation]
+    function = FUNCTION_OF_OPERATION.get(operation)
+    if function is None:  # the regulators' and the operator's own operations (decrees, compliance reports)
+        return PowerRefusal(Code.POWER_FUNCTION_NOT_COVERED, (
+            f"{operation} is never sent under a power (IsOperatorSignature): the organisation signs it with "
+            "its own certificate"))
     known = list(powers)
     direct = [p for p in known if p.grantor == grantor and p.holder == signer]
     if not direct:

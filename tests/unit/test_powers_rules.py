@@ -48,8 +48,15 @@ def code(decided: Power | PowerRefusal) -> Code | None:
     return decided.code if isinstance(decided, PowerRefusal) else None
 
 
-def test_every_operation_of_the_gateway_needs_exactly_one_function() -> None:
-    assert set(FUNCTION_OF_OPERATION) == set(OPERATIONS)
+def test_every_operation_a_provider_sends_needs_exactly_one_function() -> None:
+    assert set(FUNCTION_OF_OPERATION) == {name for name, operation in OPERATIONS.items() if not operation.roles}
+
+
+def test_an_operation_of_regulators_or_the_operator_is_never_sent_under_a_power() -> None:
+    every_function = power(*Function)
+    for name in (name for name, operation in OPERATIONS.items() if operation.roles):
+        decided = door_decision(A, B, name, NOW, [every_function])
+        assert isinstance(decided, PowerRefusal) and decided.code == Code.POWER_FUNCTION_NOT_COVERED, name
 
 
 def test_the_door_finds_the_accepted_power_in_force_for_the_operation() -> None:
