@@ -229,6 +229,13 @@ def reconcile_part(label: str, database: DatabaseConfig) -> None:
     reconciliation.run(label, database)
 
 
+def history_part(label: str, database: DatabaseConfig) -> None:
+    from benchmarks import history
+
+    with tempfile.TemporaryDirectory() as scratch:
+        history.run(label, database, Path(scratch))
+
+
 def provider_part() -> None:
     from benchmarks import provider_push
 
@@ -241,6 +248,7 @@ PARTS: dict[str, Callable[[], None]] = {
     "houses": lambda: _on_each_database(houses_part),
     "load": lambda: _on_each_database(load_part),
     "readings": lambda: _on_each_database(readings_part),
+    "history": lambda: _on_each_database(history_part),
     "registry": lambda: _on_each_database(registry_part),
     "as-of": lambda: _on_each_database(as_of_part),
     "reconcile": lambda: _on_each_database(reconcile_part),
