@@ -15,6 +15,7 @@ import sys
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -216,21 +217,38 @@ def run(label: str, database: DatabaseConfig, scratch: Path, *, senders: int = 8
     flats = _houses(deployment.gateway, deployment.org, messages_count, 100)
     bodies = [envelope(_signed(accounts_body(f), deployment.provider), str(deployment.org)) for f in flats]
     floor_s = statistics.median(floor(deployment.gateway.engine, m, deployment.org) for m in bodies[:5])
+    from benchmarks import baseline
+
+    baseline_s = baseline_seconds(deployment.gateway.engine, bodies[:3], baseline.accounts)
     timing = drive(deployment, [bodies[i::senders] for i in range(senders)], path=PATH,
                    action="urn:importAccountData", operation="importAccountData", concurrency=concurrency)
     report(label, f"importAccountData 100/msg, {senders} senders, {messages_count} msgs", concurrency,
-           timing, messages_count * 100, 100 / floor_s, floor_s)
+           timing, messages_count * 100, 100 / floor_s, floor_s, baseline_s)
     deployment.gateway.engine.dispose()
 
 
 def report(label: str, what: str, concurrency: int, timing: Timing, objects: int, floor_rate: float,
-           floor_s: float) -> None:
+           floor_s: float, baseline_s: float) -> None:
+    """One line per operation: ack latency, the end-to-end rate and its ratios to the floor and to the
+    straightforward pipeline (benchmarks.baseline), both measured on one core in the same run."""
     rate = objects / (timing.finished - timing.started)
+    per_message = floor_rate * floor_s
+    baseline_rate = per_message / baseline_s
     print(f"{label:<9} {what}, worker procs {concurrency} | "
           f"ack p50 {timing.percentile(0.5) * 1000:6.0f} ms p99 {timing.percentile(0.99) * 1000:6.0f} ms | "
           f"{rate:6.0f} obj/s end-to-end = {rate / floor_rate:4.2f} of the floor ({floor_rate:5.0f} obj/s, one core: "
-          f"{floor_s * 1000:.0f} ms/msg) [acks in {timing.acked - timing.started:.1f} s, "
+          f"{floor_s * 1000:.0f} ms/msg), {rate / baseline_rate:4.2f}x the baseline ({baseline_rate:5.0f} obj/s, "
+          f"one core: {baseline_s * 1000:.0f} ms/msg) [acks in {timing.acked - timing.started:.1f} s, "
           f"all done in {timing.finished - timing.started:.1f} s]")
+
+
+def baseline_seconds(engine: Engine, messages: list[bytes], take: Callable[[Engine, bytes], float]) -> float:
+    """Median seconds per message of the straightforward pipeline over RSA twins of ``messages``."""
+    from benchmarks import baseline
+
+    baseline.prepare(engine)
+    twins = [baseline.rsa_twin(m) for m in messages]
+    return statistics.median(take(engine, twins[n % len(twins)]) for n in range(5))
 
 
 def _signed(body: etree._Element, issued: keys.Issued) -> etree._Element:

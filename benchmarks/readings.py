@@ -18,14 +18,15 @@ from pathlib import Path
 from lxml import etree
 from sqlalchemy import Engine, func, insert, select
 
-from benchmarks.load import _e, _houses, _signed, deploy, drive, envelope, report
+from benchmarks import baseline
+from benchmarks.load import _e, _houses, _signed, baseline_seconds, deploy, drive, envelope, report
 from benchmarks.setup import setup_unit_of_work
 from gateway import bootstrap
 from gateway.config import DatabaseConfig
 from gateway.domain.metering import DeviceData, DeviceKind, DeviceResource
 from gateway.domain.model import NsiRef
 from gateway.domain.values import FiasHouseGuid, Guid
-from gateway.registry.tables import houses, messages, meter_readings, premises
+from gateway.registry.tables import changesets, houses, messages, meter_readings, premises
 from gateway.signing import verify
 from gateway.xmlparse import parse_untrusted
 from gateway.xsd import Service, validate
@@ -97,8 +98,9 @@ def floor(engine: Engine, message: bytes, org: Guid) -> float:
                      "recorded_at": now})
     with engine.begin() as connection:
         anchor = connection.execute(select(messages.c.guid).limit(1)).scalar()
+        changeset = connection.execute(select(func.max(changesets.c.id))).scalar()
         for row in rows:
-            row["message_guid"] = anchor
+            row["message_guid"], row["changeset_id"] = anchor, changeset
         connection.execute(insert(meter_readings), rows)
         connection.rollback()  # measure the work, keep the registry as the gateway will find it
     return time.perf_counter() - started
@@ -113,6 +115,7 @@ def run(label: str, database: DatabaseConfig, scratch: Path, *, senders: int = 8
     shares = [[envelope(_signed(readings_body(house, month), deployment.provider), str(org))
                for month in range(1, months + 1)] for house in roots]
     floor_s = statistics.median(floor(gateway.engine, shares[0][0], org) for _ in range(5))
+    baseline_s = baseline_seconds(gateway.engine, [share[0] for share in shares[:3]], baseline.readings)
     timing = drive(deployment, shares, path=PATH, action="urn:importMeteringDeviceValues",
                    operation="importMeteringDeviceValues", concurrency=concurrency)
     total = senders * months
@@ -120,5 +123,5 @@ def run(label: str, database: DatabaseConfig, scratch: Path, *, senders: int = 8
         kept = connection.execute(select(func.count()).select_from(meter_readings)).scalar()
     assert kept == total * 1000, kept  # every reading accepted
     report(label, f"importMeteringDeviceValues 1,000/msg, {senders} senders, {total} msgs", concurrency, timing,
-           total * 1000, 1000 / floor_s, floor_s)
+           total * 1000, 1000 / floor_s, floor_s, baseline_s)
     gateway.engine.dispose()

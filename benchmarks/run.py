@@ -229,6 +229,27 @@ def reconcile_part(label: str, database: DatabaseConfig) -> None:
     reconciliation.run(label, database)
 
 
+def accept_part(label: str, database: DatabaseConfig) -> None:
+    from benchmarks import accept
+
+    with tempfile.TemporaryDirectory() as scratch:
+        accept.run(label, database, Path(scratch))
+
+
+def size_part(label: str, database: DatabaseConfig) -> None:
+    from benchmarks import ingest_size
+
+    with tempfile.TemporaryDirectory() as scratch:
+        ingest_size.run(label, database, Path(scratch))
+
+
+def history_part(label: str, database: DatabaseConfig) -> None:
+    from benchmarks import history
+
+    with tempfile.TemporaryDirectory() as scratch:
+        history.run(label, database, Path(scratch))
+
+
 def provider_part() -> None:
     from benchmarks import provider_push
 
@@ -239,8 +260,11 @@ def provider_part() -> None:
 PARTS: dict[str, Callable[[], None]] = {
     "signatures": lambda: signatures(),
     "houses": lambda: _on_each_database(houses_part),
+    "accept": lambda: _on_each_database(accept_part),
     "load": lambda: _on_each_database(load_part),
     "readings": lambda: _on_each_database(readings_part),
+    "history": lambda: _on_each_database(history_part),
+    "size": lambda: _on_each_database(size_part),
     "registry": lambda: _on_each_database(registry_part),
     "as-of": lambda: _on_each_database(as_of_part),
     "reconcile": lambda: _on_each_database(reconcile_part),

@@ -17,11 +17,15 @@ from sqlalchemy import (
     and_,
     bindparam,
     cast,
+    column,
     func,
     insert,
     select,
+    true,
     update,
+    values,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from gateway.domain.metering import (
     Device,
@@ -240,29 +244,46 @@ class MeteringRepository:
     # readings -------------------------------------------------------------------------------------------
 
     def recent(self, keys: Iterable[SeriesKey], depth: int) -> dict[SeriesKey, list[StoredReading]]:
-        """The ``depth`` latest kept readings of each series, oldest first, in one query for the batch."""
+        """The ``depth`` latest kept readings of each series, oldest first, in one query for the batch.
+
+        Each series is read backwards along ``ix_meter_readings_series`` and stopped after ``depth`` kept rows,
+        so the cost is the batch's size times ``depth`` whatever the meters' history: a LATERAL join over the
+        batch's keys (passed as three arrays) on PostgreSQL, a correlated ``LIMIT`` per key on SQLite. Ranking
+        every kept reading of the batch's meters with ``row_number()`` instead made a 1,000-reading message
+        2× slower at 100 kept readings per meter and 7.5× at 1,000 (measured: ``make bench`` part history).
+        """
         wanted = sorted(set(keys))
         if not wanted:
             return {}
         r = meter_readings.c
-        rank = func.row_number().over(partition_by=(r.device_root_guid, r.resource_code, r.kind),
-                                      order_by=r.reading_date.desc()).label("rank")
-        roots = sorted({k[0] for k in wanted})
-        inner = select(r.guid, r.device_root_guid, r.resource_code, r.kind, r.period, r.reading_date, r.v1, r.v2,
-                       r.v3, r.flags, rank).where(among(self.connection, r.device_root_guid, roots),
-                                                  r.superseded_at.is_(None)).subquery()
-        rows = self.connection.execute(select(inner.c.guid, inner.c.device_root_guid, inner.c.resource_code,
-                                              inner.c.kind, inner.c.period, inner.c.reading_date, inner.c.v1,
-                                              inner.c.v2, inner.c.v3, inner.c.flags).where(inner.c.rank <= depth))
+        columns = (r.guid, r.device_root_guid, r.resource_code, r.kind, r.period, r.reading_date, r.v1, r.v2, r.v3,
+                   r.flags)
+        if self.connection.dialect.name == "postgresql":
+            batch = func.unnest(*(bindparam(None, [k[i] for k in wanted], type_=ARRAY(Text)) for i in range(3))) \
+                .table_valued("root", "resource", "kind").render_derived(name="k")
+            latest = select(*columns).where(
+                r.device_root_guid == batch.c.root, r.resource_code == batch.c.resource, r.kind == batch.c.kind,
+                r.superseded_at.is_(None)).order_by(r.reading_date.desc()).limit(depth).lateral("latest")
+            statement = select(*latest.c).select_from(batch).join(latest, true())
+        else:
+            x = meter_readings.alias("x")
+            batch = values(column("root", Text), column("resource", Text), column("kind", Text),
+                           name="k").data(wanted).cte("k")
+            latest = select(x.c.id).where(
+                x.c.device_root_guid == batch.c.root, x.c.resource_code == batch.c.resource,
+                x.c.kind == batch.c.kind, x.c.superseded_at.is_(None)).order_by(x.c.reading_date.desc()) \
+                .limit(depth).correlate(batch).scalar_subquery()
+            statement = select(*columns).select_from(batch).join(meter_readings, r.id.in_(latest))
+        rows = self.connection.execute(statement)
         found: dict[SeriesKey, list[StoredReading]] = {k: [] for k in wanted}
         kinds = {k.value: k for k in ReadingKind}
         # plain tuples, not mappings: up to 3,000 rows a message, each read once
         for guid, root, resource, kind, period, on, v1, v2, v3, flags in rows:
             series = found.get((root, resource, kind))
             if series is not None:
-                values = (v1,) if v2 is None else (v1, v2) if v3 is None else (v1, v2, v3)
+                values_ = (v1,) if v2 is None else (v1, v2) if v3 is None else (v1, v2, v3)
                 series.append(StoredReading(
-                    guid=Guid.stored(guid), on=on, period=period, values=tuple(Decimal(v) for v in values),
+                    guid=Guid.stored(guid), on=on, period=period, values=tuple(Decimal(v) for v in values_),
                     flags=tuple(f for f in flags.split(",") if f) if flags else (), kind=kinds[kind],
                     resource_code=resource))
         for series in found.values():
