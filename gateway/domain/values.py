@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import secrets
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -83,6 +85,17 @@ class Guid:
     @classmethod
     def new(cls) -> Guid:
         return cls.stored(str(uuid.uuid4()))
+
+    @classmethod
+    def ordered(cls) -> Guid:
+        """A new time-ordered GUID (UUID version 7, RFC 9562 §5.7: 48 bits of Unix milliseconds, then 74
+        random bits), for rows the registry writes by the million (readings): consecutive inserts land on the
+        same few pages of the unique index instead of a random page each. Not for what must not reveal when it
+        was made (MessageGUIDs stay version 4)."""
+        value = (time.time_ns() // 1_000_000) << 80 | secrets.randbits(80)
+        value = value & ~(0xF << 76) | 0x7 << 76  # version 7
+        value = value & ~(0x3 << 62) | 0x2 << 62  # RFC 9562 variant
+        return cls.stored(str(uuid.UUID(int=value)))
 
     @classmethod
     def stored(cls, value: str) -> Guid:

@@ -368,9 +368,6 @@ meter_readings = Table(
     Column("changeset_id", SERIAL, nullable=False),  # provenance: the change set that recorded the row
     Column("superseded_in", SERIAL),  # the change set that superseded it
     Index("ix_meter_readings_series", "device_root_guid", "resource_code", "kind", "reading_date"),
-    # the latest kept readings of a series, read backwards and stopped after three (migration 0022)
-    Index("ix_meter_readings_kept_series", "device_root_guid", "resource_code", "kind", "reading_date",
-          sqlite_where=text("superseded_at IS NULL"), postgresql_where=text("superseded_at IS NULL")),
     # one kept reading per device, resource, kind and period: two concurrent writers cannot both keep one
     Index("uq_meter_readings_kept", "device_root_guid", "resource_code", "kind", "period", unique=True,
           sqlite_where=text("superseded_at IS NULL"), postgresql_where=text("superseded_at IS NULL")),

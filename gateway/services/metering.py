@@ -348,7 +348,7 @@ def _reading(uow: UnitOfWork, sender: Organisation, request_house: FiasHouseGuid
     if verdict.error is not None:
         return ObjectResult.failed(transport, *verdict.error)
     seen.add((key, month))
-    accepted = NewReading(Guid.new(), key, month, item.on, item.values, tuple(f.value for f in verdict.flags),
+    accepted = NewReading(Guid.ordered(), key, month, item.on, item.values, tuple(f.value for f in verdict.flags),
                           transport, same.guid if same else None)
     # later readings of the same series in this message are judged against this one
     kept = [s for s in series if s.period != month] + [StoredReading(accepted.guid, item.on, month, item.values)]

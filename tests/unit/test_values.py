@@ -103,3 +103,18 @@ def test_kpp_oktmo_and_area() -> None:
     for bad in ("-1", "NaN", "1.00001", "abc"):
         with pytest.raises(InvalidValue):
             area(bad, "TotalArea")
+
+
+def test_ordered_guids_are_version_7_valid_and_sort_by_the_millisecond_they_were_made() -> None:
+    import time
+    import uuid
+
+    first = Guid.ordered()
+    time.sleep(0.002)
+    second = Guid.ordered()
+    for made in (first, second):
+        parsed = uuid.UUID(str(made))
+        assert (parsed.version, parsed.variant) == (7, uuid.RFC_4122)
+        assert Guid(str(made)) == made  # what the registry writes, it can read back as a GUID
+    assert str(first)[:13] < str(second)[:13]  # the 48-bit millisecond prefix
+    assert len({str(Guid.ordered()) for _ in range(10_000)}) == 10_000
