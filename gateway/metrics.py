@@ -8,6 +8,7 @@ process's samples are merged at scrape.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -17,6 +18,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 from gateway.messages import queue
 
@@ -47,10 +49,19 @@ class QueueCollector(Collector):
     def collect(self) -> Iterator[GaugeMetricFamily]:
         depth = GaugeMetricFamily("gateway_messages", "Messages in the queue/archive by state", labels=["state"])
         lag = GaugeMetricFamily("gateway_queue_lag_seconds", "Age of the oldest message waiting to be processed")
-        with self.engine.connect() as connection:
-            for state, count in queue.depth(connection).items():
-                depth.add_metric([state], count)
-            lag.add_metric([], queue_lag(queue.oldest_waiting(connection)))
+        up = GaugeMetricFamily("gateway_database_up", "1 if the database answered this scrape, else 0")
+        try:
+            with self.engine.connect() as connection:
+                for state, count in queue.depth(connection).items():
+                    depth.add_metric([state], count)
+                lag.add_metric([], queue_lag(queue.oldest_waiting(connection)))
+        except SQLAlchemyError as exc:  # the counters are still worth scraping; the gauge says what is missing
+            logging.getLogger("gateway.metrics").warning("event=metrics_database_down reason=%s", type(exc).__name__)
+            up.add_metric([], 0)
+            yield up
+            return
+        up.add_metric([], 1)
+        yield up
         yield depth
         yield lag
 

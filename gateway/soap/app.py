@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import re
@@ -32,6 +33,7 @@ from gateway.errors import (
 )
 from gateway.messages import queue
 from gateway.messages.queue import MessageState
+from gateway.registry import audit
 from gateway.registry.unit_of_work import UnitOfWork
 from gateway.signing import Signer, verify
 from gateway.signing.policy import check_binding
@@ -46,6 +48,11 @@ log = logging.getLogger("gateway.soap")
 StartResponse = Callable[..., Any]
 _SCHEMA_FILE = re.compile(r"[A-Za-z0-9_.-]+\.xsd")
 SOAP_CONTENT_TYPE = "text/xml; charset=utf-8"
+#: the organisation a refused request claims: its header's orgPPAGUID (or SenderID), looked for near the start
+_CLAIMED_ORG = re.compile(rb"(?:orgPPAGUID|SenderID)>\s*([0-9A-Fa-f]{8}-(?:[0-9A-Fa-f]{4}-){3}[0-9A-Fa-f]{12})\s*<")
+_CLAIM_WINDOW = 16 * 1024
+#: the door trims its record of refusals to the retention settings every this many rows
+REFUSALS_TRIM = 500
 
 
 @lru_cache(maxsize=16)
@@ -180,6 +187,7 @@ class GatewayApp:
     def soap(self, endpoint: Endpoint, environ: dict[str, Any]) -> tuple[int, bytes]:
         now = self.clock()
         action = (environ.get("HTTP_SOAPACTION") or "").strip().strip('"')
+        body: bytes | None = None
         try:
             charset = binding.check_media_type(environ.get("CONTENT_TYPE"))
             binding.check_soap_action(environ.get("HTTP_SOAPACTION"))
@@ -192,12 +200,34 @@ class GatewayApp:
                         error.message[:300])
             metrics.REFUSALS.labels(str(error.code)).inc()
             metrics.REQUESTS.labels(_known_operation(action), "refused").inc()
+            self._record_refusal(error, environ, action, body, now)
             return error.http_status, envelope.fault(error, now)
         except Exception:  # noqa: BLE001 - never leak internals; the log has the traceback
             log.exception("event=internal_error endpoint=%s action=%s", endpoint.name, action or "-")
             internal = GatewayError("internal error; the request was not accepted, send it again later")
             internal.fault_actor = "Server"
             return 500, envelope.fault(internal, now)
+
+    def _record_refusal(self, error: GatewayError, environ: dict[str, Any], action: str, body: bytes | None,
+                        now: datetime) -> None:
+        """The bounded record of door refusals (``gateway audit refusals``): never the body, only its digest.
+        The organisation is the one the header claims (unverified); every REFUSALS_TRIM-th row trims the record
+        to the retention settings. A database that cannot take the row costs the row, never the fault."""
+        claimed = _CLAIMED_ORG.search(body[:_CLAIM_WINDOW]) if body else None
+        settings = self.config.audit
+        try:
+            with self.engine.begin() as connection:
+                row = audit.record_refusal(
+                    connection, at=now, code=str(error.code), peer=environ.get("REMOTE_ADDR"),
+                    claimed_org=claimed.group(1).decode("ascii").lower() if claimed else None,
+                    operation=action.removeprefix("urn:") or None,
+                    body_sha256=hashlib.sha256(body).hexdigest() if body is not None else None,
+                    body_bytes=len(body) if body is not None else None)
+                if row % REFUSALS_TRIM == 0:
+                    audit.prune(connection, now=now, keep_days=0, refusals_keep_days=settings.refusals_keep_days,
+                                refusals_max_rows=settings.refusals_max_rows)
+        except Exception as exc:  # noqa: BLE001 - the fault is answered whatever the record's fate
+            log.warning("event=refusal_not_recorded code=%s reason=%s", error.code, type(exc).__name__)
 
     def _handle(self, endpoint: Endpoint, body: bytes, action: str, now: datetime) -> bytes:
         request = envelope.split(parse_untrusted(body))
