@@ -34,7 +34,9 @@ from providers.client import GatewayFault, ProviderClient
 from providers.polling import PollSchedule
 from providers.records import Account, AccountType, Device, DeviceKind, NsiRef, Person, Reading
 
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+#: the demo's fixtures: copied into the package by a (non-editable) build, else the checkout's fixtures/ folder
+_PACKAGED = Path(__file__).resolve().parent / "_demo_data"
+FIXTURES = _PACKAGED if _PACKAGED.is_dir() else Path(__file__).resolve().parent.parent / "fixtures"
 DEMO_SETUP = Provenance.of_operator("demo", "make demo: fixture organisations, certificates and NSI", role="operator")
 #: the demo's poll intervals; providers use the official schedule (first getState 10 s after the Ack, …)
 Clients = dict[Any, ProviderClient]  # by organisation GUID
