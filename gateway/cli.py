@@ -186,7 +186,11 @@ def worker(obj: Context, once: bool, concurrency: int, metrics_port: int | None)
                  for n in range(concurrency)]
     for process in processes:
         process.start()
-    signal.signal(signal.SIGTERM, lambda *_: [p.terminate() for p in processes])
+    def _terminate(*_: object) -> None:
+        for process in processes:
+            process.terminate()
+
+    signal.signal(signal.SIGTERM, _terminate)
     try:
         for process in processes:
             process.join()

@@ -78,7 +78,7 @@ def exposition(engine: Engine) -> bytes:
     """The /metrics page: this process's (or all processes') samples plus the queue read from the database."""
     registry = CollectorRegistry()
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        MultiProcessCollector(registry)
+        MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
     else:
         for collector in (REQUESTS, REFUSALS, ACK_TO_DONE, OBJECTS, PROCESSING_FAILURES):
             registry.register(collector)

@@ -61,7 +61,7 @@ def _wsdl(endpoint: Endpoint, base_url: str) -> bytes:
     tree = etree.parse(str(endpoint.schema.wsdl), etree.XMLParser(resolve_entities=False, no_network=True))
     for address in tree.iter(q(ns.WSDL_SOAP, "address")):
         address.set("location", base_url.rstrip("/") + endpoint.path)
-    return etree.tostring(tree, xml_declaration=True, encoding="UTF-8")
+    return bytes(etree.tostring(tree, xml_declaration=True, encoding="UTF-8"))
 
 
 def _known_operation(action: str) -> str:
