@@ -20,7 +20,7 @@ from typing import Any
 
 from lxml import etree
 
-from gateway import bootstrap, nsifile, orgfile
+from gateway import bootstrap, ns, nsifile, orgfile
 from gateway.config import Config, DatabaseConfig, ReconciliationConfig, WorkerConfig
 from gateway.demo_powers import run as _powers
 from gateway.domain.provenance import Provenance
@@ -339,7 +339,7 @@ def _compliance(gateway: bootstrap.Gateway, url: str, entries: list[orgfile.OrgE
     rap = GisClient(url, org_guid=str(regulator.organisation.guid), key=key, cert=cert, gateway_cert=answers.cert,
                     service="rap")
     decree = parse_untrusted((FIXTURES / "requests" / "decree.xml").read_bytes())
-    decree.find(".//{http://dom.gosuslugi.ru/schema/integration/rap/}TransportGuid").text = str(uuid.uuid4())
+    decree.find(f".//{{{ns.RAP}}}TransportGuid").text = str(uuid.uuid4())
     placed = rap.wait(rap.send("importDecreesAndDocumentsData", rap.request_from_xml(decree)), timeout=30)
     common = placed.CommonResult[0]
     _say(f"   decree {common.UniqueNumber} on {mc.name} (proceeding 2026-06-01, not executed): later violations of "

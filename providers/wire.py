@@ -17,9 +17,10 @@ from cryptography import x509
 from lxml import etree
 
 from gateway.errors import GatewayError
+from gateway.ns import BASE
+from gateway.ns import SOAP11 as SOAP
 from gateway.signing import keys, verify
 from gateway.xmlparse import parse_untrusted
-from providers.operations import BASE, SOAP
 
 
 class GatewayFault(Exception):

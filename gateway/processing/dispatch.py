@@ -13,14 +13,14 @@ from datetime import datetime
 
 from lxml import etree
 
-from gateway import metrics
+from gateway import metrics, ns
 from gateway.domain.powers import processing_refusal
 from gateway.messages.queue import StoredMessage
+from gateway.ns import q
 from gateway.processing.operations import PROCESSORS, count_on_commit
 from gateway.registry.unit_of_work import UnitOfWork
 from gateway.signing import Signer
-from gateway.soap import ns, results_xml
-from gateway.soap.ns import q
+from gateway.soap import results_xml
 from gateway.soap.operations import DEVICE_METERING, OPERATIONS
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from lxml import etree
 
-from gateway import metrics
+from gateway import metrics, ns
 from gateway.domain.authority import MandateKind
 from gateway.domain.commands import ExportHouse
 from gateway.domain.model import Organisation
@@ -20,6 +20,7 @@ from gateway.domain.results import ObjectResult
 from gateway.domain.values import FiasHouseGuid, Guid, InvalidValue
 from gateway.errors import Code
 from gateway.messages.queue import StoredMessage
+from gateway.ns import q
 from gateway.registry.unit_of_work import UnitOfWork
 from gateway.services import accounts as account_services
 from gateway.services import compliance as compliance_services
@@ -34,13 +35,11 @@ from gateway.soap import (
     contracts_xml,
     devices_xml,
     houses_xml,
-    ns,
     oss_xml,
     rap_xml,
     readings_xml,
     results_xml,
 )
-from gateway.soap.ns import q
 from gateway.soap.operations import Endpoint
 from gateway.xmlparse import parse_untrusted
 

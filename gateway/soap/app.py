@@ -17,7 +17,7 @@ from lxml import etree
 from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy import Engine, text
 
-from gateway import metrics
+from gateway import metrics, ns
 from gateway.config import Config
 from gateway.domain.model import CertificateBinding
 from gateway.domain.powers import PowerRefusal, door_decision
@@ -33,12 +33,12 @@ from gateway.errors import (
 )
 from gateway.messages import queue
 from gateway.messages.queue import MessageState
+from gateway.ns import q
 from gateway.registry import audit
 from gateway.registry.unit_of_work import UnitOfWork
 from gateway.signing import Signer, verify
 from gateway.signing.policy import check_binding
-from gateway.soap import binding, envelope, ns, results_xml
-from gateway.soap.ns import q
+from gateway.soap import binding, envelope, results_xml
 from gateway.soap.operations import ENDPOINTS, GET_STATE_REQUEST, OPERATIONS, Endpoint, by_body
 from gateway.xmlparse import parse_untrusted
 from gateway.xsd import SCHEMA_ROOT, check_version, validate

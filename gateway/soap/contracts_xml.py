@@ -6,6 +6,7 @@ from datetime import date
 
 from lxml import etree
 
+from gateway import ns
 from gateway.domain.authority import MandateKind
 from gateway.domain.contracts import (
     AnnulDocument,
@@ -20,7 +21,6 @@ from gateway.domain.contracts import (
     UnsupportedDocumentChange,
 )
 from gateway.domain.values import FiasHouseGuid, Guid, InvalidValue, xs_date
-from gateway.soap import ns
 from gateway.soap.xmlmap import boolean, decoded, hm, nsi, required, sub, text, transport_guid
 
 

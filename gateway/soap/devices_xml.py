@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from lxml import etree
 
+from gateway import ns
 from gateway.domain.metering import (
     Device,
     DeviceChangeUnsupported,
@@ -21,8 +22,7 @@ from gateway.domain.metering import (
 )
 from gateway.domain.model import NsiRef
 from gateway.domain.values import FiasHouseGuid, Guid, InvalidValue, xs_date
-from gateway.soap import ns
-from gateway.soap.ns import q
+from gateway.ns import q
 from gateway.soap.xmlmap import boolean, decoded, hm, iso, nsi, nsi_out, required, sub, text, transport_guid
 
 MDB = ns.METERING_DEVICE_BASE

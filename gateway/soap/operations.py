@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from gateway import ns
 from gateway.domain.model import OrgRole
+from gateway.ns import q
 from gateway.services import compliance as compliance_services
 from gateway.services import decrees as decree_services
-from gateway.soap import compliance_xml, ns, rap_xml
-from gateway.soap.ns import q
+from gateway.soap import compliance_xml, rap_xml
 from gateway.xsd import Service
 
 

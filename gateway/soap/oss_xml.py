@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from lxml import etree
 
+from gateway import ns
 from gateway.domain.oss import (
     AgendaItem,
     Attachment,
@@ -24,8 +25,7 @@ from gateway.domain.oss import (
     VotingNotice,
 )
 from gateway.domain.values import FiasHouseGuid, Guid, InvalidValue, plausible, xs_date
-from gateway.soap import ns
-from gateway.soap.ns import q
+from gateway.ns import q
 from gateway.soap.xmlmap import decoded, hm, iso, nsi, nsi_out, required, sub, text, transport_guid
 
 IR = ns.INDIVIDUAL_REGISTRY_BASE

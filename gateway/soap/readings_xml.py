@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from lxml import etree
 
+from gateway import ns
 from gateway.domain.metering import (
     Device,
     ExportHistory,
@@ -19,9 +20,8 @@ from gateway.domain.metering import (
     VerificationToImport,
 )
 from gateway.domain.values import FiasHouseGuid, Guid, InvalidValue, xs_date
-from gateway.soap import ns
+from gateway.ns import q
 from gateway.soap.devices_xml import reading_value
-from gateway.soap.ns import q
 from gateway.soap.xmlmap import own_text, sub, text
 
 DM, MDB, BASE = ns.DM, ns.METERING_DEVICE_BASE, ns.BASE

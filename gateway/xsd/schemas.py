@@ -9,12 +9,13 @@ from pathlib import Path
 
 from lxml import etree
 
+from gateway import ns
 from gateway.errors import Code, SchemaInvalid
 
 SCHEMA_ROOT = Path(__file__).parent / "gis-zhkh-16.3.0.0"
 #: dom-gateway's own services, built like the official ones (extensions/README.md)
 EXTENSION_ROOT = Path(__file__).parent / "extensions"
-BASE_NS = "http://dom.gosuslugi.ru/schema/integration/base/"
+BASE_NS = ns.BASE
 VERSION_ATTR = f"{{{BASE_NS}}}version"
 
 #: How many schema errors a fault lists; the rest are counted.
