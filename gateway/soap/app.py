@@ -31,7 +31,7 @@ from gateway.errors import (
     RequestRefused,
     TrustRefused,
 )
-from gateway.messages import queue
+from gateway.messages import exposition, queue
 from gateway.messages.queue import MessageState
 from gateway.ns import q
 from gateway.registry import audit
@@ -107,7 +107,7 @@ class GatewayApp:
         if method == "GET" and path == "/health":
             return self._health(start_response)
         if method == "GET" and path == "/metrics":
-            return self._respond(start_response, 200, metrics.exposition(self.engine), CONTENT_TYPE_LATEST)
+            return self._respond(start_response, 200, exposition.page(self.engine), CONTENT_TYPE_LATEST)
         if method == "GET":
             schema = self._schema_file(path)
             if schema is not None:
@@ -156,7 +156,7 @@ class GatewayApp:
                 depth = queue.depth(connection)
                 oldest = queue.oldest_waiting(connection)
             body = {"status": "ok", "database": "ok", "messages": depth,
-                    "queue_lag_seconds": round(metrics.queue_lag(oldest), 3)}
+                    "queue_lag_seconds": round(exposition.queue_lag(oldest), 3)}
             status = 200
         except Exception as exc:  # noqa: BLE001 - health reports the failure instead of raising it
             body, status = {"status": "unavailable", "database": type(exc).__name__}, 503
