@@ -387,7 +387,7 @@ def keys_crl(obj: Context, crl_file: Path, issuer_file: Path) -> None:
     try:
         revocations = crl.read(crl_file.read_bytes(), keys.load_certificate(issuer_file))
     except crl.CrlRefused as exc:
-        raise refused(gateway, "keys.crl", str(crl_file)[:255], f"{crl_file}: {exc}") from None
+        raise refused(gateway, "keys.crl", str(crl_file)[:255], f"{crl_file}: {exc.message}") from None
     except ValueError as exc:
         raise click.BadParameter(f"{issuer_file} is not a PEM X.509 certificate ({str(exc).splitlines()[0]})",
                                  param_hint="--issuer") from None

@@ -32,10 +32,10 @@ def describe(error: BaseException) -> tuple[int, str]:
         return Exit.USAGE, f"error {Code.USAGE_INVALID}: {error.format_message()}{where}"
     if isinstance(error, click.ClickException):
         return error.exit_code, f"error {Code.COMMAND_REFUSED}: {error.format_message()}"
+    if isinstance(error, InvalidValue):  # a value given on the command line
+        return Exit.USAGE, f"error {Code.USAGE_INVALID}: {error}"
     if isinstance(error, GatewayError):
         return error.exit_code, f"error {error.code}: {error.message}"
-    if isinstance(error, InvalidValue):
-        return Exit.USAGE, f"error {Code.USAGE_INVALID}: {error}"
     if isinstance(error, sa.IntegrityError):
         return Exit.REFUSED, (f"error {Code.COMMAND_REFUSED}: the registry refused the change, nothing was written "
                               f"({first_line(error)})")

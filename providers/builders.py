@@ -24,6 +24,7 @@ from gateway.errors import SchemaInvalid
 from gateway.ns import BASE, DM, HM
 from gateway.ns import NSI_BASE as NSI
 from gateway.xsd import Service, validate
+from providers.errors import ProviderError
 from providers.operations import OPERATIONS, OperationSpec
 from providers.records import Account, Device, House, ManagementContract, NsiRef, PremisesKind, Reading
 
@@ -34,7 +35,7 @@ PREFIXES = {"hm": HM, "dm": DM, "base": BASE, "nsi": NSI, "ab": ns.ACCOUNT_BASE,
 _lock = threading.Lock()
 
 
-class RequestInvalid(ValueError):
+class RequestInvalid(ProviderError, ValueError):
     """A request zeep cannot build or the official schema refuses; ``element`` names the offending element."""
 
     def __init__(self, message: str, element: str | None = None) -> None:
