@@ -40,12 +40,12 @@ from gateway.signing import Signer, verify
 from gateway.signing.policy import check_binding
 from gateway.soap import binding, envelope, results_xml
 from gateway.soap.operations import ENDPOINTS, GET_STATE_REQUEST, OPERATIONS, Endpoint, by_body
+from gateway.soap.router import Handler, Router, StartResponse
 from gateway.xmlparse import parse_untrusted
 from gateway.xsd import SCHEMA_ROOT, check_version, validate
 
 log = logging.getLogger("gateway.soap")
 
-StartResponse = Callable[..., Any]
 _SCHEMA_FILE = re.compile(r"[A-Za-z0-9_.-]+\.xsd")
 SOAP_CONTENT_TYPE = "text/xml; charset=utf-8"
 #: the organisation a refused request claims: its header's orgPPAGUID (or SenderID), looked for near the start
@@ -93,30 +93,53 @@ class GatewayApp:
         #: the door writes no versioned data: its units of work name no provenance
         self.unit_of_work = unit_of_work
         self.clock = clock
+        self.router = self._routes()
 
     # -- HTTP ---------------------------------------------------------------------------------------
+    def _routes(self) -> Router:
+        """Each service path: POST the SOAP door, GET ?wsdl its WSDL, anything else 405; the vendored XSDs
+        under each service's folder; /health and /metrics. ``router.mount`` adds more (the web console)."""
+        router = Router(self._not_found)
+        for endpoint in ENDPOINTS.values():
+            router.add(endpoint.path, {"POST": self._soap_handler(endpoint), "GET": self._wsdl_handler(endpoint)},
+                       otherwise=self._not_allowed)
+            router.prefix(endpoint.prefix, {"GET": self._schema})
+        router.add("/health", {"GET": lambda _environ, start_response: self._health(start_response)})
+        router.add("/metrics", {"GET": lambda _environ, start_response: self._respond(
+            start_response, 200, exposition.page(self.engine), CONTENT_TYPE_LATEST)})
+        return router
+
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
-        method = environ.get("REQUEST_METHOD", "GET")
-        path = environ.get("PATH_INFO", "") or "/"
-        endpoint = ENDPOINTS.get(path)
-        if endpoint is not None and method == "POST":
+        return self.router(environ, start_response)
+
+    def _soap_handler(self, endpoint: Endpoint) -> Handler:
+        def handle(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
             status, body = self.soap(endpoint, environ)
             return self._respond(start_response, status, body, SOAP_CONTENT_TYPE)
-        if endpoint is not None and method == "GET" and environ.get("QUERY_STRING", "").lower() == "wsdl":
+
+        return handle
+
+    def _wsdl_handler(self, endpoint: Endpoint) -> Handler:
+        def handle(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+            if environ.get("QUERY_STRING", "").lower() != "wsdl":
+                return self._not_allowed(environ, start_response)
             return self._respond(start_response, 200, _wsdl(endpoint, self._base_url(environ)), SOAP_CONTENT_TYPE)
-        if method == "GET" and path == "/health":
-            return self._health(start_response)
-        if method == "GET" and path == "/metrics":
-            return self._respond(start_response, 200, exposition.page(self.engine), CONTENT_TYPE_LATEST)
-        if method == "GET":
-            schema = self._schema_file(path)
-            if schema is not None:
-                return self._respond(start_response, 200, schema.read_bytes(), "text/xml; charset=utf-8")
-        if endpoint is not None:
-            error = RequestRefused(f"{method} is not allowed here; POST a SOAP 1.1 envelope or GET ?wsdl",
-                                   code=Code.METHOD_NOT_ALLOWED)
-            return self._respond(start_response, 405, envelope.fault(error, self.clock()), SOAP_CONTENT_TYPE,
-                                 [("Allow", "GET, POST")])
+
+        return handle
+
+    def _not_allowed(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        error = RequestRefused(f"{environ.get('REQUEST_METHOD', 'GET')} is not allowed here; POST a SOAP 1.1 "
+                               "envelope or GET ?wsdl", code=Code.METHOD_NOT_ALLOWED)
+        return self._respond(start_response, 405, envelope.fault(error, self.clock()), SOAP_CONTENT_TYPE,
+                             [("Allow", "GET, POST")])
+
+    def _schema(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        schema = self._schema_file(environ.get("PATH_INFO", "") or "/")
+        if schema is None:
+            return self._not_found(environ, start_response)
+        return self._respond(start_response, 200, schema.read_bytes(), "text/xml; charset=utf-8")
+
+    def _not_found(self, _environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         return self._respond(start_response, 404, b"not found\n", "text/plain; charset=utf-8")
 
     @staticmethod
