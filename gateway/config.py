@@ -89,7 +89,9 @@ class SecurityConfig:
 
 @dataclass(frozen=True)
 class SigningConfig:
-    #: PEM private key (RSA or ECDSA) the gateway signs its answers with; keep it outside the repository.
+    #: PEM private key the gateway signs its answers with: GOST R 34.10-2012 by default, as GIS ZhKKh signs
+    #: its answers (`gateway keys issue-test` writes a TEST-ONLY GOST pair), or RSA / ECDSA; keep it outside
+    #: the repository.
     key_file: str = ""
     #: PEM certificate of that key; providers pin it to verify answers.
     cert_file: str = ""
