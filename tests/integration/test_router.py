@@ -64,3 +64,17 @@ def test_a_mounted_application_takes_every_method_under_its_prefix(gateway: boot
     app.router.mount("/console/", console)
     assert call(app, "POST", "/console/login")[::2] == (200, b"POST /console/login")
     assert call(app, "GET", HM, "wsdl")[0] == 200 and call(app, "GET", "/consolex")[0] == 404
+
+
+def test_with_the_database_down_metrics_still_answer_and_refusals_still_fault() -> None:
+    from gateway.config import Config, DatabaseConfig
+
+    down = bootstrap.build(Config(database=DatabaseConfig(url="postgresql+psycopg://gateway@127.0.0.1:1/gateway")),
+                           answers=False)
+    try:
+        status, _headers, body = call(down.app, "GET", "/metrics")
+        assert status == 200 and b"gateway_database_up 0.0" in body and b"gateway_requests_total" in body
+        assert call(down.app, "GET", "/health")[0] == 503
+        assert call(down.app, "POST", HM)[0] == 415  # refused at the door; the refusal's record is what is lost
+    finally:
+        down.engine.dispose()
