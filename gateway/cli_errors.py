@@ -53,11 +53,22 @@ def describe(error: BaseException) -> tuple[int, str]:
 class GatewayCommand(click.Group):
     """The ``gateway`` group: translates what ends a command into one line and an exit code."""
 
+    def make_context(self, info_name: str | None, args: list[str], parent: click.Context | None = None,
+                     **extra: Any) -> click.Context:
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except click.exceptions.NoArgsIsHelpError:  # plain `gateway`: click shows the help, as ever
+            raise
+        except click.UsageError as error:  # the group's own options (gateway --bogus): one line too
+            code, line = describe(error)
+            click.echo(line, err=True)
+            raise click.exceptions.Exit(code) from None
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except (click.exceptions.Exit, click.Abort):
-            raise
+        except (click.exceptions.Exit, click.Abort, click.exceptions.NoArgsIsHelpError):
+            raise  # a group named without its command shows its help, as click does
         except Exception as error:  # noqa: BLE001 - every failure ends in one line; --debug re-raises
             if getattr(ctx.obj, "debug", False) and not isinstance(error, click.ClickException):
                 raise

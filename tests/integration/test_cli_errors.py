@@ -144,7 +144,8 @@ def test_usage_errors_are_one_line_with_exit_2(tmp_path: Path) -> None:
     (tmp_path / "not.pem").write_text("not a certificate\n")
     for args in (["messages", "list", "--limit", "-1"], ["messages", "show", "not-a-guid"],
                  ["keys", "register", ORG, str(tmp_path / "not.pem")], ["serve", "--port", "70000"],
-                 ["messages", "retry"], ["keys", "revoke", "xyz"], ["registry", "history", "nope"]):
+                 ["messages", "retry"], ["keys", "revoke", "xyz"], ["registry", "history", "nope"], ["--bogus"],
+                 ["no-such-command"]):
         result = runner.invoke(main, args, env=env)
         assert result.exit_code == Exit.USAGE, (args, result.output)
         lines = result.stderr.splitlines()
