@@ -100,7 +100,7 @@ def run(label: str, database: DatabaseConfig, total: int | None = None) -> None:
     total = total or int(os.environ.get("GATEWAY_BENCH_PREMISES", "1000000"))
     gateway = bootstrap.build(Config(database=database), upgrade=True, answers=False)
     org = "6e5d4c3b-2a19-4087-b6a5-f4e3d2c1b0a9"
-    from benchmarks.run import ROOT
+    from benchmarks.setup import ROOT
     from gateway import orgfile
 
     mc = orgfile.read(ROOT / "fixtures" / "organisations.toml")[0].organisation

@@ -27,7 +27,7 @@ from sqlalchemy import Engine, func, insert, select
 
 ROOT = Path(__file__).resolve().parent.parent
 
-from benchmarks.setup import BENCH_SETUP, fias_of, grant, setup_unit_of_work  # noqa: E402
+from benchmarks.setup import BENCH_SETUP, fias_of, grant, house_body, setup_unit_of_work  # noqa: E402
 from gateway import bootstrap, orgfile  # noqa: E402
 from gateway.config import Config, DatabaseConfig  # noqa: E402
 from gateway.domain.values import Guid  # noqa: E402
@@ -83,8 +83,6 @@ def envelope(body: etree._Element, org: str) -> bytes:
 
 def _houses(gateway: bootstrap.Gateway, org: Guid, count: int, flats: int) -> list[list[str]]:
     """Registers ``count`` houses of ``flats`` flats directly through the service (setup, not measured)."""
-    from benchmarks.run import house_body
-
     bodies = [house_body(flats) for _ in range(count)]
     grant(gateway, org, [fias_of(b) for b in bodies])
     with setup_unit_of_work(gateway, org) as uow:

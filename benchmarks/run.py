@@ -32,7 +32,7 @@ from sqlalchemy import create_engine, text
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.setup import BENCH_SETUP, fias_of, grant  # noqa: E402
+from benchmarks.setup import BENCH_SETUP, fias_of, grant, house_body  # noqa: E402
 from gateway import bootstrap, orgfile  # noqa: E402
 from gateway.config import Config, DatabaseConfig, WorkerConfig  # noqa: E402
 from gateway.signing import Signer, keys, sign, verify  # noqa: E402
@@ -45,26 +45,6 @@ BASE = "http://dom.gosuslugi.ru/schema/integration/base/"
 SOAP = "http://schemas.xmlsoap.org/soap/envelope/"
 PATH = "/ext-bus-home-management-service/services/HomeManagementAsync"
 MC = "6e5d4c3b-2a19-4087-b6a5-f4e3d2c1b0a9"
-
-
-def house_body(premises: int | None) -> etree._Element:
-    root = parse_untrusted((ROOT / "fixtures" / "houses" / "sever-1.xml").read_bytes())
-    root.find(f".//{{{HM}}}FIASHouseGuid").text = str(uuid.uuid4())
-    for tg in root.iter(f"{{{BASE}}}TransportGUID"):
-        tg.text = str(uuid.uuid4())
-    if premises is not None:
-        apartment = root.find(f"{{{HM}}}ApartmentHouse")
-        template = apartment.find(f"{{{HM}}}ResidentialPremises")
-        for old in apartment.findall(f"{{{HM}}}ResidentialPremises"):
-            apartment.remove(old)
-        for n in range(1, premises + 1):
-            item = copy.deepcopy(template)
-            create = item[0]
-            create.find(f"{{{HM}}}CadastralNumber").text = f"77:02:0018004:{10000 + n}"
-            create.find(f"{{{HM}}}PremisesNum").text = str(n)
-            create.find(f"{{{BASE}}}TransportGUID").text = str(uuid.uuid4())
-            apartment.append(item)
-    return root
 
 
 def envelope(body: etree._Element, issued: keys.Issued) -> bytes:

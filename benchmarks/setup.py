@@ -10,7 +10,7 @@ from pathlib import Path
 from lxml import etree
 from sqlalchemy import update
 
-from gateway import nsifile
+from gateway import ns, nsifile
 from gateway.bootstrap import Gateway
 from gateway.domain.authority import MandateKind
 from gateway.domain.provenance import Provenance
@@ -77,3 +77,23 @@ def grant(gateway: Gateway, org: Guid, houses: list[str]) -> None:
 
 def fias_of(body: etree._Element) -> str:
     return str(body.findtext(f".//{{{HM}}}FIASHouseGuid"))
+
+
+def house_body(premises: int | None) -> etree._Element:
+    root = parse_untrusted((ROOT / "fixtures" / "houses" / "sever-1.xml").read_bytes())
+    root.find(f".//{{{ns.HM}}}FIASHouseGuid").text = str(uuid.uuid4())
+    for tg in root.iter(f"{{{ns.BASE}}}TransportGUID"):
+        tg.text = str(uuid.uuid4())
+    if premises is not None:
+        apartment = root.find(f"{{{ns.HM}}}ApartmentHouse")
+        template = apartment.find(f"{{{ns.HM}}}ResidentialPremises")
+        for old in apartment.findall(f"{{{ns.HM}}}ResidentialPremises"):
+            apartment.remove(old)
+        for n in range(1, premises + 1):
+            item = copy.deepcopy(template)
+            create = item[0]
+            create.find(f"{{{ns.HM}}}CadastralNumber").text = f"77:02:0018004:{10000 + n}"
+            create.find(f"{{{ns.HM}}}PremisesNum").text = str(n)
+            create.find(f"{{{ns.BASE}}}TransportGUID").text = str(uuid.uuid4())
+            apartment.append(item)
+    return root

@@ -15,12 +15,12 @@ from gateway.config import Config
 from gateway.domain.provenance import Provenance
 from gateway.errors import ConfigError
 from gateway.messages.worker import Worker
+from gateway.processing.dispatch import MessageProcessor
 from gateway.registry import db
 from gateway.registry.queries import Reader
 from gateway.registry.unit_of_work import UnitOfWork
 from gateway.signing import Signer, keys
 from gateway.soap.app import GatewayApp
-from gateway.soap.operations import MessageProcessor
 from gateway.xsd import Service, validator
 
 

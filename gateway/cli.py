@@ -7,7 +7,6 @@ import getpass
 import multiprocessing
 import os
 import signal
-import sys
 import threading
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -16,10 +15,11 @@ import click
 
 from gateway import bootstrap, nsifile, orgfile
 from gateway import config as config_module
+from gateway.cli_errors import GatewayCommand
 from gateway.cli_powers import powers_group
 from gateway.domain.provenance import Provenance
-from gateway.domain.values import Guid
-from gateway.errors import GatewayError
+from gateway.domain.values import Guid, InvalidValue
+from gateway.errors import Code, CommandRefused, Exit
 from gateway.registry import audit, db
 from gateway.signing import keys
 
@@ -29,29 +29,56 @@ def operator(reason: str) -> Provenance:
     return Provenance.of_operator(getpass.getuser(), reason, role="administrator")
 
 
+def refused(gateway: bootstrap.Gateway, action: str, target: str | None, message: str, *,
+            code: Code = Code.COMMAND_REFUSED, exit_code: int = Exit.REFUSED) -> CommandRefused:
+    """A refused administrative action, recorded as refused in the audit trail (its own transaction)."""
+    with gateway.engine.begin() as connection:
+        audit.record(connection, action=action, target=target, outcome="refused",
+                     detail={"code": str(code), "reason": message[:500]})
+    return CommandRefused(message, code=code, exit_code=exit_code)
+
+
+def guid_argument(value: str, name: str) -> Guid:
+    try:
+        return Guid(value)
+    except InvalidValue as exc:
+        raise click.BadParameter(str(exc), param_hint=name) from None
+
+
 class Context:
-    def __init__(self, config_path: Path | None) -> None:
+    def __init__(self, config_path: Path | None, *, debug: bool = False) -> None:
         self.config_path = config_path
+        self.debug = debug
 
     def config(self) -> config_module.Config:
         return config_module.load(self.config_path)
 
-    def gateway(self, *, answers: bool = False) -> bootstrap.Gateway:
-        """The wired gateway; ``answers=True`` (serve, worker) also loads the key that signs answers."""
+    def gateway(self, *, answers: bool = False, upgraded: bool = True) -> bootstrap.Gateway:
+        """The wired gateway, once its database answers and (``upgraded``) holds this gateway's schema;
+        ``answers=True`` (serve, worker) also loads the key that signs answers."""
         config = self.config()
         bootstrap.configure_logging(config.logging.level)
-        return bootstrap.build(config, answers=answers)
+        gateway = bootstrap.build(config, answers=False)
+        db.check(gateway.engine, upgraded=upgraded)
+        if answers:
+            gateway.signer = bootstrap.answer_signer(config)
+        return gateway
 
 
-@click.group()
+@click.group(cls=GatewayCommand)
 @click.option("--config", "config_path", type=click.Path(path_type=Path), envvar="GATEWAY_CONFIG",
               help="TOML configuration file (default: ./gateway.toml if present). Env: GATEWAY_CONFIG.")
+@click.option("--debug", is_flag=True, envvar="GATEWAY_DEBUG",
+              help="Show the traceback of an unexpected error instead of one line. Env: GATEWAY_DEBUG=1.")
 @click.pass_context
-def main(ctx: click.Context, config_path: Path | None) -> None:
-    """dom-gateway: GIS ZhKKh-compatible data-exchange gateway for housing and utilities."""
+def main(ctx: click.Context, config_path: Path | None, debug: bool) -> None:
+    """dom-gateway: GIS ZhKKh-compatible data-exchange gateway for housing and utilities.
+
+    Exit codes: 0 done, 1 refused, 2 usage, 3 configuration, 4 database unreachable, 5 database not upgraded,
+    70 internal error (README "Operations")."""
     if config_path is None and Path("gateway.toml").is_file():
         config_path = Path("gateway.toml")
-    ctx.obj = Context(config_path)
+    ctx.obj = Context(config_path, debug=debug)
 
 
 @main.group("db")
@@ -64,15 +91,19 @@ def db_group() -> None:
 @click.pass_obj
 def db_upgrade(obj: Context, revision: str) -> None:
     """Apply alembic migrations up to REVISION."""
-    gateway = obj.gateway()
+    gateway = obj.gateway(upgraded=False)
+    before = db.current_revision(gateway.engine)
     db.upgrade(gateway.engine, revision)
-    click.echo(f"database at revision {db.current_revision(gateway.engine)}")
+    after = db.current_revision(gateway.engine)
+    with gateway.engine.begin() as connection:
+        audit.record(connection, action="db.upgrade", target=after, detail={"from": before, "to": after})
+    click.echo(f"database at revision {after}")
 
 
 @main.command()
 @click.option("--host", help="Listen address (default: server.host).")
-@click.option("--port", type=int, help="Listen port (default: server.port).")
-@click.option("--workers", type=int, help="Server processes (default: server.workers).")
+@click.option("--port", type=click.IntRange(0, 65535), help="Listen port (default: server.port).")
+@click.option("--workers", type=click.IntRange(1, 256), help="Server processes (default: server.workers).")
 @click.pass_obj
 def serve(obj: Context, host: str | None, port: int | None, workers: int | None) -> None:
     """Serve the SOAP endpoints (run `gateway worker` beside it to process messages).
@@ -131,7 +162,8 @@ def _metrics_child_exit(server: object, worker: object) -> None:
 @click.option("--once", is_flag=True, help="Process what is queued, then exit.")
 @click.option("--concurrency", type=click.IntRange(1, 64), default=1, show_default=True,
               help="Worker processes (PostgreSQL; on SQLite only 1).")
-@click.option("--metrics-port", type=int, help="Serve this worker's Prometheus metrics on 127.0.0.1:PORT.")
+@click.option("--metrics-port", type=click.IntRange(1, 65535),
+              help="Serve this worker's Prometheus metrics on 127.0.0.1:PORT.")
 @click.pass_obj
 def worker(obj: Context, once: bool, concurrency: int, metrics_port: int | None) -> None:
     """Process accepted messages from the queue until stopped (SIGTERM or Ctrl-C finish the current one)."""
@@ -154,7 +186,11 @@ def worker(obj: Context, once: bool, concurrency: int, metrics_port: int | None)
                  for n in range(concurrency)]
     for process in processes:
         process.start()
-    signal.signal(signal.SIGTERM, lambda *_: [p.terminate() for p in processes])
+    def _terminate(*_: object) -> None:
+        for process in processes:
+            process.terminate()
+
+    signal.signal(signal.SIGTERM, _terminate)
     try:
         for process in processes:
             process.join()
@@ -208,17 +244,18 @@ def orgs_load(obj: Context, file: Path) -> None:
     """Register the organisations listed in FILE (TOML, see fixtures/organisations.toml)."""
     gateway = obj.gateway()
     with gateway.unit_of_work(operator(f"gateway orgs load {file}")) as uow:
-        added = 0
+        added = []
         for entry in orgfile.read(file):
             if uow.organisations.get(entry.organisation.guid) is None:
                 uow.organisations.add(entry.organisation)
-                added += 1
+                added.append(str(entry.organisation.guid))
             if entry.jurisdiction and uow.organisations.jurisdiction(entry.organisation.guid) != entry.jurisdiction:
                 uow.organisations.set_jurisdiction(entry.organisation.guid, entry.jurisdiction, at=datetime.now(UTC))
                 audit.record(uow.connection, action="orgs.jurisdiction", target=str(entry.organisation.guid),
                              detail={"oktmo": list(entry.jurisdiction)})
+        audit.record(uow.connection, action="orgs.load", target=str(file)[:255], detail={"added": added})
         uow.commit()
-    click.echo(f"registered {added} organisation(s)")
+    click.echo(f"registered {len(added)} organisation(s)")
 
 
 @main.group("nsi")
@@ -233,7 +270,7 @@ def nsi_load(obj: Context, paths: tuple[Path, ...]) -> None:
     """Load directories from TOML files or folders of them (see fixtures/nsi/); each replaces its directory."""
     gateway = obj.gateway()
     for registry, count in nsifile.load(gateway.unit_of_work(operator("gateway nsi load")), list(paths),
-                                        datetime.now(UTC)):
+                                        datetime.now(UTC), audit_action="nsi.load"):
         click.echo(f"NSI {registry}: {count} item(s)")
 
 
@@ -255,6 +292,14 @@ def keys_issue_test(obj: Context, orgs_file: Path, out: Path, register: bool) ->
     the gateway pair.
     """
     entries = orgfile.read(orgs_file)
+    gateway = obj.gateway() if register else None
+    if gateway is not None:  # refuse before writing any key: certificates bind to registered organisations
+        with gateway.unit_of_work() as uow:
+            missing = [str(e.organisation.guid) for e in entries if uow.organisations.get(e.organisation.guid) is None]
+        if missing:
+            raise refused(gateway, "keys.issue-test", str(orgs_file), f"{len(missing)} organisation(s) of {orgs_file} "
+                          f"are not registered (first {missing[0]}): run `gateway orgs load {orgs_file}` first, "
+                          "or pass --no-register")
     ca = keys.issue_test_ca()
     keys.write_pem(ca, out / "TEST-ONLY-ca.key.pem", out / "TEST-ONLY-ca.cert.pem")
     keys.write_pem(keys.issue_test_gateway_certificate(ca), out / "TEST-ONLY-gateway.key.pem",
@@ -266,11 +311,12 @@ def keys_issue_test(obj: Context, orgs_file: Path, out: Path, register: bool) ->
                                            algorithm=entry.key_algorithm)
         keys.write_pem(item, out / f"TEST-ONLY-{org.guid}.key.pem", out / f"TEST-ONLY-{org.guid}.cert.pem")
         issued[org.guid] = item
-    if register:
-        gateway = obj.gateway()
+    if gateway is not None:
         with gateway.unit_of_work(operator("gateway keys issue-test")) as uow:
             for guid, item in issued.items():
                 uow.organisations.register_certificate(guid, keys.describe(item.cert))
+            audit.record(uow.connection, action="keys.issue-test", target=str(out)[:255],
+                         detail={"registered": {str(g): keys.describe(i.cert).fingerprint for g, i in issued.items()}})
             uow.commit()
     click.echo(f"issued {len(issued)} TEST-ONLY certificate(s) in {out}")
 
@@ -281,13 +327,27 @@ def keys_issue_test(obj: Context, orgs_file: Path, out: Path, register: bool) ->
 @click.pass_obj
 def keys_register(obj: Context, org_guid: str, cert_file: Path) -> None:
     """Bind the PEM certificate CERT_FILE to organisation ORG_GUID."""
+    org = guid_argument(org_guid, "ORG_GUID")
+    try:
+        info = keys.describe(keys.load_certificate(cert_file))
+    except ValueError as exc:
+        raise click.BadParameter(f"{cert_file} is not a PEM X.509 certificate ({str(exc).splitlines()[0]})",
+                                 param_hint="CERT_FILE") from None
     gateway = obj.gateway()
-    info = keys.describe(keys.load_certificate(cert_file))
     with gateway.unit_of_work(operator(f"gateway keys register {org_guid} {cert_file}")) as uow:
-        if uow.organisations.get(Guid(org_guid)) is None:
-            raise click.ClickException(f"organisation {org_guid} is not registered")
-        uow.organisations.register_certificate(Guid(org_guid), info)
-        uow.commit()
+        problem, code = None, Code.COMMAND_REFUSED
+        if uow.organisations.get(org) is None:
+            problem = f"organisation {org} is not registered: `gateway orgs load FILE` first"
+        elif (bound := uow.organisations.certificate_binding(info.fingerprint)) is not None:
+            problem, code = (f"certificate {info.fingerprint} is already registered to organisation {bound.org_guid}"
+                             + (" (revoked)" if bound.revoked_at else "")), Code.ALREADY_REGISTERED
+        if problem is None:
+            uow.organisations.register_certificate(org, info)
+            audit.record(uow.connection, action="keys.register", target=info.fingerprint,
+                         detail={"org": str(org), "subject": info.subject, "file": str(cert_file)})
+            uow.commit()
+    if problem is not None:
+        raise refused(gateway, "keys.register", info.fingerprint, problem, code=code)
     click.echo(f"registered {info.fingerprint} to {org_guid}")
 
 
@@ -295,13 +355,23 @@ def keys_register(obj: Context, org_guid: str, cert_file: Path) -> None:
 @click.argument("fingerprint")
 @click.pass_obj
 def keys_revoke(obj: Context, fingerprint: str) -> None:
-    """Revoke the certificate with SHA-256 FINGERPRINT from now on."""
+    """Revoke the certificate with SHA-256 FINGERPRINT (hex, or a unique prefix as `keys list` prints it)."""
+    prefix = fingerprint.strip().rstrip("…").lower()
+    if not prefix or any(c not in "0123456789abcdef" for c in prefix):
+        raise click.BadParameter(f"{fingerprint!r} is not a hexadecimal SHA-256 fingerprint", param_hint="FINGERPRINT")
     gateway = obj.gateway()
     with gateway.unit_of_work(operator(f"gateway keys revoke {fingerprint}")) as uow:
-        if not uow.organisations.revoke_certificate(fingerprint.lower(), at=datetime.now(UTC)):
-            raise click.ClickException(f"no unrevoked certificate {fingerprint}")
-        uow.commit()
-    click.echo(f"revoked {fingerprint}")
+        matching = [fp for _org, fp, _subject, _until, revoked in uow.organisations.certificates()
+                    if fp.startswith(prefix) and revoked is None]
+        if len(matching) == 1:
+            uow.organisations.revoke_certificate(matching[0], at=datetime.now(UTC))
+            audit.record(uow.connection, action="keys.revoke", target=matching[0])
+            uow.commit()
+    if len(matching) != 1:
+        problem = (f"no unrevoked certificate's fingerprint starts with {prefix} (`gateway keys list`)" if not matching
+                   else f"{len(matching)} unrevoked certificates' fingerprints start with {prefix}: give more of it")
+        raise refused(gateway, "keys.revoke", prefix, problem)
+    click.echo(f"revoked {matching[0]}")
 
 
 @keys_group.command("crl")
@@ -313,14 +383,19 @@ def keys_crl(obj: Context, crl_file: Path, issuer_file: Path) -> None:
     """Import a CRL (PEM or DER): registered certificates it lists are revoked from their revocation date."""
     from gateway.signing import crl
 
+    gateway = obj.gateway()
     try:
         revocations = crl.read(crl_file.read_bytes(), keys.load_certificate(issuer_file))
     except crl.CrlRefused as exc:
-        raise click.ClickException(f"{crl_file}: {exc}") from None
-    gateway = obj.gateway()
+        raise refused(gateway, "keys.crl", str(crl_file)[:255], f"{crl_file}: {exc.message}") from None
+    except ValueError as exc:
+        raise click.BadParameter(f"{issuer_file} is not a PEM X.509 certificate ({str(exc).splitlines()[0]})",
+                                 param_hint="--issuer") from None
     with gateway.unit_of_work(operator(f"gateway keys crl {crl_file}")) as uow:
         revoked = sum(uow.organisations.revoke_by_issuer_serial(r.issuer, r.serial, at=r.revoked_at)
                       for r in revocations)
+        audit.record(uow.connection, action="keys.crl", target=str(crl_file)[:255],
+                     detail={"listed": len(revocations), "revoked": revoked})
         uow.commit()
     click.echo(f"{len(revocations)} revocation(s) in the CRL; {revoked} registered certificate(s) revoked")
 
@@ -364,9 +439,10 @@ def messages_show(obj: Context, message_guid: str) -> None:
     """One message: state, attempts, last error and its result, as support needs them."""
     from gateway.messages import queue
 
+    guid = guid_argument(message_guid, "MESSAGE_GUID")
     gateway = obj.gateway()
     with gateway.engine.connect() as connection:
-        message = queue.find(connection, Guid(message_guid))
+        message = queue.find(connection, guid)
     if message is None:
         raise click.ClickException(f"no message {message_guid}")
     click.echo(f"message      {message.guid}\nrequester    {message.requester_message_guid}\n"
@@ -387,17 +463,29 @@ def messages_retry(obj: Context, message_guids: tuple[str, ...], all_dead: bool)
     """Put dead messages back in the queue once the cause of their failure is fixed."""
     from gateway.messages import queue
 
+    if not message_guids and not all_dead:
+        raise click.UsageError("name the dead messages to re-queue (MESSAGE_GUID…) or pass --all-dead")
+    guids = [guid_argument(g, "MESSAGE_GUIDS") for g in message_guids]
     gateway = obj.gateway()
     if all_dead:
         with gateway.reader() as reader:
-            message_guids = tuple(reader.dead_messages())
+            guids = [Guid(g) for g in reader.dead_messages()]
+        if not guids:
+            raise refused(gateway, "messages.retry", "--all-dead", "nothing to re-queue: no message is dead",
+                          code=Code.NOTHING_TO_DO)
     with gateway.unit_of_work() as uow:
-        requeued = [g for g in message_guids if queue.requeue(uow.connection, Guid(g))]
+        requeued = [str(g) for g in guids if queue.requeue(uow.connection, g)]
+        if requeued:
+            audit.record(uow.connection, action="messages.retry", target=requeued[0] if len(requeued) == 1 else
+                         f"{len(requeued)} messages", detail={"requeued": requeued})
         uow.commit()
-    missing = set(message_guids) - set(requeued)
-    click.echo(f"re-queued {len(requeued)} message(s)")
+    missing = sorted({str(g) for g in guids} - set(requeued))
+    if requeued:
+        click.echo(f"re-queued {len(requeued)} message(s)")
     if missing:
-        raise click.ClickException(f"not dead or unknown: {', '.join(sorted(missing))}")
+        raise refused(gateway, "messages.retry", missing[0] if len(missing) == 1 else f"{len(missing)} messages",
+                      f"not dead or unknown, not re-queued: {', '.join(missing)}",
+                      code=Code.COMMAND_REFUSED if requeued else Code.NOTHING_TO_DO)
 
 
 @main.group("registry")
@@ -541,14 +629,14 @@ main.add_command(report_group)
 
 main.add_command(powers_group)
 
+from gateway.cli_audit import audit_group  # noqa: E402
+
+main.add_command(audit_group)
+
 
 def run() -> None:
-    """The ``gateway`` console script."""
-    try:
-        main(standalone_mode=True)
-    except GatewayError as error:
-        click.echo(f"error {error.code}: {error.message}", err=True)
-        sys.exit(2)
+    """The ``gateway`` console script (errors end in one line and an exit code: ``gateway.cli_errors``)."""
+    main()
 
 
 if __name__ == "__main__":

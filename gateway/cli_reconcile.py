@@ -22,7 +22,9 @@ def _progress(rows: Iterable[Any], what: str) -> Iterable[Any]:
     nothing when the output is not a terminal."""
     from tqdm import tqdm
 
-    return tqdm(rows, desc=what, unit=" rows", disable=not sys.stderr.isatty(), mininterval=0.5, leave=False)
+    bar: Iterable[Any] = tqdm(rows, desc=what, unit=" rows", disable=not sys.stderr.isatty(), mininterval=0.5,
+                              leave=False)
+    return bar
 
 
 @click.group("reconcile")

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gateway.errors import ConfigError
+from gateway.errors import Code, ConfigError
 
 ENV_PREFIX = "GATEWAY_"
 
@@ -27,6 +27,19 @@ class DatabaseConfig:
     pool_size: int = 5
     #: PostgreSQL schema (search_path) holding the gateway's tables; empty = the server's default.
     schema: str = ""
+
+    def __post_init__(self) -> None:
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+
+        try:
+            backend = make_url(self.url).get_backend_name()
+        except ArgumentError:
+            backend = ""
+        if backend not in {"sqlite", "postgresql"}:
+            raise ConfigError(f"database.url {self.url!r} is not a database URL the gateway uses: "
+                              "sqlite:///PATH or postgresql+psycopg://USER@HOST:PORT/DB",
+                              code=Code.DATABASE_URL_INVALID)
 
 
 @dataclass(frozen=True)
@@ -49,6 +62,8 @@ class ServerConfig:
     backlog: int = 2048
 
     def __post_init__(self) -> None:
+        if not 0 <= self.port <= 65535:
+            raise ConfigError(f"server.port={self.port} is not a TCP port (0–65535)")
         for name in ("header_timeout", "body_timeout"):
             if not getattr(self, name) > 0:
                 raise ConfigError(f"server.{name}={getattr(self, name)} must be a positive number of seconds")
@@ -74,7 +89,9 @@ class SecurityConfig:
 
 @dataclass(frozen=True)
 class SigningConfig:
-    #: PEM private key (RSA or ECDSA) the gateway signs its answers with; keep it outside the repository.
+    #: PEM private key the gateway signs its answers with: GOST R 34.10-2012 by default, as GIS ZhKKh signs
+    #: its answers (`gateway keys issue-test` writes a TEST-ONLY GOST pair), or RSA / ECDSA; keep it outside
+    #: the repository.
     key_file: str = ""
     #: PEM certificate of that key; providers pin it to verify answers.
     cert_file: str = ""
@@ -133,6 +150,23 @@ class ReconciliationConfig:
 
 
 @dataclass(frozen=True)
+class AuditConfig:
+    """Retention of the audit trail (``gateway audit list``; ``gateway audit prune`` applies it)."""
+
+    #: days the audit log of administrative actions is kept; 0 = for ever (it is append-only otherwise)
+    keep_days: int = 0
+    #: days the record of requests refused at the door is kept
+    refusals_keep_days: int = 30
+    #: at most this many refusals are kept (the oldest go first), so a flood of bad requests stays bounded
+    refusals_max_rows: int = 100_000
+
+    def __post_init__(self) -> None:
+        if self.keep_days < 0 or self.refusals_keep_days < 1 or self.refusals_max_rows < 1:
+            raise ConfigError("audit.keep_days must not be negative, audit.refusals_keep_days and "
+                              "audit.refusals_max_rows must be at least 1")
+
+
+@dataclass(frozen=True)
 class LoggingConfig:
     level: str = "INFO"
 
@@ -146,6 +180,7 @@ class Config:
     signing: SigningConfig = field(default_factory=SigningConfig)
     worker: WorkerConfig = field(default_factory=WorkerConfig)
     reconciliation: ReconciliationConfig = field(default_factory=ReconciliationConfig)
+    audit: AuditConfig = field(default_factory=AuditConfig)
     logging: LoggingConfig = field(default_factory=LoggingConfig)
 
 

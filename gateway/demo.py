@@ -20,7 +20,7 @@ from typing import Any
 
 from lxml import etree
 
-from gateway import bootstrap, nsifile, orgfile
+from gateway import bootstrap, ns, nsifile, orgfile
 from gateway.config import Config, DatabaseConfig, ReconciliationConfig, WorkerConfig
 from gateway.demo_powers import run as _powers
 from gateway.domain.provenance import Provenance
@@ -34,7 +34,9 @@ from providers.client import GatewayFault, ProviderClient
 from providers.polling import PollSchedule
 from providers.records import Account, AccountType, Device, DeviceKind, NsiRef, Person, Reading
 
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+#: the demo's fixtures: copied into the package by a (non-editable) build, else the checkout's fixtures/ folder
+_PACKAGED = Path(__file__).resolve().parent / "_demo_data"
+FIXTURES = _PACKAGED if _PACKAGED.is_dir() else Path(__file__).resolve().parent.parent / "fixtures"
 DEMO_SETUP = Provenance.of_operator("demo", "make demo: fixture organisations, certificates and NSI", role="operator")
 #: the demo's poll intervals; providers use the official schedule (first getState 10 s after the Ack, …)
 Clients = dict[Any, ProviderClient]  # by organisation GUID
@@ -337,7 +339,7 @@ def _compliance(gateway: bootstrap.Gateway, url: str, entries: list[orgfile.OrgE
     rap = GisClient(url, org_guid=str(regulator.organisation.guid), key=key, cert=cert, gateway_cert=answers.cert,
                     service="rap")
     decree = parse_untrusted((FIXTURES / "requests" / "decree.xml").read_bytes())
-    decree.find(".//{http://dom.gosuslugi.ru/schema/integration/rap/}TransportGuid").text = str(uuid.uuid4())
+    decree.find(f".//{{{ns.RAP}}}TransportGuid").text = str(uuid.uuid4())
     placed = rap.wait(rap.send("importDecreesAndDocumentsData", rap.request_from_xml(decree)), timeout=30)
     common = placed.CommonResult[0]
     _say(f"   decree {common.UniqueNumber} on {mc.name} (proceeding 2026-06-01, not executed): later violations of "

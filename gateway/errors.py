@@ -8,7 +8,8 @@ Codes follow the GIS ZhKKh shape so client software that classifies by prefix ke
 ``INT`` = refused by the integration layer before acceptance, ``SRV`` = refused by the service while
 processing. ``SYN`` (dom-gateway's own, no GIS counterpart) = a reference-registry source read by
 reconciliation (``gateway.sync``): it fails or marks a reconciliation run partial, never a provider's
-message. The numbers are dom-gateway's own catalogue, not the official one.
+message. ``OPS`` (dom-gateway's own) = the ``gateway`` command and its configuration: never on the wire.
+The numbers are dom-gateway's own catalogue, not the official one.
 """
 
 from __future__ import annotations
@@ -113,6 +114,28 @@ class Code(StrEnum):
     SOURCE_SCHEMA_INVALID = "SYN001007"
     SOURCE_TOO_LARGE = "SYN001008"
     SOURCE_ARCHIVE_INVALID = "SYN001009"
+    # The command line (``gateway …``): one line on stderr, an exit code by kind (README "Operations")
+    CONFIG_INVALID = "OPS001001"
+    DATABASE_URL_INVALID = "OPS001002"
+    DATABASE_UNREACHABLE = "OPS001003"
+    DATABASE_NOT_UPGRADED = "OPS001004"
+    USAGE_INVALID = "OPS001005"
+    COMMAND_REFUSED = "OPS001006"
+    NOTHING_TO_DO = "OPS001007"
+    ALREADY_REGISTERED = "OPS001008"
+    COMMAND_FAILED = "OPS001009"
+
+
+class Exit:
+    """The ``gateway`` command's exit codes, by kind of failure (README "Operations")."""
+
+    OK = 0
+    REFUSED = 1  # the command ran and refused: not found, nothing to do, already registered, a broken archive
+    USAGE = 2  # an option or argument is wrong (click's own usage errors keep their 2)
+    CONFIG = 3  # the configuration cannot be loaded or is invalid
+    DATABASE_UNREACHABLE = 4
+    DATABASE_NOT_UPGRADED = 5  # the database holds no gateway schema, or an older one: `gateway db upgrade`
+    INTERNAL = 70  # a bug (EX_SOFTWARE): one line, the traceback with --debug
 
 
 class GatewayError(Exception):
@@ -120,6 +143,8 @@ class GatewayError(Exception):
 
     code: Code = Code.INTERNAL
     http_status: int = 500
+    #: the ``gateway`` command's exit code when this error ends it
+    exit_code: int = Exit.REFUSED
     #: SOAP 1.1 faultcode local name: ``Client`` for the sender's fault, ``Server`` for ours.
     fault_actor: str = "Client"
 
@@ -202,4 +227,30 @@ class PowerRefused(GatewayError):
 class ConfigError(GatewayError):
     """Configuration cannot be loaded; the process must not start."""
 
+    code = Code.CONFIG_INVALID
     fault_actor = "Server"
+    exit_code = Exit.CONFIG
+
+
+class DatabaseUnavailable(GatewayError):
+    """The configured database cannot be reached, or holds no (or an older) gateway schema."""
+
+    code = Code.DATABASE_UNREACHABLE
+    fault_actor = "Server"
+    exit_code = Exit.DATABASE_UNREACHABLE
+
+    def __init__(self, message: str, *, code: Code | None = None, exit_code: int | None = None) -> None:
+        super().__init__(message, code=code)
+        if exit_code is not None:
+            self.exit_code = exit_code
+
+
+class CommandRefused(GatewayError):
+    """An administrative command refuses what it was asked (the message says why and what to do instead)."""
+
+    code = Code.COMMAND_REFUSED
+
+    def __init__(self, message: str, *, code: Code | None = None, exit_code: int | None = None) -> None:
+        super().__init__(message, code=code)
+        if exit_code is not None:
+            self.exit_code = exit_code

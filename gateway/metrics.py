@@ -1,24 +1,15 @@
-"""Prometheus metrics (prometheus-client): what operators watch (DESIGN §4; issue: observability).
+"""Prometheus metrics (prometheus-client): what operators watch (docs/architecture.md §4).
 
-Counters and histograms are updated where things happen (the SOAP door, the worker); queue depth and
-lag are read from the database at scrape time, so every process reports the same truth. Under gunicorn
-(several processes) set ``PROMETHEUS_MULTIPROC_DIR`` — ``gateway serve`` does it for you — and each
-process's samples are merged at scrape.
+Counters and histograms are updated where things happen (the SOAP door, the worker); this module only
+declares them and imports nothing of the gateway, so every layer may count. Queue depth and lag are read from
+the database at scrape time (``gateway.messages.exposition``), so every process reports the same truth.
+Under gunicorn (several processes) set ``PROMETHEUS_MULTIPROC_DIR`` — ``gateway serve`` does it for you — and
+each process's samples are merged at scrape.
 """
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
-from datetime import UTC, datetime
-
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
-from prometheus_client.core import GaugeMetricFamily
-from prometheus_client.multiprocess import MultiProcessCollector
-from prometheus_client.registry import Collector
-from sqlalchemy import Engine
-
-from gateway.messages import queue
+from prometheus_client import Counter, Histogram
 
 REQUESTS = Counter("gateway_requests_total", "SOAP requests by operation and outcome (accepted, resend, refused)",
                    ["operation", "outcome"])
@@ -36,40 +27,3 @@ PROTOCOL_FLAGS = Counter("gateway_protocols_flagged_total",
 PROCESSING_FAILURES = Counter("gateway_processing_failures_total",
                               "Failed processing attempts, by operation and what became of the message",
                               ["operation", "next_state"])
-
-
-class QueueCollector(Collector):
-    """Queue depth by state and the age of the oldest waiting message, read at scrape time."""
-
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-
-    def collect(self) -> Iterator[GaugeMetricFamily]:
-        depth = GaugeMetricFamily("gateway_messages", "Messages in the queue/archive by state", labels=["state"])
-        lag = GaugeMetricFamily("gateway_queue_lag_seconds", "Age of the oldest message waiting to be processed")
-        with self.engine.connect() as connection:
-            for state, count in queue.depth(connection).items():
-                depth.add_metric([state], count)
-            lag.add_metric([], queue_lag(queue.oldest_waiting(connection)))
-        yield depth
-        yield lag
-
-
-def queue_lag(oldest: datetime | None) -> float:
-    if oldest is None:
-        return 0.0
-    if oldest.tzinfo is None:
-        oldest = oldest.replace(tzinfo=UTC)
-    return max((datetime.now(UTC) - oldest).total_seconds(), 0.0)
-
-
-def exposition(engine: Engine) -> bytes:
-    """The /metrics page: this process's (or all processes') samples plus the queue read from the database."""
-    registry = CollectorRegistry()
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        MultiProcessCollector(registry)
-    else:
-        for collector in (REQUESTS, REFUSALS, ACK_TO_DONE, OBJECTS, PROCESSING_FAILURES):
-            registry.register(collector)
-    registry.register(QueueCollector(engine))
-    return bytes(generate_latest(registry))

@@ -55,10 +55,16 @@ def read_all(paths: list[Path]) -> list[Directory]:
     return [read(f) for f in files]
 
 
-def load(uow: UnitOfWork, paths: list[Path], at: datetime) -> list[tuple[int, int]]:
-    """Read every file first (a bad file loads nothing), then replace each directory in one transaction."""
+def load(uow: UnitOfWork, paths: list[Path], at: datetime, *, audit_action: str | None = None) -> list[tuple[int, int]]:
+    """Read every file first (a bad file loads nothing), then replace each directory in one transaction;
+    ``audit_action`` records the load in the audit trail, in that transaction."""
     directories = read_all(paths)
     with uow:
         loaded = [(d.registry, uow.nsi.replace(d.registry, d.items, at)) for d in directories]
+        if audit_action is not None:
+            from gateway.registry import audit
+
+            audit.record(uow.connection, action=audit_action, target=", ".join(str(p) for p in paths)[:255],
+                         detail={"directories": {str(registry): count for registry, count in loaded}})
         uow.commit()
     return loaded

@@ -19,20 +19,23 @@ import zeep
 import zeep.exceptions
 from lxml import etree
 
+from gateway import ns
 from gateway.errors import SchemaInvalid
+from gateway.ns import BASE, DM, HM
+from gateway.ns import NSI_BASE as NSI
 from gateway.xsd import Service, validate
-from providers.operations import BASE, DM, GIS, HM, NSI, OPERATIONS, OperationSpec
+from providers.errors import ProviderError
+from providers.operations import OPERATIONS, OperationSpec
 from providers.records import Account, Device, House, ManagementContract, NsiRef, PremisesKind, Reading
 
 #: prefixes declared once on the request element (zeep would otherwise declare one per element)
-PREFIXES = {"hm": HM, "dm": DM, "base": BASE, "nsi": NSI, "ab": GIS + "account-base/",
-            "mdb": GIS + "metering-device-base/", "ir": GIS + "individual-registry-base/",
-            "prem": GIS + "premises-base/", "orgreg": GIS + "organizations-registry-base/"}
+PREFIXES = {"hm": HM, "dm": DM, "base": BASE, "nsi": NSI, "ab": ns.ACCOUNT_BASE, "mdb": ns.METERING_DEVICE_BASE,
+            "ir": ns.INDIVIDUAL_REGISTRY_BASE, "prem": ns.PREMISES_BASE, "orgreg": ns.ORGANIZATIONS_REGISTRY_BASE}
 
 _lock = threading.Lock()
 
 
-class RequestInvalid(ValueError):
+class RequestInvalid(ProviderError, ValueError):
     """A request zeep cannot build or the official schema refuses; ``element`` names the offending element."""
 
     def __init__(self, message: str, element: str | None = None) -> None:

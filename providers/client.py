@@ -28,6 +28,7 @@ from gateway.signing.xades import SigningKey
 from gateway.xsd import Service
 from providers import builders, wire
 from providers.dynamic import AnswerVerifier, GisClient, ImportOutcome, outcome
+from providers.errors import ProviderError
 from providers.operations import OPERATIONS, SERVICE_PATHS, OperationSpec, by_request
 from providers.polling import OFFICIAL, PollSchedule
 from providers.records import Account, Device, House, ManagementContract, NsiRef, Reading
@@ -41,7 +42,7 @@ __all__ = ["AnswerNotTrusted", "AnswerVerifier", "GatewayFault", "GisClient", "I
 NOT_FOUND = frozenset({"SRV001004", "SRV001009", "SRV003001", "SRV004001"})
 
 
-class PollTimeout(Exception):
+class PollTimeout(ProviderError):
     """The message was not processed within the schedule's ``give_up_after``; its result can still be asked for."""
 
     def __init__(self, message_guid: str, state: State | None) -> None:
@@ -50,7 +51,7 @@ class PollTimeout(Exception):
         self.message_guid, self.state = message_guid, state
 
 
-class MessageFailed(Exception):
+class MessageFailed(ProviderError):
     """The whole message was answered with ``ErrorMessage`` (an export found nothing, processing failed)."""
 
     def __init__(self, code: str, description: str) -> None:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from providers.errors import ProviderError
+
 
 class Local(StrEnum):
     FILE_UNREADABLE = "PRV000001"  # empty, not CSV/XLSX, wrong encoding, no header
@@ -24,7 +26,7 @@ class Local(StrEnum):
     NO_RESULT = "PRV002001"  # the gateway's answer has no result for the row's TransportGUID
 
 
-class RowError(Exception):
+class RowError(ProviderError):
     """What is wrong with one cell or row: file, line, column, code and a message a person can act on."""
 
     def __init__(self, code: Local, message: str, *, column: str | None = None, line: int | None = None) -> None:

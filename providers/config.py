@@ -17,11 +17,12 @@ from cryptography import x509
 
 from gateway.signing import keys
 from gateway.signing.xades import SigningKey
+from providers.errors import ProviderError
 from providers.polling import PollSchedule
 from providers.transport import TransportSettings
 
 
-class ConfigInvalid(Exception):
+class ConfigInvalid(ProviderError):
     """provider.toml is missing, malformed, or names files that cannot be read."""
 
 

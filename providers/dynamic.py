@@ -26,6 +26,7 @@ from zeep.helpers import serialize_object
 from zeep.plugins import Plugin
 from zeep.transports import Transport
 
+from gateway import ns
 from gateway.signing import sign
 from gateway.signing.xades import SigningKey
 from gateway.xmlparse import parse_untrusted
@@ -40,8 +41,8 @@ SERVICE_PATHS = {
     "rap": "/ext-bus-rap-service/services/RapAsync",
     "compliance": "/ext-bus-compliance-service/services/ComplianceAsync",  # dom-gateway's own
 }
-BASE_NS = "http://dom.gosuslugi.ru/schema/integration/base/"
-SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
+BASE_NS = ns.BASE
+SOAP_ENV = ns.SOAP11
 
 
 class SigningPlugin(Plugin):

@@ -9,14 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from gateway.ns import DM, HM
 from gateway.xsd import Service
-
-GIS = "http://dom.gosuslugi.ru/schema/integration/"
-BASE = GIS + "base/"
-HM = GIS + "house-management/"
-DM = GIS + "device-metering/"
-NSI = GIS + "nsi-base/"
-SOAP = "http://schemas.xmlsoap.org/soap/envelope/"
 
 SERVICE_PATHS = {
     Service.HOUSE_MANAGEMENT: "/ext-bus-home-management-service/services/HomeManagementAsync",

@@ -26,6 +26,7 @@ from providers import journal as journal_mod
 from providers import layouts, planning, tabular
 from providers.client import PollTimeout, Prepared, ProviderClient
 from providers.codes import Local, RowError
+from providers.errors import ProviderError
 from providers.operations import OPERATIONS
 from providers.transport import Unreachable
 from providers.wire import AnswerNotTrusted, BadAnswer, GatewayFault
@@ -34,7 +35,7 @@ from providers.wire import AnswerNotTrusted, BadAnswer, GatewayFault
 STOPPING_FAULTS = ("INT002", "INT001006", "INT001010")
 
 
-class Stop(Exception):
+class Stop(ProviderError):
     """The push cannot go on; the message says why and what to do. Exit status 2."""
 
 

@@ -18,10 +18,12 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
+from providers.errors import ProviderError
+
 RETRIED_STATUSES = (502, 503, 504)
 
 
-class Unreachable(Exception):
+class Unreachable(ProviderError):
     """The gateway could not be reached (after the configured retries)."""
 
 

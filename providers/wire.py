@@ -17,12 +17,14 @@ from cryptography import x509
 from lxml import etree
 
 from gateway.errors import GatewayError
+from gateway.ns import BASE
+from gateway.ns import SOAP11 as SOAP
 from gateway.signing import keys, verify
 from gateway.xmlparse import parse_untrusted
-from providers.operations import BASE, SOAP
+from providers.errors import ProviderError
 
 
-class GatewayFault(Exception):
+class GatewayFault(ProviderError):
     """The gateway refused a request at the door (SOAP fault): nothing was stored."""
 
     def __init__(self, code: str, message: str, http_status: int) -> None:
@@ -30,11 +32,11 @@ class GatewayFault(Exception):
         self.code, self.message, self.http_status = code, message, http_status
 
 
-class AnswerNotTrusted(Exception):
+class AnswerNotTrusted(ProviderError):
     """A getState answer whose signature does not verify, or was not made with the pinned gateway certificate."""
 
 
-class BadAnswer(Exception):
+class BadAnswer(ProviderError):
     """The server answered something that is not a SOAP answer of this API (a proxy's error page, …)."""
 
 

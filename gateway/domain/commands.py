@@ -56,7 +56,8 @@ class RoomToCreate:
 
 @dataclass(frozen=True, slots=True)
 class Unsupported:
-    """A branch of the official schema that this gateway version does not process yet."""
+    """A branch of an official request that this gateway version does not process yet, in any operation
+    (a house, a document, a device, a reading, a protocol or a decision change): answered SRV001006."""
 
     transport_guid: Guid
     what: str

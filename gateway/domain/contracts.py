@@ -11,6 +11,7 @@ from datetime import date
 from enum import StrEnum
 
 from gateway.domain.authority import MandateKind
+from gateway.domain.commands import Unsupported
 from gateway.domain.model import NsiRef
 from gateway.domain.values import FiasHouseGuid, Guid, InvalidValue
 
@@ -114,13 +115,7 @@ class AnnulDocument:
     reason: str
 
 
-@dataclass(frozen=True, slots=True)
-class UnsupportedDocumentChange:
-    transport_guid: Guid
-    what: str
-
-
-DocumentCommand = PlaceDocument | TerminateDocument | AnnulDocument | UnsupportedDocumentChange
+DocumentCommand = PlaceDocument | TerminateDocument | AnnulDocument | Unsupported
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,6 +15,7 @@ from datetime import date
 from decimal import Decimal
 from enum import StrEnum
 
+from gateway.domain.commands import Unsupported
 from gateway.domain.model import NsiRef
 from gateway.domain.values import FiasHouseGuid, Guid, InvalidValue
 from gateway.errors import Code
@@ -126,13 +127,7 @@ class DeviceToArchive:
     on: date | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class DeviceChangeUnsupported:
-    transport_guid: Guid
-    what: str
-
-
-DeviceCommand = DeviceToCreate | DeviceToArchive | DeviceChangeUnsupported
+DeviceCommand = DeviceToCreate | DeviceToArchive | Unsupported
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,15 +196,9 @@ class VerificationToImport:
 
 
 @dataclass(frozen=True, slots=True)
-class ReadingUnsupported:
-    transport_guid: Guid
-    what: str
-
-
-@dataclass(frozen=True, slots=True)
 class ImportReadings:
     fias_house_guid: FiasHouseGuid | None
-    items: tuple[ReadingToImport | VerificationToImport | ReadingUnsupported | InvalidValueItem, ...]
+    items: tuple[ReadingToImport | VerificationToImport | Unsupported | InvalidValueItem, ...]
 
 
 @dataclass(frozen=True, slots=True)

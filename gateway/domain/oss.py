@@ -156,12 +156,6 @@ class ProtocolToImport:
 
 
 @dataclass(frozen=True, slots=True)
-class ProtocolChangeUnsupported:
-    transport_guid: Guid
-    what: str
-
-
-@dataclass(frozen=True, slots=True)
 class OwnedPremises:
     number: str
     share: Decimal  # 1 for individual or joint property, Numerator/Denumerator for a share
@@ -176,12 +170,6 @@ class OwnerDecision:
     question: int
     choice: Choice
     replaces: Guid | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class DecisionUnsupported:
-    transport_guid: Guid
-    what: str
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,15 +10,20 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
-from gateway.errors import Code
+from gateway.errors import Code, Exit, GatewayError
 
 
-class InvalidValue(ValueError):
-    """A value failed its own validation; ``code`` says which rule."""
+class InvalidValue(GatewayError, ValueError):
+    """A value failed its own validation; ``code`` says which rule. A ``ValueError`` too, and its text is the
+    message alone (it is the Description of a per-object Error)."""
+
+    exit_code = Exit.USAGE
 
     def __init__(self, message: str, *, code: Code = Code.VALUE_INVALID) -> None:
-        super().__init__(message)
-        self.code = code
+        super().__init__(message, code=code)
+
+    def __str__(self) -> str:
+        return self.message
 
 
 _CADASTRAL = re.compile(r"(\d{2}):(\d{2}):(\d{6,7}):(\d{1,10})", re.ASCII)  # ASCII: \d would take "７"

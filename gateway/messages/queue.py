@@ -10,7 +10,7 @@ from sqlalchemy import Connection, Engine, and_, delete, func, insert, or_, sele
 from sqlalchemy.exc import IntegrityError
 
 from gateway.domain.values import Guid
-from gateway.errors import Code, RequestRefused, TrustRefused
+from gateway.errors import Code, GatewayError, RequestRefused, TrustRefused
 from gateway.messages import archive
 from gateway.registry.tables import messages, signed_payloads
 
@@ -173,8 +173,10 @@ def claim(engine: Engine, *, now: datetime, lease_seconds: int) -> StoredMessage
     return _stored(row)
 
 
-class LeaseLost(RuntimeError):
+class LeaseLost(GatewayError):
     """Another worker took the message over (our lease expired); our transaction must roll back."""
+
+    fault_actor = "Server"
 
 
 def complete(connection: Connection, message: StoredMessage, result: bytes, *, now: datetime) -> None:

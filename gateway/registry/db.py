@@ -76,3 +76,51 @@ def head_revision() -> str:
     head = ScriptDirectory.from_config(config).get_current_head()
     assert head is not None, "no migrations found"
     return head
+
+
+def check(engine: Engine, *, upgraded: bool = True) -> None:
+    """Refuse to go on unless the database answers and, with ``upgraded``, holds this gateway's schema.
+
+    Raises ``DatabaseUnavailable`` (exit 4 unreachable, 5 not upgraded) with a line naming the fix. A SQLite
+    file that does not exist yet is not created here: only ``gateway db upgrade`` creates it.
+    """
+    from alembic.script import ScriptDirectory
+    from sqlalchemy.exc import DBAPIError
+
+    from gateway.errors import Code, DatabaseUnavailable, Exit
+
+    shown = engine.url.render_as_string(hide_password=True)
+    upgrade_it = "run `gateway db upgrade` (with the same configuration)"
+    if engine.url.get_backend_name() == "sqlite" and engine.url.database not in (None, "", ":memory:"):
+        file = Path(str(engine.url.database))
+        if not file.parent.is_dir():
+            raise DatabaseUnavailable(f"database {shown}: folder {file.parent} does not exist; check database.url "
+                                      "(GATEWAY_DATABASE__URL)")
+        if not file.is_file():
+            if not upgraded:
+                return
+            raise DatabaseUnavailable(f"database file {file} does not exist: {upgrade_it}",
+                                      code=Code.DATABASE_NOT_UPGRADED, exit_code=Exit.DATABASE_NOT_UPGRADED)
+    try:
+        current = current_revision(engine)
+    except DBAPIError as exc:
+        reason = str(exc.orig).strip().splitlines()[0] if str(exc.orig).strip() else type(exc.orig).__name__
+        raise DatabaseUnavailable(f"database {shown} is unreachable ({reason}); check that it runs and "
+                                  "database.url (GATEWAY_DATABASE__URL)") from None
+    if not upgraded:
+        return
+    config = AlembicConfig()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    script = ScriptDirectory.from_config(config)
+    head = script.get_current_head()
+    if current == head:
+        return
+    if current is None:
+        raise DatabaseUnavailable(f"database {shown} holds no gateway schema: {upgrade_it}",
+                                  code=Code.DATABASE_NOT_UPGRADED, exit_code=Exit.DATABASE_NOT_UPGRADED)
+    if current not in {revision.revision for revision in script.walk_revisions()}:
+        raise DatabaseUnavailable(f"database {shown} is at revision {current}, newer than this gateway knows "
+                                  f"(head {head}): install the gateway version that upgraded it",
+                                  code=Code.DATABASE_NOT_UPGRADED, exit_code=Exit.DATABASE_NOT_UPGRADED)
+    raise DatabaseUnavailable(f"database {shown} is at revision {current}, this gateway needs {head}: {upgrade_it}",
+                              code=Code.DATABASE_NOT_UPGRADED, exit_code=Exit.DATABASE_NOT_UPGRADED)

@@ -317,7 +317,10 @@ def get(connection: Connection, guid: str) -> DiscrepancyRow | None:
     return _row(m) if m else None
 
 
-def counts_by_kind(connection: Connection, *, statuses: Iterable[str] = (s.value for s in LIVE),
+_LIVE = tuple(status.value for status in LIVE)
+
+
+def counts_by_kind(connection: Connection, *, statuses: Iterable[str] = _LIVE,
                    group: str = "kind") -> dict[tuple[str | None, str], int]:
     """Live discrepancies counted by (org or house, kind): what compliance reports and the console show."""
     d = discrepancies.c

@@ -213,7 +213,7 @@ def kept(table: Table, moment: AsOf | None) -> ColumnElement[bool]:
     rows kept at ``moment`` (now: the rows not superseded)."""
     t = table.c
     if moment is None:
-        return t.superseded_at.is_(None)  # type: ignore[no-any-return]
+        return t.superseded_at.is_(None)
     return _known(t.recorded_at, t.superseded_at, t.changeset_id, t.superseded_in, moment)
 
 
@@ -290,11 +290,11 @@ def recorded_by(history: Table, moment: AsOf | None) -> ColumnElement[bool]:
     "when did the registry first learn this" — the first of them is the evidence's recorded time."""
     h = history.c
     if moment is None:
-        return h.recorded_from.is_not(None)  # type: ignore[no-any-return]
+        return h.recorded_from.is_not(None)
     known = h.recorded_from <= moment.at
     if moment.excluded:
         known = and_(known, not_(h.changeset_id.in_(list(moment.excluded))))
-    return known  # type: ignore[no-any-return]
+    return known
 
 
 def readings_recorded_by(moment: AsOf | None) -> ColumnElement[bool]:
@@ -303,8 +303,8 @@ def readings_recorded_by(moment: AsOf | None) -> ColumnElement[bool]:
 
     r = meter_readings.c
     if moment is None:
-        return r.recorded_at.is_not(None)  # type: ignore[no-any-return]
+        return r.recorded_at.is_not(None)
     known = r.recorded_at <= moment.at
     if moment.excluded:
         known = and_(known, not_(r.changeset_id.in_(list(moment.excluded))))
-    return known  # type: ignore[no-any-return]
+    return known

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from gateway.domain import authority
 from gateway.domain.authority import MANDATE_OF_ROLE, MandateKind
+from gateway.domain.commands import Unsupported
 from gateway.domain.contracts import (
     AnnulDocument,
     DocumentCommand,
@@ -14,13 +15,13 @@ from gateway.domain.contracts import (
     PlaceDocument,
     StoredDocument,
     TerminateDocument,
-    UnsupportedDocumentChange,
 )
 from gateway.domain.model import Organisation
 from gateway.domain.results import ObjectResult
 from gateway.domain.values import Guid, InvalidValue
 from gateway.errors import Code
 from gateway.registry.unit_of_work import UnitOfWork
+from gateway.services import preamble
 
 #: NSI directory of a management contract's ContractBase
 CONTRACT_BASE_NSI = 58
@@ -55,8 +56,9 @@ def _one(uow: UnitOfWork, sender: Organisation, kind: MandateKind, command: Docu
     def failed(code: Code, text: str) -> DocumentResult:
         return DocumentResult(ObjectResult.failed(transport, code, text))
 
-    if isinstance(command, UnsupportedDocumentChange):
-        return failed(Code.NOT_SUPPORTED, f"{command.what} is not supported by this gateway version")
+    if refused := preamble.not_supported(command):
+        return failed(refused.code, refused.description)
+    assert not isinstance(command, Unsupported)
     if kind not in MANDATE_OF_ROLE.get(sender.role, frozenset()):
         return failed(Code.AUTHORITY_DENIED, f"organisation {sender.guid} ({sender.role}) may not post a {name}")
     if isinstance(command, PlaceDocument):

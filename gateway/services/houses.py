@@ -22,6 +22,7 @@ from gateway.domain.values import Guid, InvalidValue
 from gateway.errors import Code, Conflict
 from gateway.registry.unit_of_work import UnitOfWork
 from gateway.registry.versions import AsOf
+from gateway.services import preamble
 from gateway.services.batch import write_batch
 
 HOUSE_STATE_NSI = 24
@@ -236,9 +237,9 @@ def _add_premises(
 
 
 def _refusal(item: HouseToCreate | PremisesToCreate | Unsupported) -> ObjectResult | None:
-    if isinstance(item, Unsupported):
-        return ObjectResult.failed(
-            item.transport_guid, Code.NOT_SUPPORTED, f"{item.what} is not supported by this gateway version")
+    if refused := preamble.not_supported(item):
+        return ObjectResult.failed(item.transport_guid, refused.code, refused.description)
+    assert not isinstance(item, Unsupported)
     if isinstance(item.data, InvalidValue):
         return ObjectResult.failed(item.transport_guid, item.data.code, str(item.data))
     return None

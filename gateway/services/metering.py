@@ -9,9 +9,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from gateway.domain import authority
+from gateway.domain.commands import Unsupported
 from gateway.domain.metering import (
     Device,
-    DeviceChangeUnsupported,
     DeviceToArchive,
     DeviceToCreate,
     ExportDevices,
@@ -20,7 +20,6 @@ from gateway.domain.metering import (
     ImportReadings,
     InvalidValueItem,
     ReadingToImport,
-    ReadingUnsupported,
     StoredReading,
     VerificationToImport,
     judge,
@@ -32,6 +31,7 @@ from gateway.domain.values import FiasHouseGuid, Guid, InvalidValue
 from gateway.errors import Code, Conflict
 from gateway.registry.metering import ELECTRIC, NewReading, SeriesKey
 from gateway.registry.unit_of_work import UnitOfWork
+from gateway.services import preamble
 from gateway.services.batch import write_batch
 
 log = logging.getLogger("gateway.metering")
@@ -78,17 +78,16 @@ def import_devices(uow: UnitOfWork, sender: Organisation, command: ImportDevices
 
 
 def _device(uow: UnitOfWork, sender: Organisation, request_house: FiasHouseGuid | None,
-            item: DeviceToCreate | DeviceToArchive | DeviceChangeUnsupported, taken: dict[Guid, set[tuple[str, str]]],
+            item: DeviceToCreate | DeviceToArchive | Unsupported, taken: dict[Guid, set[tuple[str, str]]],
             *, message: Guid, now: datetime) -> DeviceResult:
     transport = item.transport_guid
 
     def failed(code: Code, text: str) -> DeviceResult:
         return DeviceResult(ObjectResult.failed(transport, code, text))
 
-    if isinstance(item, DeviceChangeUnsupported):
-        return failed(Code.NOT_SUPPORTED, f"{item.what} is not supported by this gateway version")
-    if not authority.may_write(sender):
-        return failed(Code.AUTHORITY_DENIED, f"organisation {sender.guid} ({sender.role}) only reads")
+    if refused := preamble.not_supported(item) or preamble.only_reads(sender):
+        return failed(refused.code, refused.description)
+    assert not isinstance(item, Unsupported)
     if isinstance(item, DeviceToArchive):
         return _archive(uow, sender, item, failed, message=message, now=now)
     if isinstance(item.data, InvalidValue):
@@ -274,9 +273,8 @@ def _verification(uow: UnitOfWork, sender: Organisation, request_house: FiasHous
                   now: datetime) -> ObjectResult:
     """A verification moves the device's next verification date to one interval (NSI 16) after the seal."""
     transport = item.transport_guid
-    if not authority.may_write(sender):
-        return ObjectResult.failed(transport, Code.AUTHORITY_DENIED, f"organisation {sender.guid} ({sender.role}) "
-                                                                     "only reads")
+    if refused := preamble.only_reads(sender):
+        return ObjectResult.failed(transport, refused.code, refused.description)
     device = _device_of(item, batch.devices, batch.by_version)
     if device is None or (request_house is not None and device.fias_house_guid != request_house):
         return ObjectResult.failed(transport, Code.DEVICE_NOT_FOUND,
@@ -308,17 +306,16 @@ def _device_of(reading: ReadingToImport | VerificationToImport, roots: dict[Guid
 
 
 def _reading(uow: UnitOfWork, sender: Organisation, request_house: FiasHouseGuid | None,
-             item: ReadingToImport | ReadingUnsupported | InvalidValueItem, batch: _Batch,
+             item: ReadingToImport | Unsupported | InvalidValueItem, batch: _Batch,
              seen: set[tuple[SeriesKey, str]], day: date) -> ObjectResult | NewReading:
     transport = item.transport_guid
-    if isinstance(item, ReadingUnsupported):
-        return ObjectResult.failed(transport, Code.NOT_SUPPORTED, f"{item.what} is not supported by this gateway "
-                                                                  "version")
+    if refused := preamble.not_supported(item):
+        return ObjectResult.failed(transport, refused.code, refused.description)
     if isinstance(item, InvalidValueItem):
         return ObjectResult.failed(transport, item.error.code, str(item.error))
-    if not authority.may_write(sender):
-        return ObjectResult.failed(transport, Code.AUTHORITY_DENIED, f"organisation {sender.guid} ({sender.role}) "
-                                                                     "only reads")
+    if refused := preamble.only_reads(sender):
+        return ObjectResult.failed(transport, refused.code, refused.description)
+    assert not isinstance(item, Unsupported)
     device = _device_of(item, batch.devices, batch.by_version)
     named = item.device_root or item.device_version
     if device is None or (request_house is not None and device.fias_house_guid != request_house):

@@ -9,15 +9,14 @@ from decimal import Decimal
 
 from gateway.domain import authority
 from gateway.domain.authority import Mandate
+from gateway.domain.commands import Unsupported
 from gateway.domain.model import Organisation
 from gateway.domain.oss import (
     AgendaItem,
-    DecisionUnsupported,
     Majority,
     NoticeItem,
     NoticeToImport,
     OwnerDecision,
-    ProtocolChangeUnsupported,
     ProtocolToImport,
     StoredProtocol,
     VotingNotice,
@@ -27,6 +26,7 @@ from gateway.domain.results import ObjectError, ObjectResult
 from gateway.domain.values import FiasHouseGuid, Guid, InvalidValue
 from gateway.errors import Code
 from gateway.registry.unit_of_work import UnitOfWork
+from gateway.services import preamble
 
 log = logging.getLogger("gateway.oss")
 
@@ -60,17 +60,17 @@ def _agenda_refusal(uow: UnitOfWork, items: tuple[AgendaItem, ...] | tuple[Notic
     return None
 
 
-def import_notices(uow: UnitOfWork, sender: Organisation, items: tuple[NoticeToImport | ProtocolChangeUnsupported,
+def import_notices(uow: UnitOfWork, sender: Organisation, items: tuple[NoticeToImport | Unsupported,
                                                                        ...], *, message: Guid,
                    now: datetime) -> list[ObjectResult]:
     """Notices of meetings and electronic votes: the house, the agenda, the voting period."""
     results = []
     for item in items:
         transport = item.transport_guid
-        if isinstance(item, ProtocolChangeUnsupported):
-            results.append(ObjectResult.failed(transport, Code.NOT_SUPPORTED, f"{item.what} is not supported by this "
-                                                                              "gateway version"))
+        if refused := preamble.not_supported(item):
+            results.append(ObjectResult.failed(transport, refused.code, refused.description))
             continue
+        assert not isinstance(item, Unsupported)
         if isinstance(item.data, InvalidValue):
             results.append(ObjectResult.failed(transport, item.data.code, str(item.data)))
             continue
@@ -87,8 +87,8 @@ def import_notices(uow: UnitOfWork, sender: Organisation, items: tuple[NoticeToI
 
 def _notice_refusal(uow: UnitOfWork, sender: Organisation, notice: VotingNotice, now: datetime) -> ObjectError | Guid:
     """The house's registry GUID if the notice may be posted, else why not."""
-    if not authority.may_write(sender):
-        return ObjectError(Code.AUTHORITY_DENIED, f"organisation {sender.guid} ({sender.role}) only reads")
+    if refused := preamble.only_reads(sender):
+        return refused
     house = uow.houses.guid_of(notice.fias_house_guid)
     if house is None:
         return ObjectError(Code.HOUSE_NOT_FOUND, f"no house with FIAS GUID {notice.fias_house_guid} is registered")
@@ -103,7 +103,7 @@ def _notice_refusal(uow: UnitOfWork, sender: Organisation, notice: VotingNotice,
     return house
 
 
-def import_protocols(uow: UnitOfWork, sender: Organisation, items: tuple[ProtocolToImport | ProtocolChangeUnsupported,
+def import_protocols(uow: UnitOfWork, sender: Organisation, items: tuple[ProtocolToImport | Unsupported,
                                                                           ...], *, message: Guid,
                      now: datetime) -> list[ProtocolResult]:
     results = []
@@ -113,17 +113,16 @@ def import_protocols(uow: UnitOfWork, sender: Organisation, items: tuple[Protoco
     return results
 
 
-def _protocol(uow: UnitOfWork, sender: Organisation, item: ProtocolToImport | ProtocolChangeUnsupported, *,
+def _protocol(uow: UnitOfWork, sender: Organisation, item: ProtocolToImport | Unsupported, *,
               message: Guid, now: datetime) -> ProtocolResult:
     transport = item.transport_guid
 
     def failed(code: Code, text: str) -> ProtocolResult:
         return ProtocolResult(ObjectResult.failed(transport, code, text))
 
-    if isinstance(item, ProtocolChangeUnsupported):
-        return failed(Code.NOT_SUPPORTED, f"{item.what} is not supported by this gateway version")
-    if not authority.may_write(sender):
-        return failed(Code.AUTHORITY_DENIED, f"organisation {sender.guid} ({sender.role}) only reads")
+    if refused := preamble.not_supported(item) or preamble.only_reads(sender):
+        return failed(refused.code, refused.description)
+    assert not isinstance(item, Unsupported)
     if isinstance(item.data, InvalidValue):
         return failed(item.data.code, str(item.data))
     data = item.data
@@ -155,7 +154,7 @@ def _protocol(uow: UnitOfWork, sender: Organisation, item: ProtocolToImport | Pr
     return ProtocolResult(ObjectResult(transport, guid=stored.guid, update_date=now), stored)
 
 
-def import_decisions(uow: UnitOfWork, sender: Organisation, items: tuple[OwnerDecision | DecisionUnsupported, ...],
+def import_decisions(uow: UnitOfWork, sender: Organisation, items: tuple[OwnerDecision | Unsupported, ...],
                      *, message: Guid, now: datetime) -> list[ObjectResult]:
     """Owners' individual decisions (≤ 10,000, XSD), each weighted by the registered area of the premises
     the owner names times the owner's share; the protocol's tally is recomputed once per protocol."""
@@ -165,10 +164,10 @@ def import_decisions(uow: UnitOfWork, sender: Organisation, items: tuple[OwnerDe
     pending: dict[Guid, tuple[dict[tuple[int, str], dict[str, Decimal]], dict[str, tuple[Guid, Decimal]]]] = {}
     for item in items:
         transport = item.transport_guid
-        if isinstance(item, DecisionUnsupported):
-            results.append(ObjectResult.failed(transport, Code.NOT_SUPPORTED, f"{item.what} is not supported by "
-                                                                              "this gateway version"))
+        if refused := preamble.not_supported(item):
+            results.append(ObjectResult.failed(transport, refused.code, refused.description))
             continue
+        assert not isinstance(item, Unsupported)
         protocol = touched.get(item.protocol_guid) if item.protocol_guid else None
         if protocol is None and item.protocol_guid is not None:
             protocol = uow.oss.get(item.protocol_guid)

@@ -8,9 +8,13 @@ from datetime import datetime
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
+from gateway.errors import Code, GatewayError
 
-class CrlRefused(ValueError):
-    """The CRL cannot be trusted or read; nothing is imported from it."""
+
+class CrlRefused(GatewayError, ValueError):
+    """The CRL cannot be trusted or read; nothing is imported from it (``gateway keys crl``: exit 1)."""
+
+    code = Code.COMMAND_REFUSED
 
 
 @dataclass(frozen=True)

@@ -31,11 +31,10 @@ from typing import cast
 from lxml import etree
 
 from gateway.errors import Code, TrustRefused
+from gateway.ns import DS, XADES
 from gateway.signing import algorithms
 from gateway.signing.algorithms import C14N_10, C14N_METHODS, DIGESTS, ENVELOPED, SIGNATURE_METHODS
 
-DS = "http://www.w3.org/2000/09/xmldsig#"
-XADES = "http://uri.etsi.org/01903/v1.3.2#"
 SIGNED_PROPERTIES_TYPE = "http://uri.etsi.org/01903#SignedProperties"
 
 

@@ -25,10 +25,11 @@ from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from cryptography.hazmat.primitives.serialization import Encoding
 from lxml import etree
 
+from gateway.ns import DS, XADES
 from gateway.signing import c14n as canonical_xml
 from gateway.signing import gost
 from gateway.signing.algorithms import C14N_METHODS, DIGESTS, ECDSA_SHA256, ENVELOPED, EXC_C14N, RSA_SHA256, SHA256
-from gateway.signing.profile import DS, SIGNED_PROPERTIES_TYPE, XADES, ds, xades
+from gateway.signing.profile import SIGNED_PROPERTIES_TYPE, ds, xades
 
 SigningKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey | gost.GostPrivateKey
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from lxml import etree
 
+from gateway import ns
 from gateway.domain.accounts import (
     Accommodation,
     Account,
@@ -17,8 +18,7 @@ from gateway.domain.accounts import (
     PersonPayer,
 )
 from gateway.domain.values import FiasHouseGuid, Guid, InvalidValue, area, xs_date
-from gateway.soap import ns
-from gateway.soap.ns import q
+from gateway.ns import q
 from gateway.soap.xmlmap import (
     boolean,
     decoded,

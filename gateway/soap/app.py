@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import re
@@ -16,7 +17,7 @@ from lxml import etree
 from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy import Engine, text
 
-from gateway import metrics
+from gateway import metrics, ns
 from gateway.config import Config
 from gateway.domain.model import CertificateBinding
 from gateway.domain.powers import PowerRefusal, door_decision
@@ -30,22 +31,28 @@ from gateway.errors import (
     RequestRefused,
     TrustRefused,
 )
-from gateway.messages import queue
+from gateway.messages import exposition, queue
 from gateway.messages.queue import MessageState
+from gateway.ns import q
+from gateway.registry import audit
 from gateway.registry.unit_of_work import UnitOfWork
 from gateway.signing import Signer, verify
 from gateway.signing.policy import check_binding
-from gateway.soap import binding, envelope, ns, results_xml
-from gateway.soap.ns import q
+from gateway.soap import binding, envelope, results_xml
 from gateway.soap.operations import ENDPOINTS, GET_STATE_REQUEST, OPERATIONS, Endpoint, by_body
+from gateway.soap.router import Handler, Router, StartResponse
 from gateway.xmlparse import parse_untrusted
 from gateway.xsd import SCHEMA_ROOT, check_version, validate
 
 log = logging.getLogger("gateway.soap")
 
-StartResponse = Callable[..., Any]
 _SCHEMA_FILE = re.compile(r"[A-Za-z0-9_.-]+\.xsd")
 SOAP_CONTENT_TYPE = "text/xml; charset=utf-8"
+#: the organisation a refused request claims: its header's orgPPAGUID (or SenderID), looked for near the start
+_CLAIMED_ORG = re.compile(rb"(?:orgPPAGUID|SenderID)>\s*([0-9A-Fa-f]{8}-(?:[0-9A-Fa-f]{4}-){3}[0-9A-Fa-f]{12})\s*<")
+_CLAIM_WINDOW = 16 * 1024
+#: the door trims its record of refusals to the retention settings every this many rows
+REFUSALS_TRIM = 500
 
 
 @lru_cache(maxsize=16)
@@ -54,7 +61,7 @@ def _wsdl(endpoint: Endpoint, base_url: str) -> bytes:
     tree = etree.parse(str(endpoint.schema.wsdl), etree.XMLParser(resolve_entities=False, no_network=True))
     for address in tree.iter(q(ns.WSDL_SOAP, "address")):
         address.set("location", base_url.rstrip("/") + endpoint.path)
-    return etree.tostring(tree, xml_declaration=True, encoding="UTF-8")
+    return bytes(etree.tostring(tree, xml_declaration=True, encoding="UTF-8"))
 
 
 def _known_operation(action: str) -> str:
@@ -86,30 +93,53 @@ class GatewayApp:
         #: the door writes no versioned data: its units of work name no provenance
         self.unit_of_work = unit_of_work
         self.clock = clock
+        self.router = self._routes()
 
     # -- HTTP ---------------------------------------------------------------------------------------
+    def _routes(self) -> Router:
+        """Each service path: POST the SOAP door, GET ?wsdl its WSDL, anything else 405; the vendored XSDs
+        under each service's folder; /health and /metrics. ``router.mount`` adds more (the web console)."""
+        router = Router(self._not_found)
+        for endpoint in ENDPOINTS.values():
+            router.add(endpoint.path, {"POST": self._soap_handler(endpoint), "GET": self._wsdl_handler(endpoint)},
+                       otherwise=self._not_allowed)
+            router.prefix(endpoint.prefix, {"GET": self._schema})
+        router.add("/health", {"GET": lambda _environ, start_response: self._health(start_response)})
+        router.add("/metrics", {"GET": lambda _environ, start_response: self._respond(
+            start_response, 200, exposition.page(self.engine), CONTENT_TYPE_LATEST)})
+        return router
+
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
-        method = environ.get("REQUEST_METHOD", "GET")
-        path = environ.get("PATH_INFO", "") or "/"
-        endpoint = ENDPOINTS.get(path)
-        if endpoint is not None and method == "POST":
+        return self.router(environ, start_response)
+
+    def _soap_handler(self, endpoint: Endpoint) -> Handler:
+        def handle(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
             status, body = self.soap(endpoint, environ)
             return self._respond(start_response, status, body, SOAP_CONTENT_TYPE)
-        if endpoint is not None and method == "GET" and environ.get("QUERY_STRING", "").lower() == "wsdl":
+
+        return handle
+
+    def _wsdl_handler(self, endpoint: Endpoint) -> Handler:
+        def handle(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+            if environ.get("QUERY_STRING", "").lower() != "wsdl":
+                return self._not_allowed(environ, start_response)
             return self._respond(start_response, 200, _wsdl(endpoint, self._base_url(environ)), SOAP_CONTENT_TYPE)
-        if method == "GET" and path == "/health":
-            return self._health(start_response)
-        if method == "GET" and path == "/metrics":
-            return self._respond(start_response, 200, metrics.exposition(self.engine), CONTENT_TYPE_LATEST)
-        if method == "GET":
-            schema = self._schema_file(path)
-            if schema is not None:
-                return self._respond(start_response, 200, schema.read_bytes(), "text/xml; charset=utf-8")
-        if endpoint is not None:
-            error = RequestRefused(f"{method} is not allowed here; POST a SOAP 1.1 envelope or GET ?wsdl",
-                                   code=Code.METHOD_NOT_ALLOWED)
-            return self._respond(start_response, 405, envelope.fault(error, self.clock()), SOAP_CONTENT_TYPE,
-                                 [("Allow", "GET, POST")])
+
+        return handle
+
+    def _not_allowed(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        error = RequestRefused(f"{environ.get('REQUEST_METHOD', 'GET')} is not allowed here; POST a SOAP 1.1 "
+                               "envelope or GET ?wsdl", code=Code.METHOD_NOT_ALLOWED)
+        return self._respond(start_response, 405, envelope.fault(error, self.clock()), SOAP_CONTENT_TYPE,
+                             [("Allow", "GET, POST")])
+
+    def _schema(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        schema = self._schema_file(environ.get("PATH_INFO", "") or "/")
+        if schema is None:
+            return self._not_found(environ, start_response)
+        return self._respond(start_response, 200, schema.read_bytes(), "text/xml; charset=utf-8")
+
+    def _not_found(self, _environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         return self._respond(start_response, 404, b"not found\n", "text/plain; charset=utf-8")
 
     @staticmethod
@@ -149,7 +179,7 @@ class GatewayApp:
                 depth = queue.depth(connection)
                 oldest = queue.oldest_waiting(connection)
             body = {"status": "ok", "database": "ok", "messages": depth,
-                    "queue_lag_seconds": round(metrics.queue_lag(oldest), 3)}
+                    "queue_lag_seconds": round(exposition.queue_lag(oldest), 3)}
             status = 200
         except Exception as exc:  # noqa: BLE001 - health reports the failure instead of raising it
             body, status = {"status": "unavailable", "database": type(exc).__name__}, 503
@@ -180,6 +210,7 @@ class GatewayApp:
     def soap(self, endpoint: Endpoint, environ: dict[str, Any]) -> tuple[int, bytes]:
         now = self.clock()
         action = (environ.get("HTTP_SOAPACTION") or "").strip().strip('"')
+        body: bytes | None = None
         try:
             charset = binding.check_media_type(environ.get("CONTENT_TYPE"))
             binding.check_soap_action(environ.get("HTTP_SOAPACTION"))
@@ -192,12 +223,34 @@ class GatewayApp:
                         error.message[:300])
             metrics.REFUSALS.labels(str(error.code)).inc()
             metrics.REQUESTS.labels(_known_operation(action), "refused").inc()
+            self._record_refusal(error, environ, action, body, now)
             return error.http_status, envelope.fault(error, now)
         except Exception:  # noqa: BLE001 - never leak internals; the log has the traceback
             log.exception("event=internal_error endpoint=%s action=%s", endpoint.name, action or "-")
             internal = GatewayError("internal error; the request was not accepted, send it again later")
             internal.fault_actor = "Server"
             return 500, envelope.fault(internal, now)
+
+    def _record_refusal(self, error: GatewayError, environ: dict[str, Any], action: str, body: bytes | None,
+                        now: datetime) -> None:
+        """The bounded record of door refusals (``gateway audit refusals``): never the body, only its digest.
+        The organisation is the one the header claims (unverified); every REFUSALS_TRIM-th row trims the record
+        to the retention settings. A database that cannot take the row costs the row, never the fault."""
+        claimed = _CLAIMED_ORG.search(body[:_CLAIM_WINDOW]) if body else None
+        settings = self.config.audit
+        try:
+            with self.engine.begin() as connection:
+                row = audit.record_refusal(
+                    connection, at=now, code=str(error.code), peer=environ.get("REMOTE_ADDR"),
+                    claimed_org=claimed.group(1).decode("ascii").lower() if claimed else None,
+                    operation=action.removeprefix("urn:") or None,
+                    body_sha256=hashlib.sha256(body).hexdigest() if body is not None else None,
+                    body_bytes=len(body) if body is not None else None)
+                if row % REFUSALS_TRIM == 0:
+                    audit.prune(connection, now=now, keep_days=0, refusals_keep_days=settings.refusals_keep_days,
+                                refusals_max_rows=settings.refusals_max_rows)
+        except Exception as exc:  # noqa: BLE001 - the fault is answered whatever the record's fate
+            log.warning("event=refusal_not_recorded code=%s reason=%s", error.code, type(exc).__name__)
 
     def _handle(self, endpoint: Endpoint, body: bytes, action: str, now: datetime) -> bytes:
         request = envelope.split(parse_untrusted(body))

@@ -8,10 +8,10 @@ from typing import Any
 
 from lxml import etree
 
+from gateway import ns
 from gateway.domain.values import InvalidValue, xs_date
+from gateway.ns import q
 from gateway.services.compliance import DEFAULT_PAGE_SIZE, ReportPage, ReportQuery
-from gateway.soap import ns
-from gateway.soap.ns import q
 from gateway.soap.xmlmap import boolean, child, own_text
 
 COMPLIANCE = ns.COMPLIANCE

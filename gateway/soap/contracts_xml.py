@@ -6,7 +6,9 @@ from datetime import date
 
 from lxml import etree
 
+from gateway import ns
 from gateway.domain.authority import MandateKind
+from gateway.domain.commands import Unsupported
 from gateway.domain.contracts import (
     AnnulDocument,
     DocumentCommand,
@@ -17,10 +19,8 @@ from gateway.domain.contracts import (
     ReadingWindow,
     StoredDocument,
     TerminateDocument,
-    UnsupportedDocumentChange,
 )
 from gateway.domain.values import FiasHouseGuid, Guid, InvalidValue, xs_date
-from gateway.soap import ns
 from gateway.soap.xmlmap import boolean, decoded, hm, nsi, required, sub, text, transport_guid
 
 
@@ -81,8 +81,8 @@ def _command(item: etree._Element, kind: MandateKind) -> DocumentCommand:
             return TerminateDocument(transport, kind, Guid(version), _day(child, "Terminate"), reason)
         if local == f"Annulment{noun}" and version:
             return AnnulDocument(transport, kind, Guid(version), required(child, "ReasonOfAnnulment"))
-        return UnsupportedDocumentChange(transport, local)
-    return UnsupportedDocumentChange(transport, f"an empty {noun}")
+        return Unsupported(transport, local)
+    return Unsupported(transport, f"an empty {noun}")
 
 
 def decode_import_contracts(request: etree._Element) -> tuple[DocumentCommand, ...]:
@@ -134,9 +134,9 @@ def decode_import_supply(request: etree._Element) -> tuple[DocumentCommand, ...]
             changed = next((etree.QName(c).localname for c in item if isinstance(c.tag, str)
                             and etree.QName(c).localname not in ("TransportGUID", "ContractGUID",
                                                                  "ContractRootGUID")), "?")
-            commands.append(UnsupportedDocumentChange(transport, changed))
+            commands.append(Unsupported(transport, changed))
         elif item.find(hm("ContractRootGUID")) is not None or item.find(hm("ContractGUID")) is not None:
-            commands.append(UnsupportedDocumentChange(transport, "changing a placed supply contract"))
+            commands.append(Unsupported(transport, "changing a placed supply contract"))
         else:
             commands.append(PlaceDocument(transport, decoded(_supply, contract)))
     return tuple(commands)

@@ -7,9 +7,10 @@ from decimal import Decimal
 
 from lxml import etree
 
+from gateway import ns
+from gateway.domain.commands import Unsupported
 from gateway.domain.metering import (
     Device,
-    DeviceChangeUnsupported,
     DeviceCommand,
     DeviceData,
     DeviceKind,
@@ -21,8 +22,7 @@ from gateway.domain.metering import (
 )
 from gateway.domain.model import NsiRef
 from gateway.domain.values import FiasHouseGuid, Guid, InvalidValue, xs_date
-from gateway.soap import ns
-from gateway.soap.ns import q
+from gateway.ns import q
 from gateway.soap.xmlmap import boolean, decoded, hm, iso, nsi, nsi_out, required, sub, text, transport_guid
 
 MDB = ns.METERING_DEVICE_BASE
@@ -94,7 +94,7 @@ def _command(device: etree._Element) -> DeviceCommand:
         return DeviceToCreate(transport, decoded(_device_data, create))
     update = device.find(hm("DeviceDataToUpdate"))
     if update is None:
-        return DeviceChangeUnsupported(transport, "an empty MeteringDevice")
+        return Unsupported(transport, "an empty MeteringDevice")
     version = Guid(required(update, "MeteringDeviceVersionGUID"))
     archive = update.find(hm("ArchiveDevice"))
     if archive is not None:
@@ -106,7 +106,7 @@ def _command(device: etree._Element) -> DeviceCommand:
                                on=_day(replace, "VerificationDate"))
     changed = next((etree.QName(c).localname for c in update if isinstance(c.tag, str)
                     and etree.QName(c).localname != "MeteringDeviceVersionGUID"), "DeviceDataToUpdate")
-    return DeviceChangeUnsupported(transport, f"DeviceDataToUpdate/{changed}")
+    return Unsupported(transport, f"DeviceDataToUpdate/{changed}")
 
 
 def decode_import_devices(request: etree._Element) -> ImportDevices:

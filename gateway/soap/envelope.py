@@ -8,10 +8,10 @@ from itertools import chain
 
 from lxml import etree
 
+from gateway import ns
 from gateway.domain.values import Guid, InvalidValue
 from gateway.errors import Code, GatewayError, RequestRefused
-from gateway.soap import ns
-from gateway.soap.ns import q
+from gateway.ns import q
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from lxml import etree
 
+from gateway import ns
 from gateway.domain.commands import (
     HouseToCreate,
     HouseToUpdate,
@@ -30,8 +31,7 @@ from gateway.domain.model import (
 )
 from gateway.domain.values import CadastralNumber, FiasHouseGuid, Guid, InvalidValue, Oktmo, area
 from gateway.errors import Code
-from gateway.soap import ns
-from gateway.soap.ns import q
+from gateway.ns import q
 from gateway.soap.xmlmap import (
     boolean,
     decoded,

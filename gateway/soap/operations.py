@@ -1,51 +1,20 @@
-"""The operation table: which official operations the gateway answers, and how each is processed.
+"""The operation table: which official operations the gateway answers at which endpoint — what the door needs.
 
-Adding an operation = one ``Operation`` row: its WSDL name, request element, accepted ``base:version``
-values, and the worker-side function that turns the stored payload into a getStateResult.
+Adding an operation = one ``Operation`` row here (its WSDL name, request element, accepted ``base:version``
+values, the roles it is answered for) and its processor in ``gateway.processing.operations.PROCESSORS``
+(what the worker does with the stored payload).
 """
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Callable
-from dataclasses import dataclass, replace
-from datetime import datetime
-from typing import Any
+from dataclasses import dataclass
 
-from lxml import etree
-
-from gateway import metrics
-from gateway.domain.authority import MandateKind
-from gateway.domain.commands import ExportHouse
-from gateway.domain.model import Organisation, OrgRole
-from gateway.domain.powers import processing_refusal
-from gateway.domain.results import ObjectResult
-from gateway.domain.values import FiasHouseGuid, Guid, InvalidValue
-from gateway.errors import Code
-from gateway.messages.queue import StoredMessage
-from gateway.registry.unit_of_work import UnitOfWork
-from gateway.services import accounts as account_services
+from gateway import ns
+from gateway.domain.model import OrgRole
+from gateway.ns import q
 from gateway.services import compliance as compliance_services
-from gateway.services import contracts as contract_services
 from gateway.services import decrees as decree_services
-from gateway.services import houses as house_services
-from gateway.services import metering as metering_services
-from gateway.services import oss as oss_services
-from gateway.signing import Signer
-from gateway.soap import (
-    accounts_xml,
-    compliance_xml,
-    contracts_xml,
-    devices_xml,
-    houses_xml,
-    ns,
-    oss_xml,
-    rap_xml,
-    readings_xml,
-    results_xml,
-)
-from gateway.soap.ns import q
-from gateway.xmlparse import parse_untrusted
+from gateway.soap import compliance_xml, rap_xml
 from gateway.xsd import Service
 
 
@@ -105,252 +74,51 @@ COMPLIANCE = Endpoint(  # dom-gateway's own service (gateway/xsd/extensions/comp
 
 ENDPOINTS = {e.path: e for e in (HOUSE_MANAGEMENT, DEVICE_METERING, RAP, COMPLIANCE)}
 
-Processor = Callable[[UnitOfWork, Organisation, StoredMessage, datetime, Endpoint], etree._Element]
-
-
 @dataclass(frozen=True)
 class Operation:
     name: str  # WSDL operation name; soapAction is urn:<name>
     endpoint: Endpoint
     request: str  # Clark name of the body element
     versions: frozenset[str]
-    process: Processor
     #: the roles the operation is answered for (empty: any); anyone else is refused at the door
     roles: frozenset[OrgRole] = frozenset()
-
-
-def _import_result(endpoint: Endpoint, message: StoredMessage) -> tuple[etree._Element, etree._Element]:
-    """A processed getStateResult and its ImportResult, ready for CommonResults."""
-    root = results_xml.state_result(endpoint.types_ns, endpoint.state_result_version, message.guid, 3)
-    import_result = etree.SubElement(root, q(endpoint.types_ns, "ImportResult"))
-    import_result.set(q(ns.BASE, "version"), endpoint.import_result_version)
-    return root, import_result
-
-
-def _results_of(item: object) -> ObjectResult:
-    return item if isinstance(item, ObjectResult) else item.result  # type: ignore[attr-defined]
-
-
-def _count_on_commit(uow: UnitOfWork, counter: Any, counts: dict[tuple[str, ...], int]) -> None:
-    """Add ``counts`` (labels → amount) to a Prometheus counter once the processing transaction commits: a
-    transaction rolled back (a lost lease, a failure to be retried) wrote nothing and counts nothing."""
-    def add() -> None:
-        for labels, amount in counts.items():
-            counter.labels(*labels).inc(amount)
-
-    uow.after_commit(add)
-
-
-def _importer(decode: Callable[[etree._Element], Any], run: Callable[..., Any],
-              extra: Callable[[UnitOfWork, etree._Element, Any], None] | None = None) -> Processor:
-    """An import operation: decode the stored payload, run the use case, answer ``ImportResult`` with one
-    ``CommonResult`` per object, to which ``extra`` adds the operation's own element (ImportAccount, …)."""
-    def process(uow: UnitOfWork, sender: Organisation, message: StoredMessage, now: datetime,
-                endpoint: Endpoint) -> etree._Element:
-        items = run(uow, sender, decode(parse_untrusted(message.payload)), message=message.guid, now=now)
-        root, import_result = _import_result(endpoint, message)
-        commons = results_xml.append_common_results(import_result, endpoint.types_ns, map(_results_of, items))
-        if extra is not None:
-            for common, item in zip(commons, items, strict=True):
-                extra(uow, common, item)
-        return root
-
-    return process
-
-
-def _account_numbers(_uow: UnitOfWork, common: etree._Element, item: account_services.AccountResult) -> None:
-    if item.unified_number and item.service_id:
-        accounts_xml.append_import_account(common, item.unified_number, item.service_id)
-
-
-def _document(_uow: UnitOfWork, common: etree._Element, item: contract_services.DocumentResult) -> None:
-    if item.document is not None:
-        contracts_xml.append_document_result(common, item.document)
-
-
-def _device(_uow: UnitOfWork, common: etree._Element, item: metering_services.DeviceResult) -> None:
-    if item.device is not None:
-        devices_xml.append_import_device(common, item.device)
-
-
-def _voting(uow: UnitOfWork, common: etree._Element, item: oss_services.ProtocolResult | ObjectResult) -> None:
-    if isinstance(item, ObjectResult):  # a notice: its GUID is the voting's
-        if item.ok and item.guid is not None:
-            oss_xml.append_voting_guid(common, item.guid)
-    elif item.protocol is not None:
-        oss_xml.append_voting_information(common, item.protocol)
-        if item.protocol.tally.flags:
-            uow.after_commit(metrics.PROTOCOL_FLAGS.inc)
-
-
-def _documents(kind: MandateKind) -> Callable[..., Any]:
-    def run(uow: UnitOfWork, sender: Organisation, commands: Any, *, message: Any, now: datetime) -> Any:
-        return contract_services.import_documents(uow, sender, kind, commands, message=message, now=now)
-
-    return run
-
-
-def _export_accounts(uow: UnitOfWork, sender: Organisation, message: StoredMessage, now: datetime,
-                     endpoint: Endpoint) -> etree._Element:
-    command = accounts_xml.decode_export_accounts(parse_untrusted(message.payload))
-    found = account_services.export_accounts(uow, sender, command)
-    root = results_xml.state_result(endpoint.types_ns, endpoint.state_result_version, message.guid, 3)
-    if not found:
-        results_xml.append_error_message(root, Code.ACCOUNT_NOT_FOUND,
-                                         "no account you may see matches the request")
-    for account in found:
-        accounts_xml.encode_export_account(root, account)
-    return root
-
-
-def _export_house(uow: UnitOfWork, sender: Organisation, message: StoredMessage, now: datetime,
-                  endpoint: Endpoint) -> etree._Element:
-    request = parse_untrusted(message.payload)
-    fias = FiasHouseGuid(request.findtext(q(ns.HM, "FIASHouseGuid")) or "")
-    house = house_services.export_house(uow, sender, ExportHouse(fias))
-    root = results_xml.state_result(endpoint.types_ns, endpoint.state_result_version, message.guid, 3)
-    if house is None:
-        results_xml.append_error_message(root, Code.HOUSE_NOT_FOUND, f"no house with FIAS GUID {fias} is registered")
-    else:
-        houses_xml.encode_export_house(root, house)
-    return root
-
-
-def _export_devices(uow: UnitOfWork, sender: Organisation, message: StoredMessage, now: datetime,
-                    endpoint: Endpoint) -> etree._Element:
-    query = devices_xml.decode_export_devices(parse_untrusted(message.payload))
-    found = metering_services.export_devices(uow, sender, query, now)
-    root = results_xml.state_result(endpoint.types_ns, endpoint.state_result_version, message.guid, 3)
-    if not found:
-        results_xml.append_error_message(root, Code.DEVICE_NOT_FOUND, "no metering device you may see matches")
-    for device in found:
-        devices_xml.encode_export_device(root, device)
-    return root
-
-
-def _import_readings(uow: UnitOfWork, sender: Organisation, message: StoredMessage, now: datetime,
-                     endpoint: Endpoint) -> etree._Element:
-    command = readings_xml.decode_import_readings(parse_untrusted(message.payload))
-    outcome = metering_services.import_readings(uow, sender, command, message=message.guid, now=now)
-    _count_on_commit(uow, metrics.READING_FLAGS, {(flag,): n for flag, n in outcome.flagged.items()})
-    root = results_xml.state_result(endpoint.types_ns, endpoint.state_result_version, message.guid, 3)
-    results_xml.append_common_results(root, endpoint.types_ns, outcome.results, element="ImportResult")
-    return root
-
-
-def _export_history(uow: UnitOfWork, sender: Organisation, message: StoredMessage, now: datetime,
-                    endpoint: Endpoint) -> etree._Element:
-    query = readings_xml.decode_export_history(parse_untrusted(message.payload))
-    found = metering_services.export_history(uow, sender, query, now)
-    root = results_xml.state_result(endpoint.types_ns, endpoint.state_result_version, message.guid, 3)
-    if not found:
-        results_xml.append_error_message(root, Code.DEVICE_NOT_FOUND, "no metering device you may see matches")
-    for device, readings in found:
-        readings_xml.encode_history(root, device, readings)
-    return root
-
-
-def _export_protocols(uow: UnitOfWork, sender: Organisation, message: StoredMessage, now: datetime,
-                      endpoint: Endpoint) -> etree._Element:
-    request = parse_untrusted(message.payload)
-    house = request.findtext(q(ns.HM, "FIASHouseGuid"))
-    found = oss_services.export_protocols(
-        uow, sender, house=FiasHouseGuid(house) if house else None,
-        guids=tuple(Guid(e.text or "") for e in request.iterchildren(q(ns.HM, "ProtocolGUID"))),
-        votings=tuple(Guid(e.text or "") for e in request.iterchildren(q(ns.HM, "VotingGUID"))))
-    root = results_xml.state_result(endpoint.types_ns, endpoint.state_result_version, message.guid, 3)
-    if not found:
-        results_xml.append_error_message(root, Code.PROTOCOL_NOT_FOUND, "no protocol you may see matches")
-    for protocol in found:
-        oss_xml.encode_protocol(root, protocol, uow.oss.decided(protocol.guid)[0])
-    return root
-
-
-def _import_decrees(uow: UnitOfWork, sender: Organisation, message: StoredMessage, now: datetime,
-                    endpoint: Endpoint) -> etree._Element:
-    commands = rap_xml.decode_import_decrees(parse_untrusted(message.payload))
-    results = decree_services.import_decrees(uow, sender, commands, message=message.guid, now=now)
-    root = results_xml.state_result(endpoint.types_ns, endpoint.state_result_version, message.guid, 3)
-    results_xml.append_common_results(root, endpoint.types_ns, results)
-    return root
-
-
-def _export_decrees(uow: UnitOfWork, sender: Organisation, message: StoredMessage, now: datetime,
-                    endpoint: Endpoint) -> etree._Element:
-    query = rap_xml.decode_export_decrees(parse_untrusted(message.payload))
-    found = decree_services.export_decrees(uow, sender, query)
-    root = results_xml.state_result(endpoint.types_ns, endpoint.state_result_version, message.guid, 3)
-    if not found:
-        results_xml.append_error_message(root, Code.DECREE_NOT_FOUND, "no decree you may see matches the request")
-    for decree in found:
-        rap_xml.encode_export_decree(root, decree)
-    return root
-
-
-def _export_compliance(uow: UnitOfWork, sender: Organisation, message: StoredMessage, now: datetime,
-                       endpoint: Endpoint) -> etree._Element:
-    root = results_xml.state_result(endpoint.types_ns, endpoint.state_result_version, message.guid, 3)
-    try:
-        query = compliance_xml.decode_request(parse_untrusted(message.payload))
-    except InvalidValue as exc:
-        results_xml.append_error_message(root, exc.code, str(exc))
-        return root
-    page = compliance_services.export_report(uow, sender, query, now)
-    if isinstance(page, compliance_services.Refusal):
-        results_xml.append_error_message(root, page.code, page.description)
-    else:
-        compliance_xml.encode_page(root, page)
-    return root
 
 
 OPERATIONS: dict[str, Operation] = {
     op.name: op
     for op in (
         Operation("importHouseUOData", HOUSE_MANAGEMENT, q(ns.HM, "importHouseUORequest"),
-                  frozenset({"11.0.10.1", "13.2.3.2"}),
-                  _importer(houses_xml.decode_import_house_uo, house_services.import_house_uo)),
+                  frozenset({"11.0.10.1", "13.2.3.2"})),
         Operation("exportHouseData", HOUSE_MANAGEMENT, q(ns.HM, "exportHouseRequest"),
-                  frozenset({"11.1.0.1", "12.2.0.1", "13.2.3.2", "15.6.0.1", "15.10.0.0"}), _export_house),
-        Operation("importAccountData", HOUSE_MANAGEMENT, q(ns.HM, "importAccountRequest"),
-                  frozenset({"10.0.1.1"}),
-                  _importer(accounts_xml.decode_import_accounts, account_services.import_accounts, _account_numbers)),
-        Operation("exportAccountData", HOUSE_MANAGEMENT, q(ns.HM, "exportAccountRequest"),
-                  frozenset({"10.0.1.1"}), _export_accounts),
-        Operation("importContractData", HOUSE_MANAGEMENT, q(ns.HM, "importContractRequest"),
-                  frozenset({"11.9.0.1"}),
-                  _importer(contracts_xml.decode_import_contracts, _documents(MandateKind.CONTRACT), _document)),
-        Operation("importCharterData", HOUSE_MANAGEMENT, q(ns.HM, "importCharterRequest"),
-                  frozenset({"11.9.0.1"}),
-                  _importer(contracts_xml.decode_import_charter, _documents(MandateKind.CHARTER), _document)),
+                  frozenset({"11.1.0.1", "12.2.0.1", "13.2.3.2", "15.6.0.1", "15.10.0.0"})),
+        Operation("importAccountData", HOUSE_MANAGEMENT, q(ns.HM, "importAccountRequest"), frozenset({"10.0.1.1"})),
+        Operation("exportAccountData", HOUSE_MANAGEMENT, q(ns.HM, "exportAccountRequest"), frozenset({"10.0.1.1"})),
+        Operation("importContractData", HOUSE_MANAGEMENT, q(ns.HM, "importContractRequest"), frozenset({"11.9.0.1"})),
+        Operation("importCharterData", HOUSE_MANAGEMENT, q(ns.HM, "importCharterRequest"), frozenset({"11.9.0.1"})),
         Operation("importSupplyResourceContractData", HOUSE_MANAGEMENT,
-                  q(ns.HM, "importSupplyResourceContractRequest"), frozenset({"11.3.0.5"}),
-                  _importer(contracts_xml.decode_import_supply, _documents(MandateKind.SUPPLY), _document)),
+                  q(ns.HM, "importSupplyResourceContractRequest"), frozenset({"11.3.0.5"})),
         Operation("importMeteringDeviceData", HOUSE_MANAGEMENT, q(ns.HM, "importMeteringDeviceDataRequest"),
-                  frozenset({"11.1.0.8"}),
-                  _importer(devices_xml.decode_import_devices, metering_services.import_devices, _device)),
+                  frozenset({"11.1.0.8"})),
         Operation("exportMeteringDeviceData", HOUSE_MANAGEMENT, q(ns.HM, "exportMeteringDeviceDataRequest"),
-                  frozenset({"11.1.0.2", "14.8.0.1"}), _export_devices),
+                  frozenset({"11.1.0.2", "14.8.0.1"})),
         Operation("importVotingProtocol", HOUSE_MANAGEMENT, q(ns.HM, "importVotingProtocolRequest"),
-                  frozenset({"15.10.0.1"}),
-                  _importer(oss_xml.decode_import_protocol, oss_services.import_protocols, _voting)),
+                  frozenset({"15.10.0.1"})),
         Operation("importVotingMessage", HOUSE_MANAGEMENT, q(ns.HM, "importVotingMessageRequest"),
-                  frozenset({"15.10.0.1"}),
-                  _importer(oss_xml.decode_import_notice, oss_services.import_notices, _voting)),
+                  frozenset({"15.10.0.1"})),
         Operation("importOwnerDecision", HOUSE_MANAGEMENT, q(ns.HM, "importOwnerDecisionRequest"),
-                  frozenset({"15.10.0.1"}),
-                  _importer(oss_xml.decode_import_decisions, oss_services.import_decisions)),
+                  frozenset({"15.10.0.1"})),
         Operation("exportVotingProtocol", HOUSE_MANAGEMENT, q(ns.HM, "exportVotingProtocolRequest"),
-                  frozenset({"15.10.0.1"}), _export_protocols),
+                  frozenset({"15.10.0.1"})),
         Operation("importMeteringDeviceValues", DEVICE_METERING, q(ns.DM, "importMeteringDeviceValuesRequest"),
-                  frozenset({"10.0.1.1"}), _import_readings),
+                  frozenset({"10.0.1.1"})),
         Operation("exportMeteringDeviceHistory", DEVICE_METERING, q(ns.DM, "exportMeteringDeviceHistoryRequest"),
-                  frozenset({"10.0.1.1"}), _export_history),
+                  frozenset({"10.0.1.1"})),
         Operation("importDecreesAndDocumentsData", RAP, q(ns.RAP, "ImportDecreesAndDocumentsRequest"),
-                  frozenset({"11.10.0.5"}), _import_decrees, decree_services.DECREE_ROLES),
+                  frozenset({"11.10.0.5"}), decree_services.DECREE_ROLES),
         Operation("exportDecreesAndDocumentsData", RAP, q(ns.RAP, "ExportDecreesAndDocumentsRequest"),
-                  frozenset({"11.10.0.2"}), _export_decrees, decree_services.DECREE_ROLES),
+                  frozenset({"11.10.0.2"}), decree_services.DECREE_ROLES),
         Operation("exportComplianceReport", COMPLIANCE, q(ns.COMPLIANCE, "exportComplianceReportRequest"),
-                  frozenset({compliance_xml.VERSION}), _export_compliance, compliance_services.REPORT_ROLES),
+                  frozenset({compliance_xml.VERSION}), compliance_services.REPORT_ROLES),
     )
 }
 
@@ -362,40 +130,3 @@ def by_body(endpoint: Endpoint, body_tag: str) -> Operation | None:
         if op.endpoint is endpoint and op.request == body_tag:
             return op
     return None
-
-
-
-class MessageProcessor:
-    """The worker's handler: run the message's operation, sign its getStateResult, return it serialised.
-
-    The signed result is stored beside the signed request (DESIGN §4: the audit trail of who sent what
-    and what the registry answered).
-    """
-
-    def __init__(self, signer: Signer | None) -> None:
-        self.signer = signer
-
-    def __call__(self, uow: UnitOfWork, message: StoredMessage, now: datetime) -> bytes:
-        operation = OPERATIONS[message.operation]
-        sender = uow.organisations.get(message.org_guid)
-        if sender is None:  # the organisation existed at acceptance; organisations are never deleted
-            raise LookupError(f"organisation {message.org_guid} of message {message.guid} is gone")
-        root: etree._Element | None = None
-        if message.power_guid is not None:  # signed by another organisation under a delegated power
-            power = uow.powers.get(message.power_guid)
-            if power is None:  # powers are never deleted
-                raise LookupError(f"power {message.power_guid} of message {message.guid} is gone")
-            if (refused := processing_refusal(power, message.operation)) is not None:
-                root = results_xml.state_result(operation.endpoint.types_ns, operation.endpoint.state_result_version,
-                                                message.guid, 3)
-                results_xml.append_error_message(root, refused.code, refused.text)
-            sender = replace(sender, acting_under=power)
-        if root is None:
-            root = operation.process(uow, sender, message, now, operation.endpoint)
-        per_object = "ImportResult" if operation.endpoint is DEVICE_METERING else "CommonResult"
-        counted = Counter("error" if common.find(q(ns.BASE, "Error")) is not None else "ok"
-                          for common in root.iter(q(operation.endpoint.types_ns, per_object)))
-        _count_on_commit(uow, metrics.OBJECTS, {(operation.name, result): n for result, n in counted.items()})
-        if self.signer is not None:
-            self.signer.sign(root)
-        return bytes(etree.tostring(root, encoding="UTF-8"))

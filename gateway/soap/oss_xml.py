@@ -7,25 +7,24 @@ from decimal import Decimal
 
 from lxml import etree
 
+from gateway import ns
+from gateway.domain.commands import Unsupported
 from gateway.domain.oss import (
     AgendaItem,
     Attachment,
     Choice,
-    DecisionUnsupported,
     Form,
     NoticeItem,
     NoticeToImport,
     OwnedPremises,
     OwnerDecision,
-    ProtocolChangeUnsupported,
     ProtocolData,
     ProtocolToImport,
     StoredProtocol,
     VotingNotice,
 )
 from gateway.domain.values import FiasHouseGuid, Guid, InvalidValue, plausible, xs_date
-from gateway.soap import ns
-from gateway.soap.ns import q
+from gateway.ns import q
 from gateway.soap.xmlmap import decoded, hm, iso, nsi, nsi_out, required, sub, text, transport_guid
 
 IR = ns.INDIVIDUAL_REGISTRY_BASE
@@ -67,14 +66,14 @@ def _protocol(protocol: etree._Element) -> ProtocolData:
         resolution_place=text(form_element, "ResolutionPlace"))
 
 
-def decode_import_protocol(request: etree._Element) -> tuple[ProtocolToImport | ProtocolChangeUnsupported, ...]:
+def decode_import_protocol(request: etree._Element) -> tuple[ProtocolToImport | Unsupported, ...]:
     """``hm:importVotingProtocolRequest``: one protocol (or its revert, delete, results) per request."""
     transport = transport_guid(request)
     protocol = request.find(hm("Protocol"))
     if protocol is None:
         changed = next((etree.QName(c).localname for c in request if isinstance(c.tag, str)
                         and etree.QName(c).localname in ("Revert", "Delete", "VotingResultsImport")), "?")
-        return (ProtocolChangeUnsupported(transport, changed),)
+        return (Unsupported(transport, changed),)
     return (ProtocolToImport(transport, Guid(required(request, "VotingGUID")), decoded(_protocol, protocol)),)
 
 
@@ -116,12 +115,12 @@ def _notice(message: etree._Element) -> VotingNotice:
         administrator=administrator, notice_date=xs_date(notice_date, "NoticeDate") if notice_date else None)
 
 
-def decode_import_notice(request: etree._Element) -> tuple[NoticeToImport | ProtocolChangeUnsupported, ...]:
+def decode_import_notice(request: etree._Element) -> tuple[NoticeToImport | Unsupported, ...]:
     """``hm:importVotingMessageRequest``: one notice (or its refusal or annulment) per request."""
     transport = transport_guid(request)
     message = request.find(hm("VotingMessage"))
     if message is None:
-        return (ProtocolChangeUnsupported(transport, "refusing or annulling a notice (MessageGUID)"),)
+        return (Unsupported(transport, "refusing or annulling a notice (MessageGUID)"),)
     return (NoticeToImport(transport, decoded(_notice, message)),)
 
 
@@ -159,12 +158,12 @@ def _premises(decision: etree._Element) -> tuple[OwnedPremises, ...]:
 _CHOICES = {"OwnerAgree": Choice.AGREE, "OwnerAgainst": Choice.AGAINST, "OwnerAbstent": Choice.ABSTAIN}
 
 
-def _decision(item: etree._Element) -> OwnerDecision | DecisionUnsupported:
+def _decision(item: etree._Element) -> OwnerDecision | Unsupported:
     transport = transport_guid(item)
     protocol = text(item, "ProtocolGUID")
     decision = item.find(hm("Decision"))
     if decision is None:
-        return DecisionUnsupported(transport, "AnnulDecision")
+        return Unsupported(transport, "AnnulDecision")
     question = decision.find(hm("QuestionOnDecision"))
     assert question is not None  # schema
     choice = next(_CHOICES[etree.QName(c).localname] for c in question
@@ -174,14 +173,14 @@ def _decision(item: etree._Element) -> OwnerDecision | DecisionUnsupported:
                          int(required(question, "QuestionNumber")), choice, Guid(root) if root else None)
 
 
-def decode_import_decisions(request: etree._Element) -> tuple[OwnerDecision | DecisionUnsupported, ...]:
+def decode_import_decisions(request: etree._Element) -> tuple[OwnerDecision | Unsupported, ...]:
     """``hm:importOwnerDecisionRequest`` (≤ 10,000 decisions, XSD)."""
-    decisions: list[OwnerDecision | DecisionUnsupported] = []
+    decisions: list[OwnerDecision | Unsupported] = []
     for item in request.findall(hm("OwnerDecision")):
         try:
             decisions.append(_decision(item))
         except (InvalidValue, ValueError) as exc:
-            decisions.append(DecisionUnsupported(transport_guid(item), f"an unreadable decision ({exc})"))
+            decisions.append(Unsupported(transport_guid(item), f"an unreadable decision ({exc})"))
     return tuple(decisions)
 
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from lxml import etree
 
+from gateway import ns
 from gateway.domain.decrees import (
     Decree,
     DecreeData,
@@ -25,8 +26,7 @@ from gateway.domain.decrees import (
 from gateway.domain.model import NsiRef
 from gateway.domain.values import Guid, InvalidValue, xs_date
 from gateway.errors import Code
-from gateway.soap import ns
-from gateway.soap.ns import q
+from gateway.ns import q
 from gateway.soap.xmlmap import boolean, child, own_text
 
 RAP = ns.RAP

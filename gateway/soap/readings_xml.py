@@ -7,6 +7,8 @@ from decimal import Decimal
 
 from lxml import etree
 
+from gateway import ns
+from gateway.domain.commands import Unsupported
 from gateway.domain.metering import (
     Device,
     ExportHistory,
@@ -14,14 +16,12 @@ from gateway.domain.metering import (
     InvalidValueItem,
     ReadingKind,
     ReadingToImport,
-    ReadingUnsupported,
     StoredReading,
     VerificationToImport,
 )
 from gateway.domain.values import FiasHouseGuid, Guid, InvalidValue, xs_date
-from gateway.soap import ns
+from gateway.ns import q
 from gateway.soap.devices_xml import reading_value
-from gateway.soap.ns import q
 from gateway.soap.xmlmap import own_text, sub, text
 
 DM, MDB, BASE = ns.DM, ns.METERING_DEVICE_BASE, ns.BASE
@@ -96,7 +96,7 @@ def _verification(value: etree._Element, root: Guid | None, version: Guid | None
 def decode_import_readings(request: etree._Element) -> ImportReadings:
     """``dm:importMeteringDeviceValuesRequest``: ≤ 1,000 devices, each with its values (one per TransportGUID)."""
     house = text(request, "FIASHouseGuid", DM)
-    items: list[ReadingToImport | VerificationToImport | ReadingUnsupported | InvalidValueItem] = []
+    items: list[ReadingToImport | VerificationToImport | Unsupported | InvalidValueItem] = []
     for device in request.iterchildren(dm("MeteringDevicesValues")):
         root_text, version_text = text(device, "MeteringDeviceRootGUID", DM), \
             text(device, "MeteringDeviceVersionGUID", DM)
@@ -113,7 +113,7 @@ def decode_import_readings(request: etree._Element) -> ImportReadings:
                 name = etree.QName(value).localname
                 if local == "VolumeDeviceValue":
                     transport = Guid.as_sent(text(value, "TransportGUID", BASE) or "")
-                    items.append(ReadingUnsupported(transport, f"{local}/{name}"))
+                    items.append(Unsupported(transport, f"{local}/{name}"))
                 elif name == "VerificationValue":
                     items.append(_verification(value, root, version))
                 elif name in ("CurrentValue", "ControlValue"):

@@ -6,11 +6,11 @@ from collections.abc import Iterable
 
 from lxml import etree
 
+from gateway import ns
 from gateway.domain.results import ObjectResult
 from gateway.domain.values import Guid
 from gateway.errors import Code
-from gateway.soap import ns
-from gateway.soap.ns import q
+from gateway.ns import q
 from gateway.xsd.schemas import VERSION_ATTR
 
 

@@ -13,10 +13,10 @@ from typing import TypeVar
 
 from lxml import etree
 
+from gateway import ns
 from gateway.domain.model import NsiRef
 from gateway.domain.values import Guid, InvalidValue, area
-from gateway.soap import ns
-from gateway.soap.ns import q
+from gateway.ns import q
 
 T = TypeVar("T")
 

@@ -242,7 +242,7 @@ class LicencesJob(Job):
     def findings(self, context: Context) -> Iterator[Finding]:
         warn_until = context.today + timedelta(days=context.settings.licence_warning_days)
         for house in compare.managed_houses(context.connection, context.run_id, context.today):
-            common = {"fias_house_guid": house.fias_house_guid, "house_guid": house.house_guid,
+            common: dict[str, Any] = {"fias_house_guid": house.fias_house_guid, "house_guid": house.house_guid,
                       "org_guid": house.org_guid}
             evidence = {"ogrn": house.ogrn, "organisation": house.org_name, "managed_from":
                         house.mandate_from.isoformat(), "licence": house.active_licence or house.any_licence,

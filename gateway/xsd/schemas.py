@@ -9,12 +9,13 @@ from pathlib import Path
 
 from lxml import etree
 
+from gateway import ns
 from gateway.errors import Code, SchemaInvalid
 
 SCHEMA_ROOT = Path(__file__).parent / "gis-zhkh-16.3.0.0"
 #: dom-gateway's own services, built like the official ones (extensions/README.md)
 EXTENSION_ROOT = Path(__file__).parent / "extensions"
-BASE_NS = "http://dom.gosuslugi.ru/schema/integration/base/"
+BASE_NS = ns.BASE
 VERSION_ATTR = f"{{{BASE_NS}}}version"
 
 #: How many schema errors a fault lists; the rest are counted.
@@ -42,7 +43,7 @@ class Service(Enum):
         return self.folder / f"hcs-{self.value}-service-async.wsdl"
 
 
-class _VendoredLib(etree.Resolver):
+class _VendoredLib(etree.Resolver):  # type: ignore[misc]
     """An extension's ``../lib/hcs-base.xsd`` is the vendored official one: resolved there, never copied."""
 
     def resolve(self, url: str, pubid: str | None, context: object) -> object:
@@ -87,7 +88,7 @@ _validation_locks = {service: threading.Lock() for service in Service}
 
 def check_version(element: etree._Element, accepted: frozenset[str]) -> str:
     """The request's ``base:version``, if it is one this gateway speaks for that request element."""
-    version = element.get(VERSION_ATTR)
+    version: str | None = element.get(VERSION_ATTR)
     name = etree.QName(element).localname
     if version is None:
         raise SchemaInvalid(f"{name} lacks the required base:version attribute", code=Code.VERSION_UNSUPPORTED)

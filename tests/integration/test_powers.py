@@ -203,7 +203,7 @@ def test_a_refused_grant_from_the_command_line_names_its_code_and_is_audited(cli
     engine = create_engine(f"sqlite:///{tmp_path / 'g.sqlite3'}")
     with engine.connect() as connection:
         row = connection.execute(select(audit_log.c.action, audit_log.c.outcome, audit_log.c.detail)
-                                 .where(audit_log.c.action.like("powers.%"))).one()
+                                 .where(audit_log.c.action.startswith("powers."))).one()
     engine.dispose()
     detail = row.detail if isinstance(row.detail, dict) else json.loads(row.detail)
     assert (row.action, row.outcome, detail["code"]) == ("powers.grant", "refused", "SRV005001")

@@ -17,9 +17,9 @@ from gateway.errors import Code, RequestRefused
 from gateway.messages import queue
 from gateway.messages.queue import LeaseLost, MessageState
 from gateway.messages.worker import Worker
+from gateway.processing.dispatch import MessageProcessor
 from gateway.registry.tables import houses
 from gateway.registry.unit_of_work import UnitOfWork
-from gateway.soap.operations import MessageProcessor
 from gateway.xmlparse import parse_untrusted
 
 MC = Guid("6e5d4c3b-2a19-4087-b6a5-f4e3d2c1b0a9")

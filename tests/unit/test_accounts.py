@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from gateway import ns
 from gateway.domain.accounts import (
     Accommodation,
     Account,
@@ -23,7 +24,7 @@ from gateway.domain.accounts import (
 )
 from gateway.domain.model import NsiRef
 from gateway.domain.values import FiasHouseGuid, Guid, InvalidValue
-from gateway.soap import accounts_xml, ns, results_xml
+from gateway.soap import accounts_xml, results_xml
 from gateway.xsd import Service, validate
 
 

@@ -8,11 +8,12 @@ from pathlib import Path
 
 from lxml import etree
 
+from gateway import ns
 from gateway.domain.commands import HouseToCreate, PremisesToCreate, Unsupported
 from gateway.domain.model import Cadastral, CadastralStatus, House, Premises, PremisesData, PremisesKind
 from gateway.domain.values import CadastralNumber, Guid, InvalidValue
 from gateway.errors import Code
-from gateway.soap import houses_xml, ns, results_xml
+from gateway.soap import houses_xml, results_xml
 from gateway.xmlparse import parse_untrusted
 from gateway.xsd import Service, validate
 

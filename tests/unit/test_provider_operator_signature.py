@@ -7,8 +7,8 @@ from pathlib import Path
 
 from lxml import etree
 
+from gateway.ns import BASE
 from providers import config, wire
-from providers.operations import BASE
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPANY = "6e5d4c3b-2a19-4087-b6a5-f4e3d2c1b0a9"

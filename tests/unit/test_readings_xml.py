@@ -9,7 +9,8 @@ from decimal import Decimal
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gateway.domain.metering import InvalidValueItem, ReadingKind, ReadingToImport, ReadingUnsupported
+from gateway.domain.commands import Unsupported
+from gateway.domain.metering import InvalidValueItem, ReadingKind, ReadingToImport
 from gateway.soap.readings_xml import decode_import_readings
 from gateway.xmlparse import parse_untrusted
 
@@ -74,7 +75,7 @@ def test_each_malformed_reading_is_refused_alone() -> None:
     assert [str(i.error) for i in items[:3] if isinstance(i, InvalidValueItem)] == [
         "MeteringValueT3 without MeteringValueT2", "MunicipalResource is missing", "Period needs Year and Month"]
     assert isinstance(items[3], ReadingToImport)
-    assert isinstance(items[4], ReadingUnsupported)
+    assert isinstance(items[4], Unsupported)
 
 
 @given(value=st.decimals(min_value=0, max_value=Decimal("999999999999999.9999999"), places=7),

@@ -26,17 +26,14 @@ from typing import Any
 
 from lxml import etree
 
+from gateway import ns
 from gateway.errors import Code
 from gateway.sync.sources import schemas
 from gateway.sync.sources import values as v
 from gateway.sync.sources.base import DEFAULT_ISSUE_LIMIT, Source, SourceError, files_version
 from gateway.sync.sources.xmlstream import iterate, peek, release, text
 
-LC = "http://dom.gosuslugi.ru/schema/integration/licenses/"
-BASE = "http://dom.gosuslugi.ru/schema/integration/base/"
-ORB = "http://dom.gosuslugi.ru/schema/integration/organizations-registry-base/"
-OB = "http://dom.gosuslugi.ru/schema/integration/organizations-base/"
-SOAP = "http://schemas.xmlsoap.org/soap/envelope/"
+LC, BASE, ORB, OB, SOAP = ns.LICENSES, ns.BASE, ns.ORGANIZATIONS_REGISTRY_BASE, ns.ORGANIZATIONS_BASE, ns.SOAP11
 NS = {"lc": LC, "orb": ORB, "ob": OB}
 
 _LICENCE_TAGS = (f"{{{LC}}}License", f"{{{LC}}}exportLicenseResults")

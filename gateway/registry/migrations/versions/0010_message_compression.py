@@ -25,10 +25,10 @@ _COLUMNS = ("request", "payload", "result")
 
 def _lz4_available() -> bool:
     bind = op.get_bind()
-    if bind.dialect.name != "postgresql" or bind.dialect.server_version_info < (14,):
+    if bind.dialect.name != "postgresql" or (bind.dialect.server_version_info or (0,)) < (14,):
         return False
     offered = bind.execute(sa.text("SELECT enumvals FROM pg_settings WHERE name = 'default_toast_compression'")).scalar()
-    return bool(offered) and "lz4" in offered
+    return bool(offered) and "lz4" in str(offered)
 
 
 def upgrade() -> None:

@@ -64,7 +64,7 @@ _KIND_TABLE = {"house": "houses", "premises": "premises", "living_room": "living
                "metering_device": "metering_devices", "voting_protocol": "protocols", "voting_notice": "votings"}
 
 
-def _history_table(name: str) -> sa.Table:
+def _history_table(name: str) -> sa.TableClause:
     key, _also, columns = HISTORY[name]
     return sa.table(f"{name}_history", *(sa.column(c, t) for c, t, _ in columns),
                     sa.column("recorded_from", TS), sa.column("recorded_to", TS),

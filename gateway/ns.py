@@ -1,4 +1,6 @@
-"""Namespace URIs, in one place. Trailing slashes are part of the GIS ZhKKh URIs."""
+"""Namespace URIs, in one place, below every layer: the door, signing, schemas, the worker's mappers,
+reconciliation's sources and the providers' SDK import them from here. No imports: providers stay free of the
+server's code. Trailing slashes are part of the GIS ZhKKh URIs."""
 
 SOAP11 = "http://schemas.xmlsoap.org/soap/envelope/"
 DS = "http://www.w3.org/2000/09/xmldsig#"
@@ -17,6 +19,8 @@ ACCOUNT_BASE = _GIS + "account-base/"
 METERING_DEVICE_BASE = _GIS + "metering-device-base/"
 INDIVIDUAL_REGISTRY_BASE = _GIS + "individual-registry-base/"
 ORGANIZATIONS_REGISTRY_BASE = _GIS + "organizations-registry-base/"
+ORGANIZATIONS_BASE = _GIS + "organizations-base/"
+LICENSES = _GIS + "licenses/"
 HM_SERVICE = _GIS + "house-management-service-async/"
 DM_SERVICE = _GIS + "device-metering-service-async/"
 RAP_SERVICE = _GIS + "rap-service-async/"

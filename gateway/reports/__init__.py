@@ -1,0 +1,1 @@
+"""Compliance reports for regulators and the operator: obligations as dated data, evaluated as of a moment."""
