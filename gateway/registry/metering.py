@@ -261,21 +261,21 @@ class MeteringRepository:
         columns = (r.guid, r.device_root_guid, r.resource_code, r.kind, r.period, r.reading_date, r.v1, r.v2, r.v3,
                    r.flags)
         if self.connection.dialect.name == "postgresql":
-            batch = func.unnest(*(bindparam(None, [k[i] for k in wanted], type_=ARRAY(Text)) for i in range(3))) \
+            keyed = func.unnest(*(bindparam(None, [k[i] for k in wanted], type_=ARRAY(Text)) for i in range(3))) \
                 .table_valued("root", "resource", "kind").render_derived(name="k")
-            latest = select(*columns).where(
-                r.device_root_guid == batch.c.root, r.resource_code == batch.c.resource, r.kind == batch.c.kind,
+            lateral = select(*columns).where(
+                r.device_root_guid == keyed.c.root, r.resource_code == keyed.c.resource, r.kind == keyed.c.kind,
                 r.superseded_at.is_(None)).order_by(r.reading_date.desc()).limit(depth).lateral("latest")
-            statement = select(*latest.c).select_from(batch).join(latest, true())
+            statement = select(*lateral.c).select_from(keyed).join(lateral, true())
         else:
             x = meter_readings.alias("x")
-            batch = values(column("root", Text), column("resource", Text), column("kind", Text),
-                           name="k").data(wanted).cte("k")
-            latest = select(x.c.id).where(
-                x.c.device_root_guid == batch.c.root, x.c.resource_code == batch.c.resource,
-                x.c.kind == batch.c.kind, x.c.superseded_at.is_(None)).order_by(x.c.reading_date.desc()) \
-                .limit(depth).correlate(batch).scalar_subquery()
-            statement = select(*columns).select_from(batch).join(meter_readings, r.id.in_(latest))
+            listed = values(column("root", Text), column("resource", Text), column("kind", Text),
+                            name="k").data(wanted).cte("k")
+            ids = select(x.c.id).where(
+                x.c.device_root_guid == listed.c.root, x.c.resource_code == listed.c.resource,
+                x.c.kind == listed.c.kind, x.c.superseded_at.is_(None)).order_by(x.c.reading_date.desc()) \
+                .limit(depth).correlate(listed).scalar_subquery()
+            statement = select(*columns).select_from(listed).join(meter_readings, r.id.in_(ids))
         rows = self.connection.execute(statement)
         found: dict[SeriesKey, list[StoredReading]] = {k: [] for k in wanted}
         kinds = {k.value: k for k in ReadingKind}
