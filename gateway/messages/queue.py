@@ -159,7 +159,9 @@ def claim(engine: Engine, *, now: datetime, lease_seconds: int) -> StoredMessage
     )
     query = select(messages.c.guid).where(claimable).order_by(messages.c.received_at).limit(1)
     if engine.dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)
+        # NO KEY UPDATE: the registry rows a message's processing writes refer to it, and so hold a KEY SHARE
+        # lock on it until that transaction ends; a claim after an expired lease must not skip it for that
+        query = query.with_for_update(skip_locked=True, key_share=True)
     token = str(Guid.new())
     with engine.begin() as connection:
         guid = connection.execute(query).scalar()
