@@ -182,6 +182,32 @@ def _on_each_database(part: Callable[[str, DatabaseConfig], None]) -> None:
         admin.dispose()
 
 
+def _on_postgres(part: Callable[[DatabaseConfig, Path], None]) -> None:
+    """Run ``part`` in a scratch PostgreSQL schema (and a scratch folder), or say why not."""
+    pg_url = _pg_url()
+    if not pg_url:
+        print("PostgreSQL: skipped (set GATEWAY_BENCH_PG_URL)")
+        return
+    admin = create_engine(pg_url)
+    schema = f"gw_bench_{uuid.uuid4().hex[:10]}"
+    try:
+        with admin.begin() as connection:
+            connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+        with tempfile.TemporaryDirectory() as scratch:
+            part(DatabaseConfig(url=pg_url, schema=schema), Path(scratch))
+    finally:
+        with admin.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        admin.dispose()
+
+
+def soak_part() -> None:
+    from benchmarks import soak
+
+    print("\nSoak with faults (GATEWAY_BENCH_SOAK_SECONDS, default 180):")
+    _on_postgres(soak.run)
+
+
 def houses_part(label: str, database: DatabaseConfig) -> None:
     for name, premises, count in (("small house (fixture)", None, 60), ("large house (1,000 premises)", 1000, 6)):
         if label == "Postgres" and database.schema:
@@ -245,6 +271,7 @@ PARTS: dict[str, Callable[[], None]] = {
     "as-of": lambda: _on_each_database(as_of_part),
     "reconcile": lambda: _on_each_database(reconcile_part),
     "provider": lambda: provider_part(),
+    "soak": lambda: soak_part(),
 }
 
 
