@@ -11,6 +11,10 @@ GATEWAY_BENCH_PG_URL (or GATEWAY_TEST_PG_URL) is set, on PostgreSQL in a scratch
 
 Figures: ms per message for the floor; accept (HTTP POST → signature, schema, store → Ack) and
 end-to-end (accept + worker processing into the registry); each also as a multiple of the floor.
+
+Part ``soak`` (PostgreSQL only, about 3 minutes): the deployment under paced senders with a worker
+killed, a gunicorn worker killed and the database restarted; recovery times, memory per process and
+the end state (benchmarks/soak.py).
 """
 
 from __future__ import annotations

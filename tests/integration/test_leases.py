@@ -14,6 +14,7 @@ from gateway.bootstrap import Gateway
 from gateway.config import WorkerConfig
 from gateway.domain.values import Guid
 from gateway.messages import queue
+from gateway.messages.lease import Heartbeat
 from gateway.messages.queue import MessageState, Stage, StoredMessage
 from gateway.messages.worker import Worker
 from gateway.metrics import exposition
@@ -160,3 +161,17 @@ def test_a_connection_lost_during_processing_gives_the_claim_back_at_once(
                   unit_of_work=gateway.unit_of_work).run_once()
     done = _find(gateway.engine, guid)
     assert done.state is MessageState.DONE and done.attempts == 1
+
+
+def test_the_heartbeat_notices_a_lease_taken_over(gateway: Gateway, database_kind: str) -> None:
+    _postgres_only(database_kind)
+    _accept(gateway.engine, at=datetime.now(UTC))
+    mine = queue.claim(gateway.engine, now=datetime.now(UTC), lease_seconds=30)
+    assert mine is not None
+    with Heartbeat(gateway.engine, mine, lease_seconds=30, every=0.05, clock=lambda: datetime.now(UTC)) as beat:
+        theirs = queue.claim(gateway.engine, now=datetime.now(UTC) + timedelta(seconds=31), lease_seconds=30)
+        assert theirs is not None and theirs.claim_token != mine.claim_token
+        assert beat.lost.wait(30)  # the next renewal finds the claim someone else's
+    with pytest.raises(queue.LeaseLost), UnitOfWork(gateway.engine) as uow:
+        queue.complete(uow.connection, mine, b"<result/>", now=datetime.now(UTC))
+    assert _find(gateway.engine, mine.guid).claim_token == theirs.claim_token
