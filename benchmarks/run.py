@@ -192,7 +192,7 @@ def _on_postgres(part: Callable[[DatabaseConfig, Path], None]) -> None:
     if not pg_url:
         print("PostgreSQL: skipped (set GATEWAY_BENCH_PG_URL)")
         return
-    admin = create_engine(pg_url)
+    admin = create_engine(pg_url, pool_pre_ping=True)  # the soak restarts the server
     schema = f"gw_bench_{uuid.uuid4().hex[:10]}"
     try:
         with admin.begin() as connection:

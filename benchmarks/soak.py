@@ -98,6 +98,7 @@ class Fault:
     wall: datetime
     in_flight: list[str]  # messages claimed by a worker at the fault
     note: str = ""
+    back: float | None = None  # monotonic: the server answers again (a restart)
 
 
 class Processes:
@@ -168,12 +169,16 @@ def _in_flight(engine: Engine) -> list[str]:
             messages.c.state == "processing", messages.c.claim_token.is_not(None))).scalars())
 
 
-def _in_transaction(engine: Engine, application: str) -> bool:
+def _busy_worker(engine: Engine) -> tuple[str, list[str]] | None:
+    """A worker inside its processing transaction (open for 100 ms or more), with the messages claimed at
+    that moment (one statement: the snapshot and the choice agree)."""
     with engine.connect() as connection:
-        return bool(connection.execute(text(
-            "SELECT count(*) FROM pg_stat_activity WHERE application_name = :name AND xact_start IS NOT NULL "
-            "AND state IN ('active', 'idle in transaction') AND now() - xact_start > interval '50 ms'"),
-            {"name": application}).scalar())
+        row = connection.execute(text(
+            "SELECT (SELECT application_name FROM pg_stat_activity WHERE application_name LIKE 'soak-worker-%' "
+            "        AND state IN ('active', 'idle in transaction') AND now() - xact_start > interval '100 ms' "
+            "        ORDER BY xact_start LIMIT 1), "
+            "       ARRAY(SELECT guid FROM messages WHERE state = 'processing' AND claim_token IS NOT NULL)")).one()
+    return (row[0].removeprefix("soak-"), list(row[1])) if row[0] else None
 
 
 def _restart_command() -> list[str] | None:
@@ -242,9 +247,12 @@ def run(database: DatabaseConfig, scratch: Path) -> None:
 def _inject(name: str, engine: Engine, processes: Processes, restart: list[str] | None,
             started: float) -> Fault | None:
     if name == "worker kill -9":
-        _wait(lambda: _in_transaction(engine, "soak-worker-1"), 30)  # inside its transaction
-        fault = Fault(name, time.monotonic(), datetime.now(UTC), _in_flight(engine))
-        processes.kill_worker("worker-1", fault.at - started)
+        deadline = time.monotonic() + 30
+        while (busy := _busy_worker(engine)) is None and time.monotonic() < deadline:
+            time.sleep(0.01)  # polling for a worker inside its transaction
+        victim, claimed = busy or ("worker-1", _in_flight(engine))
+        fault = Fault(name, time.monotonic(), datetime.now(UTC), claimed, note=f"{victim} killed")
+        processes.kill_worker(victim, fault.at - started)
         return fault
     if name == "gunicorn worker kill -9":
         victim = processes.gunicorn_workers()[0]
@@ -257,9 +265,9 @@ def _inject(name: str, engine: Engine, processes: Processes, restart: list[str] 
         print(f"  PostgreSQL restart: skipped ({why})")
         return None
     fault = Fault(name, time.monotonic(), datetime.now(UTC), _in_flight(engine))
-    t = time.monotonic()
     subprocess.run(restart, check=True, capture_output=True, timeout=120)
-    fault.note = f"restart command took {time.monotonic() - t:.2f} s"
+    fault.back = time.monotonic()
+    fault.note = f"the restart command took {fault.back - fault.at:.2f} s"
     return fault
 
 
@@ -278,6 +286,8 @@ def _report(engine: Engine, senders: list[Sender], faults: list[Fault], processe
     with engine.connect() as connection:
         processed = {guid: (at, attempts) for guid, at, attempts in connection.execute(select(
             messages.c.guid, messages.c.processed_at, messages.c.attempts).where(messages.c.operation == OPERATION))}
+        released = {line.split("message_guid=")[1].split()[0] for log in scratch.glob("worker-*.log")
+                    for line in log.read_text(errors="replace").splitlines() if "event=claim_released" in line}
         for fault in faults:
             first = next((at for at, _ in acks if at > fault.at), None)
             every = max(next((at for at, _ in s.acks if at > fault.at), float("inf")) for s in senders)
@@ -289,9 +299,17 @@ def _report(engine: Engine, senders: list[Sender], faults: list[Fault], processe
                 line += (f"; claimed at the fault {len(fault.in_flight)} (all done after "
                          f"{_after(fault, fault.in_flight, processed)}), of which stranded {len(stranded)} (done "
                          f"after {_after(fault, stranded, processed)})")
-            elif fault.name == "PostgreSQL restart":  # every transaction in flight is cut off
-                line += (f"; in flight at the restart {len(fault.in_flight)}, all done after "
-                         f"{_after(fault, fault.in_flight, processed)}")
+            elif fault.name == "PostgreSQL restart" and fault.back is not None:  # transactions cut off
+                back = fault.back
+                gaps = [b - a for (a, _), (b, _) in zip(acks, acks[1:], strict=False) if b > fault.at and a < back + 30]
+                interrupted = sorted(released)
+                again = max(next((at for at, _ in sender.acks if at > back), float("inf")) for sender in senders)
+                line = (f"  {fault.name:<24} at {fault.at - started:5.1f} s, back at {back - started:5.1f} s: first "
+                        f"ack after the return {_s(next((at for at, _ in acks if at > back), None), back)}, every "
+                        f"sender acked again within {_s(again, back)}; "
+                        f"longest pause between acks {max(gaps, default=0):.2f} s; claims given back "
+                        f"{len(interrupted)}, done {_after(fault, interrupted, processed, since=back)} after the "
+                        f"return")
             print(line + (f" [{fault.note}]" if fault.note else ""))
         print(f"  resends after a failed request: {sum(s.failures for s in senders)}; load average at end "
               f"{os.getloadavg()[0]:.2f}")
@@ -339,15 +357,17 @@ def _end_state(c: Connection, acks: list[tuple[float, str]]) -> None:
           f"{'intact' if report.intact else 'BROKEN'} ({report.entries} entries) -> {'OK' if ok else 'FAILED'}")
 
 
-def _after(fault: Fault, guids: list[str], processed: dict[str, tuple[datetime | None, int]]) -> str:
-    """Seconds from the fault until the last of ``guids`` was done."""
+def _after(fault: Fault, guids: list[str], processed: dict[str, tuple[datetime | None, int]], *,
+           since: float | None = None) -> str:
+    """Seconds from the fault (or from ``since``, a monotonic time after it) until the last of ``guids`` was
+    done."""
     if not guids:
         return "-"
     done = [processed.get(guid, (None, 0))[0] for guid in guids]
     if any(at is None for at in done):
         return "never"
     latest = max((at if at.tzinfo else at.replace(tzinfo=UTC)) - fault.wall for at in done if at is not None)
-    return f"{latest.total_seconds():.1f} s"
+    return f"{latest.total_seconds() - ((since - fault.at) if since is not None else 0.0):.1f} s"
 
 
 def _s(at: float | None, since: float) -> str:
