@@ -32,6 +32,7 @@ from pathlib import Path
 import requests
 from lxml import etree
 from sqlalchemy import create_engine, text
+from sqlalchemy.exc import OperationalError
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -200,8 +201,13 @@ def _on_postgres(part: Callable[[DatabaseConfig, Path], None]) -> None:
         with tempfile.TemporaryDirectory() as scratch:
             part(DatabaseConfig(url=pg_url, schema=schema), Path(scratch))
     finally:
-        with admin.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        for _ in range(60):  # the server may be coming back from a restart
+            try:
+                with admin.begin() as connection:
+                    connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+                break
+            except OperationalError:
+                time.sleep(1)
         admin.dispose()
 
 

@@ -69,7 +69,7 @@ class Sender:
     acks: list[tuple[float, str]] = field(default_factory=list)  # (monotonic time, the gateway's MessageGUID)
     failures: int = 0
 
-    def run(self, url: str, until: float) -> None:
+    def run(self, url: str, until: float, stop: threading.Event) -> None:
         session = requests.Session()
         started = time.monotonic()
         for k, message in enumerate(self.envelopes):
@@ -77,7 +77,7 @@ class Sender:
             if slot >= until:
                 return
             time.sleep(max(0.0, slot - time.monotonic()))  # pacing of the sender, not synchronisation
-            while True:
+            while not stop.is_set():
                 try:
                     response = session.post(url + PATH, data=message, timeout=30, headers={
                         "Content-Type": "text/xml", "SOAPAction": f"urn:{OPERATION}"})
@@ -164,15 +164,22 @@ def _rss_kib(pid: int) -> int:
 
 
 def _in_flight(engine: Engine) -> list[str]:
-    with engine.connect() as connection:
-        return list(connection.execute(select(messages.c.guid).where(
-            messages.c.state == "processing", messages.c.claim_token.is_not(None))).scalars())
+    try:
+        with engine.connect() as connection:
+            return list(connection.execute(select(messages.c.guid).where(
+                messages.c.state == "processing", messages.c.claim_token.is_not(None))).scalars())
+    except OperationalError:  # the server is away (someone else restarting it): nothing to list
+        return []
 
 
 def _busy_worker(engine: Engine) -> tuple[str, list[str]] | None:
     """A worker inside its processing transaction (open for 100 ms or more), with the messages claimed at
     that moment (one statement: the snapshot and the choice agree)."""
-    with engine.connect() as connection:
+    try:
+        connection = engine.connect()
+    except OperationalError:
+        return None
+    with connection:
         row = connection.execute(text(
             "SELECT (SELECT application_name FROM pg_stat_activity WHERE application_name LIKE 'soak-worker-%' "
             "        AND state IN ('active', 'idle in transaction') AND now() - xact_start > interval '100 ms' "
@@ -212,11 +219,13 @@ def run(database: DatabaseConfig, scratch: Path) -> None:
     processes = Processes(env, scratch, port)
     url = f"http://127.0.0.1:{port}"
     faults: list[Fault] = []
+    stop = threading.Event()  # senders give up resending (the run failed)
     try:
         _wait(lambda: requests.get(url + "/health", timeout=2).status_code == 200, 90)
         started = time.monotonic()
         until = started + seconds
-        threads = [threading.Thread(target=s.run, args=(url, until), name=s.name) for s in senders]
+        threads = [threading.Thread(target=s.run, args=(url, until, stop), name=s.name, daemon=True)
+                   for s in senders]
         for thread in threads:
             thread.start()
         restart = _restart_command()
@@ -239,6 +248,7 @@ def run(database: DatabaseConfig, scratch: Path) -> None:
         _wait(lambda: _done(engine) >= len(acked), 300)
         processes.sample(time.monotonic() - started)
     finally:
+        stop.set()
         processes.stop()
     _report(engine, senders, faults, processes, scratch, started)
     engine.dispose()
