@@ -318,8 +318,7 @@ def _report(engine: Engine, senders: list[Sender], faults: list[Fault], processe
                         f"ack after the return {_s(next((at for at, _ in acks if at > back), None), back)}, every "
                         f"sender acked again within {_s(again, back)}; "
                         f"longest pause between acks {max(gaps, default=0):.2f} s; claims given back "
-                        f"{len(interrupted)}, done {_after(fault, interrupted, processed, since=back)} after the "
-                        f"return")
+                        f"{len(interrupted)}, done {_after(fault, interrupted, processed)} after the restart began")
             print(line + (f" [{fault.note}]" if fault.note else ""))
         print(f"  resends after a failed request: {sum(s.failures for s in senders)}; load average at end "
               f"{os.getloadavg()[0]:.2f}")

@@ -178,24 +178,6 @@ def settle_heap() -> None:
     gc.collect()
     gc.freeze()
     gc.set_threshold(20_000, 20, 20)
-    _limit_malloc_arenas(2)
-
-
-def _limit_malloc_arenas(count: int) -> None:
-    """glibc gives every thread that allocates an arena of its own (up to 8 per core) and keeps what is
-    freed in each: a server process whose request threads become busy together (a second process killed,
-    its clients on this one) grew 16% in steps in the soak (issue 19: 30% in 8 minutes). Two arenas; the
-    threads mostly wait on sockets and the database, so they hardly contend for the allocator."""
-    import ctypes
-    import ctypes.util
-
-    name = ctypes.util.find_library("c")
-    if not name or not sys.platform.startswith("linux"):
-        return
-    try:
-        ctypes.CDLL(name).mallopt(-8, count)  # M_ARENA_MAX (malloc.h); not glibc: no such option, no effect
-    except (OSError, AttributeError):
-        return
 
 
 def _run_worker(gateway: bootstrap.Gateway) -> None:
