@@ -366,17 +366,15 @@ def _end_state(c: Connection, acks: list[tuple[float, str]]) -> None:
           f"{'intact' if report.intact else 'BROKEN'} ({report.entries} entries) -> {'OK' if ok else 'FAILED'}")
 
 
-def _after(fault: Fault, guids: list[str], processed: dict[str, tuple[datetime | None, int]], *,
-           since: float | None = None) -> str:
-    """Seconds from the fault (or from ``since``, a monotonic time after it) until the last of ``guids`` was
-    done."""
+def _after(fault: Fault, guids: list[str], processed: dict[str, tuple[datetime | None, int]]) -> str:
+    """Seconds from the fault until the last of ``guids`` was done."""
     if not guids:
         return "-"
     done = [processed.get(guid, (None, 0))[0] for guid in guids]
     if any(at is None for at in done):
         return "never"
     latest = max((at if at.tzinfo else at.replace(tzinfo=UTC)) - fault.wall for at in done if at is not None)
-    return f"{latest.total_seconds() - ((since - fault.at) if since is not None else 0.0):.1f} s"
+    return f"{latest.total_seconds():.1f} s"
 
 
 def _s(at: float | None, since: float) -> str:
