@@ -41,7 +41,8 @@ PATH = "/ext-bus-device-metering-service/services/DeviceMeteringAsync"
 WATER = NsiRef("1", Guid("2e6a8a2c-1b0d-4b4e-9e3a-6b7c8d9e0f1a"), "Холодная вода")
 
 
-def _devices(gateway: bootstrap.Gateway, org: Guid, flats: list[list[str]]) -> list[list[str]]:
+def _devices(gateway: bootstrap.Gateway, org: Guid, flats: list[list[str]], *,
+             commissioned_on: date = date(2025, 12, 1)) -> list[list[str]]:
     """A cold-water meter in every flat (setup, not measured); returns each house's device root GUIDs."""
     roots: list[list[str]] = []
     with setup_unit_of_work(gateway, org) as uow:
@@ -52,7 +53,7 @@ def _devices(gateway: bootstrap.Gateway, org: Guid, flats: list[list[str]]) -> l
                 premises.c.guid == house_flats[0])).one()
             house_roots = []
             for n, flat in enumerate(house_flats):
-                data = DeviceData(number=f"ХВ-{n}", kind=DeviceKind.RESIDENTIAL, commissioned_on=date(2025, 12, 1),
+                data = DeviceData(number=f"ХВ-{n}", kind=DeviceKind.RESIDENTIAL, commissioned_on=commissioned_on,
                                   resources=(DeviceResource(WATER, False, (Decimal(100),)),), premises=(Guid(flat),))
                 device = uow.metering.create(data, house_guid=Guid(row.guid), fias=FiasHouseGuid(row.fias_house_guid),
                                              next_verification_on=None, org=org, at=now)

@@ -11,6 +11,10 @@ GATEWAY_BENCH_PG_URL (or GATEWAY_TEST_PG_URL) is set, on PostgreSQL in a scratch
 
 Figures: ms per message for the floor; accept (HTTP POST → signature, schema, store → Ack) and
 end-to-end (accept + worker processing into the registry); each also as a multiple of the floor.
+
+Part ``soak`` (PostgreSQL only, about 3 minutes): the deployment under paced senders with a worker
+killed, a gunicorn worker killed and the database restarted; recovery times, memory per process and
+the end state (benchmarks/soak.py).
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from pathlib import Path
 import requests
 from lxml import etree
 from sqlalchemy import create_engine, text
+from sqlalchemy.exc import OperationalError
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -162,6 +167,37 @@ def _on_each_database(part: Callable[[str, DatabaseConfig], None]) -> None:
         admin.dispose()
 
 
+def _on_postgres(part: Callable[[DatabaseConfig, Path], None]) -> None:
+    """Run ``part`` in a scratch PostgreSQL schema (and a scratch folder), or say why not."""
+    pg_url = _pg_url()
+    if not pg_url:
+        print("PostgreSQL: skipped (set GATEWAY_BENCH_PG_URL)")
+        return
+    admin = create_engine(pg_url, pool_pre_ping=True)  # the soak restarts the server
+    schema = f"gw_bench_{uuid.uuid4().hex[:10]}"
+    try:
+        with admin.begin() as connection:
+            connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+        with tempfile.TemporaryDirectory() as scratch:
+            part(DatabaseConfig(url=pg_url, schema=schema), Path(scratch))
+    finally:
+        for _ in range(60):  # the server may be coming back from a restart
+            try:
+                with admin.begin() as connection:
+                    connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+                break
+            except OperationalError:
+                time.sleep(1)
+        admin.dispose()
+
+
+def soak_part() -> None:
+    from benchmarks import soak
+
+    print("\nSoak with faults (GATEWAY_BENCH_SOAK_SECONDS, default 180):")
+    _on_postgres(soak.run)
+
+
 def houses_part(label: str, database: DatabaseConfig) -> None:
     for name, premises, count in (("small house (fixture)", None, 60), ("large house (1,000 premises)", 1000, 6)):
         if label == "Postgres" and database.schema:
@@ -249,6 +285,7 @@ PARTS: dict[str, Callable[[], None]] = {
     "as-of": lambda: _on_each_database(as_of_part),
     "reconcile": lambda: _on_each_database(reconcile_part),
     "provider": lambda: provider_part(),
+    "soak": lambda: soak_part(),
 }
 
 

@@ -101,8 +101,14 @@ class SigningConfig:
 class WorkerConfig:
     #: Seconds between polls of an empty queue.
     poll_interval: float = 0.5
-    #: A claimed message whose worker has not finished in this many seconds is claimed again.
-    lease_seconds: int = 300
+    #: A claimed message is leased for this many seconds; its worker renews the lease while it works, so a
+    #: message is claimed again this long after its worker died (or lost the database for good).
+    lease_seconds: int = 30
+    #: How often a worker renews the lease of the message it works on (PostgreSQL; SQLite has one worker);
+    #: 0: a third of the lease.
+    heartbeat_seconds: float = 0.0
+    #: After a database error, a worker retries with back-off doubling from 0.1 s up to this many seconds.
+    reconnect_max_seconds: float = 2.0
     #: Processing attempts before a message goes to the dead-letter state.
     max_attempts: int = 5
     #: Scheduling niceness (0–19) a worker process gives itself: where `gateway serve` shares the host's
@@ -112,6 +118,18 @@ class WorkerConfig:
     def __post_init__(self) -> None:
         if not 0 <= self.nice <= 19:
             raise ConfigError(f"worker.nice={self.nice} must be between 0 (no change) and 19")
+        if self.lease_seconds < 1:
+            raise ConfigError(f"worker.lease_seconds={self.lease_seconds} must be at least 1")
+        if not 0 <= self.heartbeat_seconds < self.lease_seconds:
+            raise ConfigError(f"worker.heartbeat_seconds={self.heartbeat_seconds} must be below "
+                              f"worker.lease_seconds={self.lease_seconds}: the lease is renewed before it runs out")
+        if self.reconnect_max_seconds <= 0:
+            raise ConfigError(f"worker.reconnect_max_seconds={self.reconnect_max_seconds} must be above 0")
+
+    @property
+    def renew_every(self) -> float:
+        """Seconds between lease renewals: ``heartbeat_seconds``, or a third of the lease when that is 0."""
+        return self.heartbeat_seconds or self.lease_seconds / 3
 
 
 @dataclass(frozen=True)

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import Connection, Engine, and_, delete, func, insert, or_, select, update
+from sqlalchemy import Connection, Engine, and_, case, delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from gateway.domain.values import Guid
@@ -159,7 +159,9 @@ def claim(engine: Engine, *, now: datetime, lease_seconds: int) -> StoredMessage
     )
     query = select(messages.c.guid).where(claimable).order_by(messages.c.received_at).limit(1)
     if engine.dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)
+        # NO KEY UPDATE: the registry rows a message's processing writes refer to it, and so hold a KEY SHARE
+        # lock on it until that transaction ends; a claim after an expired lease must not skip it for that
+        query = query.with_for_update(skip_locked=True, key_share=True)
     token = str(Guid.new())
     with engine.begin() as connection:
         guid = connection.execute(query).scalar()
@@ -190,20 +192,48 @@ def complete(connection: Connection, message: StoredMessage, result: bytes, *, n
     archive.append(connection, message.guid, "result", result, at=now)
 
 
+def renew(engine: Engine, message: StoredMessage, *, now: datetime, lease_seconds: int) -> bool:
+    """Extend the lease of a message its worker is still working on (the heartbeat). False: the lease is
+    no longer ours (another worker claimed the message after our lease ran out, or it is finished)."""
+    with engine.begin() as connection:
+        renewed = connection.execute(update(messages).where(*_held(message)).values(
+            lease_until=now + timedelta(seconds=lease_seconds)))
+    return renewed.rowcount == 1
+
+
+def _held(message: StoredMessage) -> tuple:  # type: ignore[type-arg]
+    """Still ours: in processing under our claim. A commit whose answer was lost (the database went away
+    as it committed) has made it done, and nothing may change it after that."""
+    return (messages.c.guid == str(message.guid), messages.c.claim_token == message.claim_token,
+            messages.c.state == MessageState.PROCESSING.value)
+
+
 def record_failure(
     engine: Engine, message: StoredMessage, error: str, *, now: datetime, max_attempts: int, retry_in: float,
 ) -> MessageState:
-    """After a failed attempt: retry later (lease set to the back-off) or dead-letter after max_attempts."""
+    """After a failed attempt: retry later (the back-off held as a lease nobody holds: no claim token) or
+    dead-letter after max_attempts."""
     state = MessageState.DEAD if message.attempts >= max_attempts else MessageState.PROCESSING
     with engine.begin() as connection:
-        connection.execute(update(messages).where(
-            messages.c.guid == str(message.guid), messages.c.claim_token == message.claim_token,
-        ).values(
-            state=state.value, last_error=error[:4000],
+        connection.execute(update(messages).where(*_held(message)).values(
+            state=state.value, last_error=_storable(error), claim_token=None,
             lease_until=None if state is MessageState.DEAD else now + timedelta(seconds=retry_in),
             processed_at=now if state is MessageState.DEAD else None,
         ))
     return state
+
+
+def release(engine: Engine, message: StoredMessage, error: str, *, now: datetime) -> bool:
+    """Give a claim back after the database went away during processing: the attempt never had a chance,
+    so it does not count towards the dead-letter state, and the message is claimable at once."""
+    with engine.begin() as connection:
+        released = connection.execute(update(messages).where(*_held(message)).values(
+            lease_until=now, claim_token=None, attempts=messages.c.attempts - 1, last_error=_storable(error)))
+    return released.rowcount == 1
+
+
+def _storable(error: str) -> str:
+    return error.replace("\x00", "")[:4000]  # PostgreSQL text refuses NUL
 
 
 def depth(connection: Connection) -> dict[str, int]:
@@ -212,11 +242,37 @@ def depth(connection: Connection) -> dict[str, int]:
     return {state: count for state, count in rows}
 
 
-def oldest_waiting(connection: Connection) -> datetime | None:
-    """When the oldest message still waiting for (or in) processing was received: the queue's lag."""
-    waiting = messages.c.state.in_([MessageState.RECEIVED.value, MessageState.PROCESSING.value])
-    value = connection.execute(select(func.min(messages.c.received_at)).where(waiting)).scalar()
-    return value if isinstance(value, datetime) else None
+class Stage(StrEnum):
+    """Where an unfinished message is: what the operator's alerts tell apart."""
+
+    WAITING = "waiting"  # claimable and not claimed: never claimed yet, or a lease or back-off ran out
+    IN_FLIGHT = "in_flight"  # leased by a worker working on it
+    RETRYING = "retrying"  # failed, waiting out its back-off before it becomes claimable again
+
+
+@dataclass(frozen=True, slots=True)
+class StageCount:
+    count: int
+    oldest_received_at: datetime | None
+
+
+def backlog(connection: Connection, *, now: datetime) -> dict[Stage, StageCount]:
+    """Unfinished messages by stage, each with when its oldest message was received (one grouped query on
+    the (state, received_at) index: done messages are not read)."""
+    stage = case(  # waiting is exactly what ``claim`` may take
+        (or_(messages.c.state == MessageState.RECEIVED.value, messages.c.lease_until < now), Stage.WAITING.value),
+        (messages.c.claim_token.is_not(None), Stage.IN_FLIGHT.value),
+        else_=Stage.RETRYING.value)
+    rows = connection.execute(select(stage, func.count(), func.min(messages.c.received_at)).where(
+        messages.c.state.in_([MessageState.RECEIVED.value, MessageState.PROCESSING.value])).group_by(stage))
+    found = {Stage(name): StageCount(int(count), oldest) for name, count, oldest in rows}
+    return {s: found.get(s, StageCount(0, None)) for s in Stage}
+
+
+def oldest_waiting(connection: Connection, *, now: datetime | None = None) -> datetime | None:
+    """When the oldest message waiting to be claimed was received: the queue's lag. Messages a worker is
+    working on, or that wait out a back-off, are not waiting (``backlog`` counts them apart)."""
+    return backlog(connection, now=now or datetime.now(UTC))[Stage.WAITING].oldest_received_at
 
 
 def requeue(connection: Connection, guid: Guid) -> bool:

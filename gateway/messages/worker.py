@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
-from datetime import UTC, datetime
+from collections.abc import Callable, Iterator
+from contextlib import nullcontext
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from gateway import metrics
 from gateway.config import WorkerConfig
 from gateway.domain.provenance import Provenance
 from gateway.messages import queue
+from gateway.messages.lease import Heartbeat
 from gateway.messages.queue import StoredMessage
 from gateway.registry.unit_of_work import UnitOfWork
 
@@ -24,7 +27,6 @@ Handler = Callable[[UnitOfWork, StoredMessage, datetime], bytes]
 
 def _utcnow() -> datetime:
     return datetime.now(UTC)
-
 
 
 #: Makes the unit of work a message is processed in (the composition root's ``Gateway.unit_of_work``).
@@ -39,6 +41,7 @@ class Worker:
         self.config = config
         self.unit_of_work = unit_of_work
         self.clock = clock
+        self.stop_event = threading.Event()  # ``run`` waits on it; a back-off ends early when it is set
 
     def run_once(self) -> bool:
         """Process at most one message. Returns False when the queue had nothing to do."""
@@ -46,21 +49,19 @@ class Worker:
         if message is None:
             return False
         started = self.clock()
+        beat = Heartbeat(self.engine, message, lease_seconds=self.config.lease_seconds,
+                         every=self.config.renew_every, clock=self.clock)
         try:
-            provenance = Provenance.of_message(message.guid, message.org_guid, signed_by=message.signed_by,
-                                               power=message.power_guid)
-            with self.unit_of_work(provenance) as uow:
-                result = self.handler(uow, message, started)
-                queue.complete(uow.connection, message, result, now=self.clock())
-                uow.commit()
+            with beat if Heartbeat.needed(self.engine) else nullcontext(beat):
+                provenance = Provenance.of_message(message.guid, message.org_guid, signed_by=message.signed_by,
+                                                   power=message.power_guid)
+                with self.unit_of_work(provenance) as uow:
+                    result = self.handler(uow, message, started)
+                    beat.stop()
+                    queue.complete(uow.connection, message, result, now=self.clock())
+                    uow.commit()
         except Exception as exc:  # noqa: BLE001 - every failure is recorded and retried, none swallowed
-            retry_in = min(2.0 ** message.attempts, 300.0)
-            state = queue.record_failure(
-                self.engine, message, f"{type(exc).__name__}: {exc}", now=self.clock(),
-                max_attempts=self.config.max_attempts, retry_in=retry_in)
-            log.exception("event=process_failed message_guid=%s org=%s operation=%s attempt=%d next_state=%s",
-                          message.guid, message.org_guid, message.operation, message.attempts, state)
-            metrics.PROCESSING_FAILURES.labels(message.operation, state.value).inc()
+            self._after_failure(message, exc)
             return True
         finished = self.clock()
         elapsed_ms = (finished - started).total_seconds() * 1000
@@ -70,15 +71,85 @@ class Worker:
                  message.guid, message.org_guid, message.operation, message.attempts, elapsed_ms)
         return True
 
+    def _after_failure(self, message: StoredMessage, exc: Exception) -> None:
+        """Record the failure, or give the claim back if the database went away under the processing; when
+        the database does not answer, retry with back-off until it does (within the lease)."""
+        error = f"{type(exc).__name__}: {exc}"
+        if database_lost(exc):
+            log.warning("event=database_lost_during_processing message_guid=%s org=%s operation=%s attempt=%d "
+                        "error=%s", message.guid, message.org_guid, message.operation, message.attempts,
+                        type(exc).__name__)
+            if self._when_database_answers(message, lambda: queue.release(
+                    self.engine, message, f"released after a database error: {error}", now=self.clock())):
+                log.info("event=claim_released message_guid=%s operation=%s", message.guid, message.operation)
+                metrics.PROCESSING_FAILURES.labels(message.operation, "released").inc()
+            return
+        log.error("event=process_failed message_guid=%s org=%s operation=%s attempt=%d", message.guid,
+                  message.org_guid, message.operation, message.attempts, exc_info=exc)
+        retry_in = min(2.0 ** message.attempts, 300.0)
+        states: list[queue.MessageState] = []
+        if self._when_database_answers(message, lambda: states.append(queue.record_failure(
+                self.engine, message, error, now=self.clock(), max_attempts=self.config.max_attempts,
+                retry_in=retry_in))):
+            log.info("event=failure_recorded message_guid=%s operation=%s attempt=%d next_state=%s retry_in_s=%s",
+                     message.guid, message.operation, message.attempts, states[0], retry_in)
+            metrics.PROCESSING_FAILURES.labels(message.operation, states[0].value).inc()
+
+    def _when_database_answers(self, message: StoredMessage, action: Callable[[], object]) -> bool:
+        """Run ``action`` as soon as the database answers. Gives up (False) when the worker is stopping or
+        the lease has run out: the message is then claimable again anyway."""
+        lost_at = self.clock()
+        give_up = lost_at + timedelta(seconds=self.config.lease_seconds)
+        for delay in self._backoff():
+            try:
+                action()
+            except (OperationalError, InterfaceError) as exc:
+                if self.stop_event.is_set() or self.clock() + timedelta(seconds=delay) > give_up:
+                    log.warning("event=claim_left_to_lease message_guid=%s reason=%s", message.guid,
+                                "stopping" if self.stop_event.is_set() else "database away for a whole lease")
+                    return False
+                log.warning("event=database_unreachable while=settling message_guid=%s retry_in_s=%.2f error=%s",
+                            message.guid, delay, type(exc).__name__)
+                self.stop_event.wait(delay)
+                continue
+            if self.clock() - lost_at > timedelta(seconds=0.5):
+                log.info("event=database_back while=settling message_guid=%s after_s=%.1f", message.guid,
+                         (self.clock() - lost_at).total_seconds())
+            return True
+        return False  # pragma: no cover - the back-off never ends
+
+    def _backoff(self) -> Iterator[float]:
+        delay = 0.1
+        while True:
+            yield delay
+            delay = min(delay * 2, self.config.reconnect_max_seconds)
+
     def run(self, stop: threading.Event) -> None:
-        """Work until ``stop`` is set, polling the queue when it is empty."""
-        log.info("event=worker_started poll_interval=%s", self.config.poll_interval)
+        """Work until ``stop`` is set, polling the queue when it is empty; when the database does not
+        answer, retry with back-off (0.1 s doubling up to ``reconnect_max_seconds``)."""
+        self.stop_event = stop
+        log.info("event=worker_started poll_interval=%s lease_s=%s heartbeat_s=%s", self.config.poll_interval,
+                 self.config.lease_seconds, self.config.renew_every)
+        backoff: Iterator[float] | None = None
+        unreachable_since: datetime | None = None
         while not stop.is_set():
             try:
                 busy = self.run_once()
-            except Exception:  # noqa: BLE001 - e.g. database unreachable while claiming: wait and retry
+            except (OperationalError, InterfaceError) as exc:  # the database is away while claiming
+                unreachable_since = unreachable_since or self.clock()
+                backoff = backoff or self._backoff()
+                delay = next(backoff)
+                log.warning("event=database_unreachable while=claiming retry_in_s=%.2f error=%s", delay,
+                            type(exc).__name__)
+                stop.wait(delay)
+                continue
+            except Exception:  # noqa: BLE001 - any other failure to claim: log it, wait a poll, go on
                 log.exception("event=claim_failed")
                 busy = False
+            if unreachable_since is not None:
+                log.info("event=database_back while=claiming after_s=%.1f",
+                         (self.clock() - unreachable_since).total_seconds())
+                backoff, unreachable_since = None, None
             if not busy:
                 stop.wait(self.config.poll_interval)
         log.info("event=worker_stopped")
@@ -89,6 +160,11 @@ class Worker:
         while self.run_once():
             handled += 1
         return handled
+
+
+def database_lost(exc: BaseException) -> bool:
+    """The connection to the database broke (server restarted, network gone): not the message's fault."""
+    return isinstance(exc, DBAPIError) and bool(exc.connection_invalidated)
 
 
 class WorkerThread:

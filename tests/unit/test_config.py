@@ -58,3 +58,13 @@ def test_worker_niceness_is_checked() -> None:
     assert config.load(environ={}).worker.nice == 10
     with pytest.raises(ConfigError, match="worker.nice=20"):
         config.load(environ={"GATEWAY_WORKER__NICE": "20"})
+
+
+def test_leases_are_renewed_before_they_run_out() -> None:
+    assert config.load(environ={}).worker.renew_every == 10.0  # a third of the 30 s lease
+    assert config.load(environ={"GATEWAY_WORKER__LEASE_SECONDS": "3"}).worker.renew_every == 1.0
+    assert config.load(environ={"GATEWAY_WORKER__HEARTBEAT_SECONDS": "5"}).worker.renew_every == 5.0
+    with pytest.raises(ConfigError, match="worker.heartbeat_seconds=30.0 must be below worker.lease_seconds=30"):
+        config.load(environ={"GATEWAY_WORKER__HEARTBEAT_SECONDS": "30"})
+    with pytest.raises(ConfigError, match="worker.lease_seconds=0"):
+        config.load(environ={"GATEWAY_WORKER__LEASE_SECONDS": "0"})
