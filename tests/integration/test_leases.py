@@ -18,9 +18,9 @@ from gateway.messages.exposition import page as exposition
 from gateway.messages.lease import Heartbeat
 from gateway.messages.queue import MessageState, Stage, StoredMessage
 from gateway.messages.worker import Worker
+from gateway.processing.dispatch import MessageProcessor
 from gateway.registry.tables import messages
 from gateway.registry.unit_of_work import UnitOfWork
-from gateway.soap.operations import MessageProcessor
 
 MC = Guid("6e5d4c3b-2a19-4087-b6a5-f4e3d2c1b0a9")
 HOUSE = (Path(__file__).resolve().parents[2] / "fixtures" / "houses" / "sever-1.xml").read_bytes()
