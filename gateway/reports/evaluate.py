@@ -280,12 +280,12 @@ class Evaluation:
     def organisations(self) -> Iterator[OrgCompliance]:
         """Each organisation with anything due, in GUID order, complete."""
         f = self.filters
-        orgs = ((o.guid, o) for o in sorted(self.reader.organisations(), key=lambda o: o.guid)
-                if (not f.roles or o.role in f.roles) and (f.org is None or o.guid == f.org))
-        known = dict(orgs)
+        known = evidence.InOrder(evidence.organisations_by_guid(self.connection, self.moment))
         merged = heapq.merge(*self._streams(), key=lambda pair: pair[0])
         for org_guid, items in groupby(merged, key=lambda pair: pair[0]):
             org = known.get(org_guid)
+            if org is not None and (f.roles and org.role not in f.roles or f.org is not None and org.guid != f.org):
+                org = None
             if org is None:
                 for _ in items:
                     pass

@@ -30,6 +30,7 @@ from sqlalchemy import (
 )
 
 from gateway.registry import versions
+from gateway.registry.queries.rows import OrganisationRow
 from gateway.registry.tables import (
     HISTORY,
     TS,
@@ -73,6 +74,28 @@ def by_org(connection: Connection, column: Any) -> Any:
     """Order by an organisation's GUID bytewise, as Python compares strings: the evaluation merges streams by it
     (PostgreSQL's default collation may order otherwise; SQLite compares bytes)."""
     return column.collate("C") if connection.dialect.name == "postgresql" else column
+
+
+def organisations_by_guid(connection: Connection, moment: AsOf | None) -> Iterator[OrganisationRow]:
+    """Every organisation as the registry knew it, in GUID order (as the evaluation's streams are): the report
+    looks each one up as its block comes, never holding them all."""
+    o = versions.view(organisations, moment)
+    for r in _stream(connection, select(o).order_by(by_org(connection, o.c.guid))):
+        yield OrganisationRow(r["guid"], r["name"], r["role"], r["ogrn"], r["inn"], r["kpp"], r["created_at"])
+
+
+class InOrder:
+    """Look up rows of a stream ordered by GUID with keys that only ascend (each key at most once): memory holds
+    one row, whatever their number."""
+
+    def __init__(self, rows: Iterator[OrganisationRow]) -> None:
+        self._rows = rows
+        self._row = next(rows, None)
+
+    def get(self, guid: str) -> OrganisationRow | None:
+        while self._row is not None and self._row.guid < guid:
+            self._row = next(self._rows, None)
+        return self._row if self._row is not None and self._row.guid == guid else None
 
 
 def _first(history: str, moment: AsOf | None, *where: Any) -> Any:
