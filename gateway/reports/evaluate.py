@@ -65,8 +65,12 @@ class Tally:
     repeated: int = 0
 
     def add(self, other: Tally) -> None:
-        for name in (*STATUSES, "repeated"):
-            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.due += other.due
+        self.on_time += other.on_time
+        self.late += other.late
+        self.missing += other.missing
+        self.pending += other.pending
+        self.repeated += other.repeated
 
 
 @dataclass
@@ -162,6 +166,8 @@ class Evaluation:
                          self._repeated(obligation, org, due_on), detail)
 
     def _repeated(self, obligation: Obligation, org: str, on: date) -> bool:
+        if org not in self.decrees:  # most organisations: no decree
+            return False
         codes = self.rules.repeat.offences.get(obligation.offence or "", frozenset())
         years = self.rules.repeat.years_after_execution
         return any(d.violation_codes & codes and penalised_on(d, on, years) for d in self.decrees.get(org, ()))
