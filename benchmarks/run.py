@@ -266,6 +266,24 @@ def history_part(label: str, database: DatabaseConfig) -> None:
         history.run(label, database, Path(scratch))
 
 
+def compliance_part() -> None:
+    """On PostgreSQL only (the report's production database; the registry is built there by SQL)."""
+    from benchmarks import compliance
+
+    pg_url = _pg_url()
+    if not pg_url:
+        print("\nCompliance report: skipped (PostgreSQL only; set GATEWAY_BENCH_PG_URL)")
+        return
+    schema = f"gw_bench_{uuid.uuid4().hex[:10]}"
+    try:
+        compliance.run(DatabaseConfig(url=pg_url, schema=schema))
+    finally:
+        admin = create_engine(pg_url)
+        with admin.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        admin.dispose()
+
+
 def provider_part() -> None:
     from benchmarks import provider_push
 
@@ -284,6 +302,7 @@ PARTS: dict[str, Callable[[], None]] = {
     "registry": lambda: _on_each_database(registry_part),
     "as-of": lambda: _on_each_database(as_of_part),
     "reconcile": lambda: _on_each_database(reconcile_part),
+    "compliance": lambda: compliance_part(),
     "provider": lambda: provider_part(),
     "soak": lambda: soak_part(),
 }

@@ -65,8 +65,12 @@ class Tally:
     repeated: int = 0
 
     def add(self, other: Tally) -> None:
-        for name in (*STATUSES, "repeated"):
-            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.due += other.due
+        self.on_time += other.on_time
+        self.late += other.late
+        self.missing += other.missing
+        self.pending += other.pending
+        self.repeated += other.repeated
 
 
 @dataclass
@@ -125,6 +129,7 @@ class Evaluation:
     def __init__(self, connection: Connection, at: datetime, filters: Filters, *, rules: Rules | None = None
                  ) -> None:
         self.connection = connection
+        evidence.tune(connection)
         self.at = at
         self.filters = filters
         self.rules = rules or rulebook.load()
@@ -161,6 +166,8 @@ class Evaluation:
                          self._repeated(obligation, org, due_on), detail)
 
     def _repeated(self, obligation: Obligation, org: str, on: date) -> bool:
+        if org not in self.decrees:  # most organisations: no decree
+            return False
         codes = self.rules.repeat.offences.get(obligation.offence or "", frozenset())
         years = self.rules.repeat.years_after_execution
         return any(d.violation_codes & codes and penalised_on(d, on, years) for d in self.decrees.get(org, ()))
@@ -202,23 +209,28 @@ class Evaluation:
                     yield m.org_guid, self._state(obligation, m.org_guid, m.fias_house_guid, due, gaps, what)
 
     def _readings(self, obligation: Obligation) -> Iterator[Iterator[tuple[str, _Item]]]:
-        """Two streams per month metered in the period: each organisation's counts by reading window, and its
-        first violations (at most ``DETAIL_LIMIT``)."""
+        """Two streams over every month metered in the period: each organisation's counts by month and reading
+        window, and its first violations (at most ``DETAIL_LIMIT``)."""
         f = self.filters
         measured = min(self.at, datetime.now(UTC))
+        windows = evidence.reading_windows(self.connection, self.moment)
+        months, due = [], {}
         for year, month in _months(f.period_from, f.period_to):
             month_end = _month_end(year, month)
             if not obligation.in_force(month_end) or datetime.combine(date(year, month, 1), datetime.min.time(),
                                                                         tzinfo=MOSCOW) > self.at:
                 continue
+            period = f"{year:04d}-{month:02d}"
             month_end_at = datetime.combine(month_end + timedelta(days=1), datetime.min.time(), tzinfo=MOSCOW)
-            windows = evidence.device_windows(self.connection, self.moment, month_end, month_end_at, f.regions)
-            due = {w: self._reading_due(obligation, year, month, w) for w in {*windows, (None, None)}}
-            deadlines = {w: rulebook.end_of(d) for w, d in due.items()}
-            args = (self.connection, self.moment, year, month, month_end, month_end_at, deadlines, measured, f.regions)
-            yield self._reading_counts(obligation, evidence.device_month_counts(*args), due)
-            yield self._reading_violations(obligation, evidence.device_month_violations(*args, limit=DETAIL_LIMIT),
-                                           due, f"{year:04d}-{month:02d}")
+            for w in {*windows, (None, None)}:
+                due[(period, w)] = self._reading_due(obligation, year, month, w)
+            deadlines = {w: rulebook.end_of(due[(period, w)]) for w in {*windows, (None, None)}}
+            months.append(evidence.ReadingMonth(period, month_end, month_end_at, deadlines[(None, None)], deadlines))
+        if not months:
+            return
+        args = (self.connection, self.moment, months, measured, f.regions)
+        yield self._reading_counts(obligation, evidence.device_month_counts(*args), due)
+        yield self._reading_violations(obligation, evidence.device_month_violations(*args, limit=DETAIL_LIMIT), due)
 
     @staticmethod
     def _reading_due(obligation: Obligation, year: int, month: int, window: evidence.Window) -> date:
@@ -227,21 +239,21 @@ class Evaluation:
         return rulebook.reading_due(obligation, year, month, end)
 
     def _reading_counts(self, obligation: Obligation, rows: Iterator[evidence.MonthCounts],
-                        due: dict[evidence.Window, date]) -> Iterator[tuple[str, _Item]]:
+                        due: dict[tuple[str, evidence.Window], date]) -> Iterator[tuple[str, _Item]]:
         for c in rows:
-            due_on = due.get(c.window, due[(None, None)])
+            due_on = due.get((c.period, c.window), due[(c.period, (None, None))])
             repeated = c.late + c.missing if self._repeated(obligation, c.org_guid, due_on) else 0
             yield c.org_guid, _Item(obligation.id, Tally(due=c.due, on_time=c.on_time, late=c.late,
                                                          missing=c.missing, pending=c.pending, repeated=repeated),
                                     due_on=due_on)
 
     def _reading_violations(self, obligation: Obligation, rows: Iterator[evidence.DeviceMonth],
-                            due: dict[evidence.Window, date], period: str) -> Iterator[tuple[str, _Item]]:
+                            due: dict[tuple[str, evidence.Window], date]) -> Iterator[tuple[str, _Item]]:
         for d in rows:
-            due_on = due.get((d.window_day, d.window_next_month), due[(None, None)])
+            due_on = due.get((d.period, (d.window_day, d.window_next_month)), due[(d.period, (None, None))])
             yield d.org_guid, _Item(obligation.id, violation=self._violation(
                 obligation, d.org_guid, "device", d.root_guid, d.fias_house_guid, due_on, d.recorded,
-                f"device {d.number}: readings of {period}"))
+                f"device {d.number}: readings of {d.period}"))
 
     def _meetings(self, obligation: Obligation) -> Iterator[tuple[str, _Item]]:
         f = self.filters
@@ -274,12 +286,12 @@ class Evaluation:
     def organisations(self) -> Iterator[OrgCompliance]:
         """Each organisation with anything due, in GUID order, complete."""
         f = self.filters
-        orgs = ((o.guid, o) for o in sorted(self.reader.organisations(), key=lambda o: o.guid)
-                if (not f.roles or o.role in f.roles) and (f.org is None or o.guid == f.org))
-        known = dict(orgs)
+        known = evidence.InOrder(evidence.organisations_by_guid(self.connection, self.moment))
         merged = heapq.merge(*self._streams(), key=lambda pair: pair[0])
         for org_guid, items in groupby(merged, key=lambda pair: pair[0]):
             org = known.get(org_guid)
+            if org is not None and (f.roles and org.role not in f.roles or f.org is not None and org.guid != f.org):
+                org = None
             if org is None:
                 for _ in items:
                     pass

@@ -174,9 +174,7 @@ class ComplianceReport:
     def organisations(self) -> Iterator[OrgReport]:
         """Each organisation with anything to report, in GUID order; the totals fill as the stream goes."""
         f, t = self.filters, self.totals
-        known = {o.guid: o for o in self.evaluation.reader.organisations()
-                 if o.role not in OVERSIGHT and (not f.roles or o.role in f.roles)
-                 and (f.org is None or o.guid == f.org)}
+        known = evidence.InOrder(evidence.organisations_by_guid(self.connection, self.evaluation.moment))
         compliance: Iterator[OrgCompliance] = self.evaluation.organisations()
         houses = self._houses()
         discrepancies = groupby(evidence.open_discrepancies(self.connection, self.moment), key=lambda x: x[0])
@@ -194,6 +192,9 @@ class ComplianceReport:
             if next_d is not None and next_d[0] == org_guid:
                 block_d, next_d = {kind: n for _, kind, n in next_d[1]}, next(discrepancies, None)
             org = known.get(org_guid)
+            if org is not None and (org.role in OVERSIGHT or f.roles and org.role not in f.roles
+                                    or f.org is not None and org.guid != f.org):
+                org = None
             if org is None:
                 continue
             for h in block_h or ():

@@ -15,14 +15,23 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, or_
+from sqlalchemy import Connection, Table, or_
 
 from gateway.config import DatabaseConfig, ReconciliationConfig
 from gateway.domain.discrepancies import Finding, Kind, Severity, candidate_score
 from gateway.registry import reconciliation as store
 from gateway.registry.queries import reconciliation as compare
 from gateway.registry.tables import (
+    account_accommodations,
+    accounts,
     discrepancies,
+    documents,
+    houses,
+    mandates,
+    meter_readings,
+    metering_devices,
+    organisations,
+    premises,
     staging_egrn,
     staging_gar_apartments,
     staging_gar_hierarchy,
@@ -59,6 +68,10 @@ class Job:
     #: which source the job reads ("" for none), and what it says of itself in `gateway reconcile list`
     source_kind: str = ""
     description: str = ""
+    #: the staging tables it fills, and the registry tables its comparisons read: both need the planner's
+    #: statistics current before the comparisons run (``registry.reconciliation.analyze``)
+    staging: tuple[Table, ...] = ()
+    reads: tuple[Table, ...] = ()
 
     def open(self, location: Path) -> list[Source]:
         raise NotImplementedError(f"job {self.name} reads no source")
@@ -104,6 +117,7 @@ class CadastralJob(Job):
     name = "cadastral"
     source_kind = "egrn"
     description = "premises and their cadastral numbers against EGRN extracts"
+    staging, reads = (staging_egrn,), (houses, premises)
 
     def open(self, location: Path) -> list[Source]:
         return [EgrnExtracts(location)]
@@ -136,7 +150,7 @@ class CadastralJob(Job):
                  "registry_area": _text(row.total_area), "register_purpose": row.register_purpose, **_at(row)},
                 subject=row.register_number, suggested_fix=_set_number(row, row.register_number, "egrn"),
                 score=score)
-        for row in compare.egrn_records_of_numbered(c, run):
+        for row in compare.egrn_records_of_numbered(c, run, area_tolerance=tolerance):
             ratio = _area_ratio(row.total_area, row.register_area)
             if ratio is not None and ratio > tolerance:
                 yield _premises_finding(
@@ -175,6 +189,8 @@ class AddressJob(Job):
     name = "address"
     source_kind = "gar"
     description = "houses' FIAS GUIDs and premises numbers against GAR (FIAS), and GAR's cadastral numbers"
+    staging = (staging_gar_houses, staging_gar_apartments, staging_gar_hierarchy, staging_gar_params)
+    reads = (houses, premises)
 
     def open(self, location: Path) -> list[Source]:
         """A region folder (``77/`` with AS_*.XML files), or the root of an unpacked extract (its region folders)."""
@@ -229,6 +245,7 @@ class LicencesJob(Job):
     name = "licences"
     source_kind = "licences"
     description = "houses managed by management companies against the licence register"
+    staging, reads = (staging_licences,), (mandates, organisations, documents, houses)
 
     def open(self, location: Path) -> list[Source]:
         return [LicenceRegister(location)]
@@ -269,6 +286,7 @@ class LicencesJob(Job):
 class AuthorityJob(Job):
     name = "authority"
     description = "the registry against itself: managers, overlaps, supply accounts, readings against devices"
+    reads = (houses, mandates, accounts, account_accommodations, metering_devices, meter_readings)
 
     def findings(self, context: Context) -> Iterator[Finding]:
         c, today = context.connection, context.today

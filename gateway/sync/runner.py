@@ -121,14 +121,23 @@ def _run(gateway: Gateway, name: str, run_id: str, location: str, actor: str, pr
     job, settings = JOBS[name], gateway.config.reconciliation
     clocked = time.monotonic()
     sources = job.open(fetching.local(location, name, settings)) if job.source_kind else []
+    with gateway.engine.begin() as connection:  # apart: ANALYZE's lock lasts until its transaction ends
+        analysed = store.refresh_statistics(connection, job.reads)
+    if analysed:
+        log.info("event=reconciliation_analysed job=%s run=%s tables=%s", name, run_id, ",".join(analysed))
     with gateway.engine.begin() as connection:
         context = Context(connection, run_id, settings, today=_today(clock), progress=progress,
                           database=gateway.config.database)
         staged = job.stage(context, sources) if sources else 0
+        store.analyze(connection, job.staging)
+        log.info("event=reconciliation_staged job=%s run=%s rows=%d seconds=%.1f", name, run_id, staged,
+                 time.monotonic() - clocked)
         issues = [issue for source in sources for issue in source.issues]
         issue_count = sum(source.issues.count for source in sources)
         now = clock()
         counts = store.merge(connection, name, run_id, job.findings(context), now=now, actor=f"run {run_id}")
+        log.info("event=reconciliation_compared job=%s run=%s found=%d seconds=%.1f", name, run_id,
+                 sum(counts.found.values()), time.monotonic() - clocked)
         status = "partial" if issue_count else "succeeded"
         if status == "succeeded":  # a source read only in part says nothing of what it did not read
             counts.auto_resolved.update(store.auto_resolve(connection, name, run_id, now=now, actor=f"run {run_id}",
