@@ -37,7 +37,7 @@ from sqlalchemy.exc import OperationalError
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.setup import BENCH_SETUP, fias_of, grant, house_body  # noqa: E402
+from benchmarks.setup import BENCH_SETUP, answered_with_errors, fias_of, grant, house_body  # noqa: E402
 from gateway import bootstrap, orgfile  # noqa: E402
 from gateway.config import Config, DatabaseConfig, WorkerConfig  # noqa: E402
 from gateway.signing import Signer, keys, sign, verify  # noqa: E402
@@ -102,8 +102,7 @@ def run_case(name: str, database: DatabaseConfig, premises: int | None, count: i
         finished = time.perf_counter()
     assert processed == count
     with gateway.engine.connect() as connection:  # a refusal is fast: a benchmark of refusals proves nothing
-        refused = connection.execute(text("SELECT count(*) FROM messages WHERE operation = 'importHouseUOData' "
-                                          "AND result LIKE '%ErrorCode%'")).scalar()
+        refused = answered_with_errors(connection, "importHouseUOData")
     assert refused == 0, f"{refused} message(s) answered with errors"
     accept_s = statistics.median(accept_times)
     e2e_s = (finished - started) / count

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from lxml import etree
-from sqlalchemy import update
+from sqlalchemy import Connection, select, update
 
 from gateway import ns, nsifile
 from gateway.bootstrap import Gateway
@@ -97,3 +97,13 @@ def house_body(premises: int | None) -> etree._Element:
             create.find(f"{{{ns.BASE}}}TransportGUID").text = str(uuid.uuid4())
             apartment.append(item)
     return root
+
+
+def answered_with_errors(connection: Connection, operation: str) -> int:
+    """How many stored results of ``operation`` carry an error (a benchmark of refusals proves nothing).
+
+    Read in Python: SQL's LIKE does not match inside a BLOB on SQLite (it compares a blob with text), which
+    made this check pass whatever the answers were."""
+    rows = connection.execute(select(messages.c.result).where(messages.c.operation == operation,
+                                                              messages.c.result.is_not(None)))
+    return sum(1 for (result,) in rows if b"ErrorCode" in bytes(result))

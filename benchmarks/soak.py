@@ -37,6 +37,7 @@ from sqlalchemy.exc import OperationalError
 
 from benchmarks.load import _houses, _signed, _wait, deploy, envelope
 from benchmarks.readings import BASE, DM, MDB, PATH, _devices, readings_body
+from benchmarks.setup import answered_with_errors
 from gateway.config import DatabaseConfig
 from gateway.messages import archive
 from gateway.registry.tables import messages, meter_readings
@@ -352,8 +353,7 @@ def _end_state(c: Connection, acks: list[tuple[float, str]]) -> None:
         messages.c.operation == OPERATION).group_by(messages.c.state)).all())
     done = set(c.execute(select(messages.c.guid).where(
         messages.c.operation == OPERATION, messages.c.state == "done")).scalars())
-    refused = c.execute(select(func.count()).select_from(messages).where(
-        messages.c.operation == OPERATION, messages.c.result.like(b"%ErrorCode%"))).scalar()
+    refused = answered_with_errors(c, OPERATION)
     rows, distinct = c.execute(select(func.count(), func.count(meter_readings.c.transport_guid.distinct())
                                       ).select_from(meter_readings)).one()
     retried = c.execute(select(func.count()).select_from(messages).where(
