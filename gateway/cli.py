@@ -75,7 +75,7 @@ def db_upgrade(obj: Context, revision: str) -> None:
 @click.option("--workers", type=int, help="Server processes (default: server.workers).")
 @click.pass_obj
 def serve(obj: Context, host: str | None, port: int | None, workers: int | None) -> None:
-    """Serve the SOAP endpoints (run `gateway worker` beside it to process messages).
+    """Serve the SOAP endpoints and the web console under /console/ (run `gateway worker` beside it).
 
     gunicorn runs the processes; each serves with gateway.soap.front (gateway.soap.serving.FrontWorker),
     which reads every request whole under server.header_timeout / server.body_timeout before a thread runs it.
@@ -104,7 +104,7 @@ def serve(obj: Context, host: str | None, port: int | None, workers: int | None)
                 self.cfg.set("control_socket_disable", True)
 
         def load(self) -> object:
-            return gateway.app
+            return gateway.web
 
     _Gunicorn().run()
 
@@ -540,6 +540,10 @@ from gateway.cli_report import report_group  # noqa: E402
 main.add_command(report_group)
 
 main.add_command(powers_group)
+
+from gateway.cli_users import users_group  # noqa: E402
+
+main.add_command(users_group)
 
 
 def run() -> None:
