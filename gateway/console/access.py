@@ -19,6 +19,7 @@ from functools import wraps
 from typing import Any, TypeVar
 
 from flask import g, request
+from flask_babel import gettext as _
 
 from gateway.errors import Code, ConsoleRefused
 from gateway.registry.queries import console as pages
@@ -59,7 +60,7 @@ def roles(*allowed: str) -> Callable[[F], F]:
         @wraps(view)
         def guarded(*args: Any, **kwargs: Any) -> Any:
             if g.principal.role not in allowed:
-                raise forbidden(f"this page is not for the {g.principal.role} role")
+                raise forbidden(_("This page is not for the %(role)s role.", role=g.principal.role))
             return view(*args, **kwargs)
 
         guarded.roles = allowed  # type: ignore[attr-defined]
@@ -74,13 +75,13 @@ def check_regions(principal: Principal, asked: tuple[str, ...]) -> tuple[str, ..
     if principal.role != "regulator":
         return asked
     if not principal.regions:
-        raise forbidden("no jurisdiction is configured for your organisation")
+        raise forbidden(_("No jurisdiction is configured for your organisation."))
     if not asked:
         return principal.regions
     outside = [r for r in asked if not any(r.startswith(p) for p in principal.regions)]
     if outside:
-        raise forbidden(f"region {', '.join(outside)} is outside your jurisdiction "
-                        f"({', '.join(principal.regions)})")
+        raise forbidden(_("Region %(regions)s is outside your jurisdiction (%(yours)s).",
+                          regions=", ".join(outside), yours=", ".join(principal.regions)))
     return asked
 
 
@@ -89,7 +90,7 @@ def check_org_filter(principal: Principal, org: str | None) -> str | None:
     if principal.role != "provider":
         return org
     if org is not None and org != principal.org_guid:
-        raise forbidden("you can see your own organisation only")
+        raise forbidden(_("You can see your own organisation only."))
     return principal.org_guid
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, render_template, request, send_file
+from flask_babel import gettext as _
 from markupsafe import Markup
 
 from gateway.console import access, filters
@@ -48,7 +49,7 @@ def _asked() -> tuple[date, Filters]:
     if org is not None and who.role == "regulator":
         with gateway().engine.connect() as connection:
             if not access.may_see_org(connection, who, org):
-                raise access.forbidden(f"organisation {org} serves no house in your jurisdiction")
+                raise access.forbidden(_("Organisation %(org)s serves no house in your jurisdiction.", org=org))
     role = filters.choice("role", PROVIDER_ROLES)
     return as_of, Filters(period_from=period_from, period_to=period_to, regions=regions,
                           roles=frozenset({role}) if role else frozenset(), org=org)

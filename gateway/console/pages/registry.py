@@ -8,6 +8,7 @@ from itertools import islice
 from typing import Any
 
 from flask import Blueprint, render_template
+from flask_babel import gettext as _
 
 from gateway.console import access, filters
 from gateway.console.pages.common import cut, gateway, paging, principal
@@ -48,7 +49,7 @@ def organisation(guid: str) -> Any:
     with gateway().engine.connect() as connection:
         org = pages.organisation(connection, guid)
         if org is None or not access.may_see_org(connection, who, guid):
-            raise access.not_found("No such organisation.")
+            raise access.not_found(_("No such organisation."))
         houses, more = cut(pages.org_houses(connection, guid, regions=_scope(), limit=paged.fetch,
                                             offset=paged.offset), paged)
         n_houses, n_premises, numbered = pages.org_fill(connection, guid)
@@ -72,11 +73,11 @@ def house(fias: str) -> Any:
     paged = paging()
     with gateway().engine.connect() as connection:
         if not access.may_see_house(connection, principal(), fias):
-            raise access.not_found("No such house.")
+            raise access.not_found(_("No such house."))
         reader = Reader(connection, at)
         found = next(reader.houses(fias=[fias]), None)
         if found is None:
-            raise access.not_found("The house was not registered at that moment." if at else "No such house.")
+            raise access.not_found(_("The house was not registered at that moment.") if at else _("No such house."))
         premises = list(islice(reader.premises(house_guids=[found.guid]), paged.offset, paged.offset + paged.fetch))
         premises, more = cut(premises, paged)
         accommodations = list(islice(reader.accommodations(house_guids=[found.guid]), HOUSE_LIMIT))
