@@ -149,7 +149,7 @@ RU = {
     "Personal accounts": "Лицевые счета",
     "Unified account number": "ЕЛС",
     "Type": "Тип",
-    "Share, per cent": "Доля, %",
+    "Share, per cent": "Доля, процентов",
     "Closed": "Закрыт",
     "the whole house": "весь дом",
     "Metering devices": "Приборы учёта",
