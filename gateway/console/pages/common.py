@@ -40,7 +40,7 @@ class Paging:
 
     def link(self, page: int) -> str:
         args = [(k, v) for k, v in request.args.items(multi=True) if k != "page"] + [("page", str(page))]
-        return f"{request.path}?{urlencode(args)}"
+        return f"{request.script_root}{request.path}?{urlencode(args)}"
 
 
 def paging() -> Paging:
