@@ -522,12 +522,15 @@ def archive_verify(obj: Context) -> None:
 
 @main.command()
 @click.option("--workdir", type=click.Path(path_type=Path), default=Path(".demo"), show_default=True)
+@click.option("--serve", is_flag=True, help="Keep the server (SOAP and the web console) up after the flow, until "
+                                            "Ctrl-C; prints the console's address and the demo logins.")
+@click.option("--port", type=int, default=0, help="With --serve: the port to listen on (default: any free one).")
 @click.pass_obj
-def demo(obj: Context, workdir: Path) -> None:
+def demo(obj: Context, workdir: Path, serve: bool, port: int) -> None:
     """Run the whole flow on the embedded default: SQLite, in-process server and worker, fixture providers."""
     from gateway.demo import run
 
-    run(workdir)
+    run(workdir, serve=serve, port=port)
 
 
 from gateway.cli_reconcile import reconcile_group, scheduler_command  # noqa: E402
