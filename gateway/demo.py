@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import secrets
 import shutil
+import signal
 import time
 import uuid
 from datetime import UTC, date, datetime
@@ -388,6 +389,11 @@ def _console(gateway: bootstrap.Gateway, url: str, entries: list[orgfile.OrgEntr
              "`gateway demo --serve` (Ctrl-C stops it)")
         return
     _say(f"\n   console: {url}/console/  — log in as support-demo / {password}; Ctrl-C stops the server")
+
+    def _stop(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, _stop)  # stopped by a process manager as by Ctrl-C: the server shuts down cleanly
     try:
         while True:
             time.sleep(3600)
