@@ -229,6 +229,12 @@ def reconcile_part(label: str, database: DatabaseConfig) -> None:
     reconciliation.run(label, database)
 
 
+def console_part(label: str, database: DatabaseConfig) -> None:
+    from benchmarks import console
+
+    console.run(label, database)
+
+
 def provider_part() -> None:
     from benchmarks import provider_push
 
@@ -245,6 +251,7 @@ PARTS: dict[str, Callable[[], None]] = {
     "as-of": lambda: _on_each_database(as_of_part),
     "reconcile": lambda: _on_each_database(reconcile_part),
     "provider": lambda: provider_part(),
+    "console": lambda: _on_each_database(console_part),
 }
 
 
