@@ -11,7 +11,7 @@ from flask import request
 from gateway.errors import Code, ConsoleRefused
 from gateway.reports.rules import MOSCOW
 
-OKTMO_PREFIX = re.compile(r"\d{1,11}")
+OKTMO_PREFIX = re.compile(r"[0-9]{1,11}")
 
 
 def refused(what: str) -> ConsoleRefused:

@@ -193,3 +193,17 @@ def test_gateway_serve_serves_the_console_beside_soap(gateway, pki, tmp_path, mo
         assert browser.page("/runs").status_code == 200  # the session holds across gunicorn's two processes
         assert requests.get(served.url + "/ext-bus-home-management-service/services/HomeManagementAsync?wsdl",
                             timeout=30).status_code == 200
+
+
+def test_lists_are_paged_and_the_next_page_link_keeps_the_filters(gateway, org_entries) -> None:  # type: ignore[no-untyped-def]
+    import re
+
+    with serve_site(gateway, org_entries, page_size=1) as site:
+        support = logged_in(site.url, "support")
+        first = support.page("/messages?state=done")
+        link = re.search(r'href="([^"]+)" id="next-page"', first.text)
+        assert link and "state=done" in link.group(1) and "page=2" in link.group(1)
+        second = support.get(site.url + link.group(1).replace("&amp;", "&"), timeout=30, allow_redirects=False)
+        assert second.status_code == 200
+        guids = [re.findall(r'/console/messages/([0-9a-f-]{36})"', page.text) for page in (first, second)]
+        assert len(guids[0]) == len(guids[1]) == 1 and guids[0] != guids[1]
