@@ -162,8 +162,12 @@ def run(label: str, database: DatabaseConfig) -> None:
             client = sessions[login] if login else requests.Session()
             repeat = REPEAT
             for n in range(REPEAT):
+                before = len(_TIMES.get(path, ()))
                 answer = client.get(server.url + path, timeout=600, allow_redirects=False)
                 assert answer.status_code == 200, (path, answer.status_code, answer.text[:300])
+                deadline = time.monotonic() + 5
+                while len(_TIMES.get(path, ())) == before and time.monotonic() < deadline:
+                    time.sleep(0.005)  # the front logs a request just after its last byte has gone
                 if n == 0 and _TIMES[path][-1] > SLOW:  # a page this slow is measured once: the figure says enough
                     repeat = 1
                     break

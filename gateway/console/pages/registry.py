@@ -52,7 +52,6 @@ def organisation(guid: str) -> Any:
             raise access.not_found(_("No such organisation."))
         houses, more = cut(pages.org_houses(connection, guid, regions=_scope(), limit=paged.fetch,
                                             offset=paged.offset), paged)
-        n_houses, n_premises, numbered = pages.org_fill(connection, guid)
         report = ComplianceReport(connection, as_of=end_of_day(today), filters=Filters(
             period_from=date(today.year - 1, today.month, 1), period_to=today, org=guid,
             regions=who.regions if who.role == "regulator" else ()))
@@ -60,6 +59,9 @@ def organisation(guid: str) -> Any:
         summary = list(report.summary_rows(block)) if block else []
         violations = list(islice(report.violation_rows(block), 50)) if block else []
         decrees = pages.decrees_of(connection, guid)
+    # the fill rate as the report counts it (the houses it manages on the day), read once with the obligations
+    quality = block.quality if block else None
+    n_houses, n_premises, numbered = (quality.houses, quality.premises, quality.with_number) if quality else (0, 0, 0)
     return render_template("organisation.html", org=org, houses=houses, more=more, paged=paged, n_houses=n_houses,
                            n_premises=n_premises, numbered=numbered, summary=summary, violations=violations,
                            violations_total=block.violations_total if block else 0, decrees=decrees,

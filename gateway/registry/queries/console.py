@@ -99,17 +99,6 @@ def org_houses(connection: Connection, org: str, *, regions: tuple[str, ...] | N
             for r in rows]
 
 
-def org_fill(connection: Connection, org: str) -> tuple[int, int, int]:
-    """(houses, premises, premises with a cadastral number) over an organisation's houses: one aggregate."""
-    h, m, p = houses.c, mandates.c, premises.c
-    mandated = select(m.fias_house_guid).where(m.org_guid == org, m.annulled.is_(False))
-    own = select(h.guid).where(or_(h.fias_house_guid.in_(mandated), h.posted_by == org)).subquery()
-    n_houses = connection.execute(select(func.count()).select_from(own)).scalar() or 0
-    row = connection.execute(select(func.count(), func.sum(case((p.cadastral_status == "number", 1), else_=0)))
-                             .where(p.house_guid.in_(select(own.c.guid)))).one()
-    return int(n_houses), int(row[0] or 0), int(row[1] or 0)
-
-
 def house_of(connection: Connection, fias: str, org: str) -> bool:
     """The organisation holds (or held) a mandate over the house, or posted it."""
     m, h = mandates.c, houses.c
