@@ -28,12 +28,11 @@ import requests
 from sqlalchemy import insert
 
 from benchmarks.reconciliation import PER_HOUSE
-from benchmarks.reconciliation import _load as load_premises
 from benchmarks.setup import BENCH_SETUP
 from gateway import bootstrap, orgfile
 from gateway.config import Config, ConsoleConfig, DatabaseConfig
 from gateway.console import accounts
-from gateway.registry.tables import discrepancies, documents, mandates, messages
+from gateway.registry.tables import discrepancies, documents, houses, mandates, messages, premises
 from gateway.soap import server as embedded
 from gateway.sync.sources.synthetic import world
 
@@ -51,6 +50,61 @@ def _record(environ: dict[str, Any], status: str, headers: list[tuple[str, str]]
         _TIMES.setdefault(environ["RAW_URI"], []).append(seconds)
 
 
+def _load_with_history(gateway: bootstrap.Gateway, org: str, facts: Any, document: str) -> None:
+    """Houses, premises, one management contract over every house and its mandates, through the history writer
+    (``History.capture``, a change set per 10,000 premises), so the registry's as-of reads — the compliance
+    report's — see them as they would see posted data."""
+    now = datetime.now(UTC)
+    with gateway.unit_of_work(BENCH_SETUP) as uow:
+        uow.connection.execute(insert(documents).values(
+            guid=document, version_guid=str(uuid.uuid4()), version_number=1, kind="contract", org_guid=org,
+            number="УК-bench", signed_on=date(2020, 1, 1), effective_on=date(2020, 1, 1), state="approved",
+            metering_end_day=25, metering_end_next_month=False, created_at=now, updated_at=now))
+        uow.history.capture(documents, "guid", [document], new=True)
+        uow.commit()
+    serial, houses_, premises_, mandates_ = 0, [], [], []
+
+    def flush() -> None:
+        with gateway.unit_of_work(BENCH_SETUP) as uow:
+            uow.connection.execute(insert(houses), houses_)
+            uow.connection.execute(insert(premises), premises_)
+            uow.connection.execute(insert(mandates), mandates_)
+            uow.history.capture(houses, "guid", [h["guid"] for h in houses_], new=True)
+            uow.history.capture(premises, "guid", [p["guid"] for p in premises_], new=True)
+            uow.commit()
+        houses_.clear()
+        premises_.clear()
+        mandates_.clear()
+
+    for house in facts.houses():
+        guid = str(uuid.UUID(int=house.index + 1))
+        houses_.append({"id": house.index + 1, "guid": guid, "fias_house_guid": house.fias_guid,
+                        "unique_number": f"{house.index + 1:025d}-00000", "house_type": "apartment",
+                        "cadastral_status": "number", "cadastral_number": house.cadastral_number,
+                        "total_square": 5400, "state_code": "2", "state_guid": guid, "used_year": 1975,
+                        "floor_count": 9, "underground_floor_count": 1, "oktmo": house.oktmo, "olson_tz_code": "1",
+                        "olson_tz_guid": guid, "cultural_heritage": False, "posted_by": org, "version_guid": guid,
+                        "created_at": now, "updated_at": now})
+        mandates_.append({"object_version_guid": str(uuid.uuid4()), "document_guid": document, "kind": "contract",
+                          "org_guid": org, "fias_house_guid": house.fias_guid, "starts_on": date(2020, 1, 1),
+                          "ends_on": None, "annulled": False})
+        for fact in facts.premises_of(house):
+            serial += 1
+            number = fact.registry_cadastral_number
+            premises_.append({"id": serial, "guid": fact.gar_guid, "house_guid": guid,
+                              "kind": "residential" if fact.residential else "non_residential", "number": fact.number,
+                              "cadastral_status": "number" if number else "missing", "cadastral_number": number,
+                              "total_area": fact.area, "version_guid": fact.gar_guid, "created_at": now,
+                              "updated_at": now})
+        if len(premises_) >= 10_000:
+            flush()
+    if houses_:
+        flush()
+    with gateway.unit_of_work(BENCH_SETUP) as uow:
+        uow.history.capture(mandates, "document_guid", [document], new=True)
+        uow.commit()
+
+
 def _setup(gateway: bootstrap.Gateway, size: int, n_messages: int, n_discrepancies: int) -> dict[str, str]:
     entries = {e.organisation.role: e for e in orgfile.read(ROOT / "fixtures" / "organisations.toml")}
     mc, regulator, operator = (entries[r].organisation for r in ("management_company", "regulator", "operator"))
@@ -60,25 +114,10 @@ def _setup(gateway: bootstrap.Gateway, size: int, n_messages: int, n_discrepanci
                 uow.organisations.add(org)
         uow.organisations.set_jurisdiction(regulator.guid, ("45",), at=datetime.now(UTC))
         uow.commit()
-    load_premises(gateway, str(mc.guid), size)
-    now = datetime.now(UTC)
     facts = world(2026, size // PER_HOUSE, PER_HOUSE)
     document = str(uuid.uuid4())
-    with gateway.engine.begin() as connection:
-        connection.execute(insert(documents).values(
-            guid=document, version_guid=str(uuid.uuid4()), version_number=1, kind="contract", org_guid=str(mc.guid),
-            number="УК-bench", signed_on=date(2020, 1, 1), effective_on=date(2020, 1, 1), state="approved",
-            metering_end_day=25, metering_end_next_month=False, created_at=now, updated_at=now))
-        batch = []
-        for house in facts.houses():
-            batch.append({"object_version_guid": str(uuid.uuid4()), "document_guid": document, "kind": "contract",
-                          "org_guid": str(mc.guid), "fias_house_guid": house.fias_guid,
-                          "starts_on": date(2020, 1, 1), "ends_on": None, "annulled": False})
-            if len(batch) == 10_000:
-                connection.execute(insert(mandates), batch)
-                batch = []
-        if batch:
-            connection.execute(insert(mandates), batch)
+    _load_with_history(gateway, str(mc.guid), facts, document)
+    now = datetime.now(UTC)
     first_message = ""
     for start in range(0, n_messages, 10_000):
         rows = []
@@ -109,7 +148,7 @@ def _setup(gateway: bootstrap.Gateway, size: int, n_messages: int, n_discrepanci
     for login, org, role in (("bench-support", operator, "support"), ("bench-inspector", regulator, "regulator"),
                              ("bench-provider", mc, "provider")):
         accounts.add(gateway.engine, login=login, org=str(org.guid), role=role, password=PASSWORD, actor="bench")
-    house = next(iter(facts.houses())).fias_guid
+    house = next(iter(facts.houses())).fias_guid  # OKTMO 45: inside the regulator's jurisdiction
     return {"mc": str(mc.guid), "house": house, "message": first_message, "discrepancy": first_discrepancy}
 
 
