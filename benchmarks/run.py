@@ -281,6 +281,10 @@ def compliance_part() -> None:
         with admin.begin() as connection:
             connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
         admin.dispose()
+def console_part(label: str, database: DatabaseConfig) -> None:
+    from benchmarks import console
+
+    console.run(label, database)
 
 
 def provider_part() -> None:
@@ -304,6 +308,7 @@ PARTS: dict[str, Callable[[], None]] = {
     "compliance": lambda: compliance_part(),
     "provider": lambda: provider_part(),
     "soak": lambda: soak_part(),
+    "console": lambda: _on_each_database(console_part),
 }
 
 

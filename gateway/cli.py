@@ -106,7 +106,7 @@ def db_upgrade(obj: Context, revision: str) -> None:
 @click.option("--workers", type=click.IntRange(1, 256), help="Server processes (default: server.workers).")
 @click.pass_obj
 def serve(obj: Context, host: str | None, port: int | None, workers: int | None) -> None:
-    """Serve the SOAP endpoints (run `gateway worker` beside it to process messages).
+    """Serve the SOAP endpoints and the web console under /console/ (run `gateway worker` beside it).
 
     gunicorn runs the processes; each serves with gateway.soap.front (gateway.soap.serving.FrontWorker),
     which reads every request whole under server.header_timeout / server.body_timeout before a thread runs it.
@@ -135,7 +135,7 @@ def serve(obj: Context, host: str | None, port: int | None, workers: int | None)
                 self.cfg.set("control_socket_disable", True)
 
         def load(self) -> object:
-            return gateway.app
+            return gateway.web
 
     _Gunicorn().run()
 
@@ -610,12 +610,15 @@ def archive_verify(obj: Context) -> None:
 
 @main.command()
 @click.option("--workdir", type=click.Path(path_type=Path), default=Path(".demo"), show_default=True)
+@click.option("--serve", is_flag=True, help="Keep the server (SOAP and the web console) up after the flow, until "
+                                            "Ctrl-C; prints the console's address and the demo logins.")
+@click.option("--port", type=int, default=0, help="With --serve: the port to listen on (default: any free one).")
 @click.pass_obj
-def demo(obj: Context, workdir: Path) -> None:
+def demo(obj: Context, workdir: Path, serve: bool, port: int) -> None:
     """Run the whole flow on the embedded default: SQLite, in-process server and worker, fixture providers."""
     from gateway.demo import run
 
-    run(workdir)
+    run(workdir, serve=serve, port=port)
 
 
 from gateway.cli_reconcile import reconcile_group, scheduler_command  # noqa: E402
@@ -632,6 +635,9 @@ main.add_command(powers_group)
 from gateway.cli_audit import audit_group  # noqa: E402
 
 main.add_command(audit_group)
+from gateway.cli_users import users_group  # noqa: E402
+
+main.add_command(users_group)
 
 
 def run() -> None:

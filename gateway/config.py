@@ -185,6 +185,34 @@ class AuditConfig:
 
 
 @dataclass(frozen=True)
+class ConsoleConfig:
+    """The web console under /console/ (``gateway.console``). Its session secret comes from the environment
+    (GATEWAY_CONSOLE__SECRET) or from ``secret_file``, never from this file; without one the console answers
+    503 (CON001009) and the SOAP paths are unaffected."""
+
+    #: serve the console beside the SOAP paths
+    enabled: bool = True
+    #: a file holding the session-signing secret (at least 32 characters); GATEWAY_CONSOLE__SECRET wins
+    secret_file: str = ""
+    #: set only through GATEWAY_CONSOLE__SECRET (documented as env-only; a secret never goes into TOML)
+    secret: str = ""
+    #: mark the session cookie Secure (behind TLS: always)
+    secure_cookies: bool = False
+    #: a session unused this long has expired (CON001003)
+    session_minutes: int = 30
+    #: failed logins of one login from one address within ``lockout_minutes`` before further tries are refused
+    max_failures: int = 5
+    lockout_minutes: int = 15
+    #: rows on a page of every list
+    page_size: int = 50
+
+    def __post_init__(self) -> None:
+        for name in ("session_minutes", "max_failures", "lockout_minutes", "page_size"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"console.{name}={getattr(self, name)} must be at least 1")
+
+
+@dataclass(frozen=True)
 class LoggingConfig:
     level: str = "INFO"
 
@@ -199,6 +227,7 @@ class Config:
     worker: WorkerConfig = field(default_factory=WorkerConfig)
     reconciliation: ReconciliationConfig = field(default_factory=ReconciliationConfig)
     audit: AuditConfig = field(default_factory=AuditConfig)
+    console: ConsoleConfig = field(default_factory=ConsoleConfig)
     logging: LoggingConfig = field(default_factory=LoggingConfig)
 
 

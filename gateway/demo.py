@@ -10,7 +10,9 @@ what the registry holds. Leaves nothing running.
 from __future__ import annotations
 
 import logging
+import secrets
 import shutil
+import signal
 import time
 import uuid
 from datetime import UTC, date, datetime
@@ -21,7 +23,7 @@ from typing import Any
 from lxml import etree
 
 from gateway import bootstrap, ns, nsifile, orgfile
-from gateway.config import Config, DatabaseConfig, ReconciliationConfig, WorkerConfig
+from gateway.config import Config, ConsoleConfig, DatabaseConfig, ReconciliationConfig, WorkerConfig
 from gateway.demo_powers import run as _powers
 from gateway.domain.provenance import Provenance
 from gateway.messages.worker import WorkerThread
@@ -47,7 +49,8 @@ def _say(text: str = "") -> None:
     print(text, flush=True)
 
 
-def run(workdir: Path) -> None:
+def run(workdir: Path, *, serve: bool = False, port: int = 0) -> None:
+    """The demo; ``serve`` keeps the server (SOAP and the console) up after the flow until interrupted."""
     started = time.monotonic()
     if workdir.exists():
         shutil.rmtree(workdir)
@@ -60,7 +63,9 @@ def run(workdir: Path) -> None:
                     worker=WorkerConfig(poll_interval=0.05),
                     reconciliation=ReconciliationConfig(
                         cache_dir=str(workdir / "reconciliation"), cadastral_source=str(reference / "egrn"),
-                        address_source=str(reference / "gar"), licences_source=str(reference / "licences")))
+                        address_source=str(reference / "gar"), licences_source=str(reference / "licences")),
+                    # a session secret made for this run only (the console refuses to start without one)
+                    console=ConsoleConfig(secret=secrets.token_urlsafe(48)))
     ca = keys.issue_test_ca()
     answers = keys.issue_test_gateway_certificate(ca)
     gateway = bootstrap.build(config, upgrade=True, signer=Signer(answers.key, answers.cert))
@@ -87,7 +92,7 @@ def run(workdir: Path) -> None:
 
     worker = WorkerThread(gateway.worker).start()
     try:
-        with EmbeddedServer(gateway.app) as server:
+        with EmbeddedServer(gateway.web, port=port) as server:
             _say(f"   server: {server.url}  (WSDL: {server.url}/ext-bus-home-management-service/services/"
                  "HomeManagementAsync?wsdl)")
             clients = {
@@ -107,6 +112,7 @@ def run(workdir: Path) -> None:
             _powers(gateway, entries, clients, issued, answers, server.url, roots)
             _reconcile(gateway)
             report = _compliance(gateway, server.url, entries, issued, answers, workdir)
+            _console(gateway, server.url, entries, serve=serve)
     finally:
         worker.stop()
         gateway.engine.dispose()
@@ -364,3 +370,34 @@ def _compliance(gateway: bootstrap.Gateway, url: str, entries: list[orgfile.OrgE
         render.write_html(report, path)
     _say(f"   the whole report (every region, printable, with charts): {path}")
     return path
+
+
+def _console(gateway: bootstrap.Gateway, url: str, entries: list[orgfile.OrgEntry], *, serve: bool) -> None:
+    """Console accounts for support and the inspectorate (passwords made for this run), and where to log in."""
+    from gateway.console import accounts
+
+    _say("\n== 11. the web console: compliance, organisations, houses, the worklist and messages in a browser")
+    operator = next(e for e in entries if e.organisation.role == "operator").organisation
+    regulator = next(e for e in entries if e.organisation.role == "regulator").organisation
+    logins = {"support-demo": (operator, "support"), "inspector-demo": (regulator, "regulator"),
+              "provider-demo": (entries[0].organisation, "provider")}
+    password = secrets.token_urlsafe(12)
+    for login, (org, role) in logins.items():
+        accounts.add(gateway.engine, login=login, org=str(org.guid), role=role, password=password, actor="demo")
+        _say(f"   {role:<9} login {login:<15} ({org.name})")
+    _say(f"   password of all three, made for this run: {password}")
+    if not serve:
+        _say(f"   the console was at {url}/console/ while the demo ran; to keep it up, run "
+             "`gateway demo --serve` (Ctrl-C stops it)")
+        return
+    _say(f"\n   console: {url}/console/  — log in as support-demo / {password}; Ctrl-C stops the server")
+
+    def _stop(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, _stop)  # stopped by a process manager as by Ctrl-C: the server shuts down cleanly
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        _say("   stopping")

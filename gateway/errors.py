@@ -9,7 +9,8 @@ Codes follow the GIS ZhKKh shape so client software that classifies by prefix ke
 processing. ``SYN`` (dom-gateway's own, no GIS counterpart) = a reference-registry source read by
 reconciliation (``gateway.sync``): it fails or marks a reconciliation run partial, never a provider's
 message. ``OPS`` (dom-gateway's own) = the ``gateway`` command and its configuration: never on the wire.
-The numbers are dom-gateway's own catalogue, not the official one.
+``CON`` (also dom-gateway's own) = the web console and its accounts: a page with an HTTP status or a CLI
+line, never a SOAP answer. The numbers are dom-gateway's own catalogue, not the official one.
 """
 
 from __future__ import annotations
@@ -124,6 +125,17 @@ class Code(StrEnum):
     NOTHING_TO_DO = "OPS001007"
     ALREADY_REGISTERED = "OPS001008"
     COMMAND_FAILED = "OPS001009"
+    # The web console (gateway.console) and its accounts (``gateway users``): a page or a CLI line, nothing changed
+    CONSOLE_LOGIN_FAILED = "CON001001"
+    CONSOLE_LOGIN_THROTTLED = "CON001002"
+    CONSOLE_SESSION_EXPIRED = "CON001003"
+    CONSOLE_FORM_FORGED = "CON001004"
+    CONSOLE_FORBIDDEN = "CON001005"
+    CONSOLE_NOT_FOUND = "CON001006"
+    CONSOLE_FILTER_INVALID = "CON001007"
+    CONSOLE_USER_INVALID = "CON001008"
+    CONSOLE_SECRET_MISSING = "CON001009"  # noqa: S105 - an error code, not a secret
+    CONSOLE_ACTION_REFUSED = "CON001010"
 
 
 class Exit:
@@ -254,3 +266,14 @@ class CommandRefused(GatewayError):
         super().__init__(message, code=code)
         if exit_code is not None:
             self.exit_code = exit_code
+
+
+class ConsoleRefused(GatewayError):
+    """A console request or account command refused as asked: the page (or CLI line) shows the code."""
+
+    http_status = 400
+
+    def __init__(self, message: str, *, code: Code, http_status: int | None = None) -> None:
+        super().__init__(message, code=code)
+        if http_status is not None:
+            self.http_status = http_status

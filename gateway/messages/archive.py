@@ -106,3 +106,32 @@ def _entries(connection: Connection) -> Iterator[tuple]:  # type: ignore[type-ar
 
 def count(connection: Connection) -> int:
     return int(connection.execute(select(func.count()).select_from(archive)).scalar() or 0)
+
+
+def verify_message(connection: Connection, guid: str) -> list[Problem]:
+    """One message's entries checked (the console's message page): each hash against the stored bytes, each
+    chain value against its fields, each link against the entry before it, and none missing. The whole chain is
+    ``verify``'s (``gateway archive verify``)."""
+    problems: list[Problem] = []
+    kinds = set()
+    a, m = archive.c, messages.c
+    query = (select(a.seq, a.message_guid, a.kind, a.sha256, a.prev, a.chain, a.recorded_at, a.signed_by,
+                    a.power_guid, m.request, m.result)
+             .join_from(archive, messages, a.message_guid == m.guid).where(a.message_guid == guid).order_by(a.seq))
+    for seq, message, kind, digest, entry_prev, chain, at, signed_by, power, request, result in connection.execute(
+            query):
+        kinds.add(kind)
+        content = request if kind == "request" else result
+        if content is None or hashlib.sha256(content).hexdigest() != digest:
+            problems.append(Problem(seq, message, f"the archived {kind} bytes do not match their SHA-256"))
+        if _chain(entry_prev, digest, kind, message, at, signed_by, power) != chain:
+            problems.append(Problem(seq, message, "entry altered: its chain value does not match its fields"))
+        before = connection.execute(select(a.chain).where(a.seq < seq).order_by(a.seq.desc()).limit(1)).scalar()
+        if (before or GENESIS) != entry_prev:
+            problems.append(Problem(seq, message, "link broken: the entry before this one was removed or altered"))
+    stored = connection.execute(select(m.result.is_not(None)).where(m.guid == guid)).scalar()
+    if "request" not in kinds:
+        problems.append(Problem(None, guid, "the request has no archive entry (entry removed)"))
+    if stored and "result" not in kinds:
+        problems.append(Problem(None, guid, "the result has no archive entry (entry removed)"))
+    return problems

@@ -790,3 +790,32 @@ powers = Table(
 
 HISTORY_OF["powers"] = ("guid", ("grantor_guid", "holder_guid"))
 HISTORY["powers"] = _history_table(powers, *HISTORY_OF["powers"])
+
+
+# -- the web console (gateway.console) ----------------------------------------------------------------------------
+
+console_users = Table(
+    "console_users",
+    metadata,
+    # a person who logs in to the console: one organisation, one role; disabled, never deleted
+    Column("guid", GUID, primary_key=True),
+    Column("login", String(64), nullable=False, unique=True),
+    Column("org_guid", GUID, ForeignKey("organisations.guid"), nullable=False, index=True),
+    Column("role", String(16), nullable=False),  # regulator | support | provider
+    Column("password_hash", String(255), nullable=False),  # Argon2id, argon2-cffi's encoded form
+    Column("created_at", TS, nullable=False),
+    Column("password_changed_at", TS, nullable=False),
+    Column("disabled_at", TS),
+)
+
+console_login_attempts = Table(
+    "console_login_attempts",
+    metadata,
+    # every login attempt, for throttling across processes (per login and client address)
+    Column("id", SERIAL, primary_key=True, autoincrement=True),
+    Column("login", String(64), nullable=False),
+    Column("address", String(64), nullable=False),
+    Column("at", TS, nullable=False),
+    Column("succeeded", Boolean, nullable=False),
+    Index("ix_console_login_attempts_login_address_at", "login", "address", "at"),
+)

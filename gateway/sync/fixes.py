@@ -35,16 +35,20 @@ def _discrepancy(gateway: Gateway, guid: str) -> store.DiscrepancyRow:
     return found
 
 
-def acknowledge(gateway: Gateway, guid: str, *, actor: str, note: str | None, actor_kind: str = "os") -> None:
-    _change(gateway, guid, Status.ACKNOWLEDGED, "acknowledged", actor=actor, note=note, actor_kind=actor_kind)
+def acknowledge(gateway: Gateway, guid: str, *, actor: str, note: str | None, actor_kind: str = "os",
+                origin: str | None = None) -> None:
+    """``origin``: where the action came from (the console's client address; default this host)."""
+    _change(gateway, guid, Status.ACKNOWLEDGED, "acknowledged", actor=actor, note=note, actor_kind=actor_kind,
+            origin=origin)
 
 
-def resolve(gateway: Gateway, guid: str, *, actor: str, note: str | None, actor_kind: str = "os") -> None:
-    _change(gateway, guid, Status.RESOLVED, "resolved", actor=actor, note=note, actor_kind=actor_kind)
+def resolve(gateway: Gateway, guid: str, *, actor: str, note: str | None, actor_kind: str = "os",
+            origin: str | None = None) -> None:
+    _change(gateway, guid, Status.RESOLVED, "resolved", actor=actor, note=note, actor_kind=actor_kind, origin=origin)
 
 
 def _change(gateway: Gateway, guid: str, status: Status, action: str, *, actor: str, note: str | None,
-            actor_kind: str) -> None:
+            actor_kind: str, origin: str | None) -> None:
     found = _discrepancy(gateway, guid)
     if found.status == Status.RESOLVED.value:
         raise WorklistRefused(f"discrepancy {guid} is resolved already ({found.closed_by}, "
@@ -52,10 +56,11 @@ def _change(gateway: Gateway, guid: str, status: Status, action: str, *, actor: 
     with gateway.engine.begin() as connection:
         store.transition(connection, guid, status, actor=actor, note=note, now=datetime.now(UTC), action=action)
         audit.record(connection, action=f"reconcile.{action}", target=guid, actor=actor, actor_kind=actor_kind,
-                     detail={"kind": found.kind, "object": found.object_guid, "note": note})
+                     detail={"kind": found.kind, "object": found.object_guid, "note": note}, origin=origin)
 
 
-def apply(gateway: Gateway, guid: str, *, actor: str, reason: str, actor_kind: str = "os") -> int:
+def apply(gateway: Gateway, guid: str, *, actor: str, reason: str, actor_kind: str = "os",
+          origin: str | None = None) -> int:
     """Apply the discrepancy's suggested fix; returns the change set that recorded it."""
     found = _discrepancy(gateway, guid)
     fix = found.suggested_fix or {}
@@ -78,6 +83,6 @@ def apply(gateway: Gateway, guid: str, *, actor: str, reason: str, actor_kind: s
         store.transition(uow.connection, guid, Status.RESOLVED, actor=actor, note=reason, now=now, action="applied",
                          changeset=changeset)
         audit.record(uow.connection, action="reconcile.apply", target=guid, actor=actor, actor_kind=actor_kind,
-                     detail={"kind": found.kind, "fix": fix, "reason": reason, "changeset": changeset})
+                     detail={"kind": found.kind, "fix": fix, "reason": reason, "changeset": changeset}, origin=origin)
         uow.commit()
     return changeset

@@ -13,9 +13,9 @@ README = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding=
 def test_codes_are_unique_and_gis_shaped() -> None:
     values = [code.value for code in Code]
     assert len(values) == len(set(values))
-    assert all(re.fullmatch(r"(INT|SRV|SYN|OPS)\d{6}", value) for value in values)
+    assert all(re.fullmatch(r"(INT|SRV|SYN|OPS|CON)\d{6}", value) for value in values)
 
 
 def test_readme_error_table_lists_exactly_the_catalogue() -> None:
-    documented = dict(re.findall(r"^\| ((?:INT|SRV|SYN|OPS)\d{6}) \| (\w+) \|", README, flags=re.MULTILINE))
+    documented = dict(re.findall(r"^\| ((?:INT|SRV|SYN|OPS|CON)\d{6}) \| (\w+) \|", README, flags=re.MULTILINE))
     assert documented == {code.value: code.name for code in Code}
