@@ -14,11 +14,12 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, Table, and_, bindparam, delete, func, insert, or_, select, text, update
+from sqlalchemy import Connection, Table, and_, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from gateway.domain.discrepancies import LIVE, Finding, RunCounts, Status
 from gateway.registry.sql import among
+from gateway.registry.sql import refresh_statistics as sql_refresh_statistics
 from gateway.registry.tables import (
     discrepancies,
     discrepancy_events,
@@ -181,24 +182,9 @@ def analyze(connection: Connection, tables: Iterable[Table]) -> None:
             connection.exec_driver_sql(f"ANALYZE {table.name}")
 
 
-#: registry tables are re-analysed before a run when this share of their rows changed since the last ANALYZE
-STALE = 0.2
-
-
-def refresh_statistics(connection: Connection, tables: Iterable[Table]) -> list[str]:
-    """ANALYZE the registry tables a job compares whose statistics are missing or stale (PostgreSQL; what
-    autovacuum would have done, for a server where it is off or has not come round since a bulk load); returns
-    the tables analysed. ANALYZE samples a fixed number of rows, so this costs well under a second a table."""
-    if connection.dialect.name != "postgresql":
-        return []
-    names = [t.name for t in tables]
-    stale = [r[0] for r in connection.execute(text(
-        "SELECT relname FROM pg_stat_user_tables WHERE schemaname = current_schema() AND relname = ANY(:names) "
-        "AND (coalesce(last_analyze, last_autoanalyze) IS NULL OR n_mod_since_analyze > :share * n_live_tup)"),
-        {"names": names, "share": STALE})]
-    for name in stale:
-        connection.exec_driver_sql(f"ANALYZE {name}")
-    return stale
+# refresh_statistics (gateway.registry.sql) ANALYZEs the registry tables a job compares when their
+# statistics are missing or stale; kept importable from here for the runner
+refresh_statistics = sql_refresh_statistics
 
 
 def clear_staging(connection: Connection, run_id: str) -> None:
