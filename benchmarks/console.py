@@ -32,6 +32,7 @@ from benchmarks.setup import BENCH_SETUP
 from gateway import bootstrap, orgfile
 from gateway.config import Config, ConsoleConfig, DatabaseConfig
 from gateway.console import accounts
+from gateway.console.mount import web
 from gateway.registry.tables import discrepancies, documents, houses, mandates, messages, premises
 from gateway.soap import server as embedded
 from gateway.sync.sources.synthetic import world
@@ -191,7 +192,7 @@ def run(label: str, database: DatabaseConfig) -> None:
         ("reconciliation runs", "bench-support", "/console/runs"),
         ("audit log", "bench-support", "/console/audit"),
     ]
-    server = embedded.EmbeddedServer(gateway.web)
+    server = embedded.EmbeddedServer(web(gateway))
     server.front.access = _record
     with server:
         sessions = {login: _session(server.url, login) for login in ("bench-support", "bench-inspector",

@@ -8,7 +8,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy import Engine
 
@@ -44,13 +43,6 @@ class Gateway:
     @property
     def app(self) -> GatewayApp:
         return GatewayApp(self.engine, self.config, signer=self.signer, unit_of_work=self.unit_of_work)
-
-    @property
-    def web(self) -> Any:
-        """The whole HTTP surface: the SOAP paths, and the web console under /console/ (gateway.console)."""
-        from gateway.console.mount import web
-
-        return web(self)
 
     @property
     def worker(self) -> Worker:

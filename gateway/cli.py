@@ -17,6 +17,7 @@ from gateway import bootstrap, nsifile, orgfile
 from gateway import config as config_module
 from gateway.cli_errors import GatewayCommand
 from gateway.cli_powers import powers_group
+from gateway.console.mount import web
 from gateway.domain.provenance import Provenance
 from gateway.domain.values import Guid, InvalidValue
 from gateway.errors import Code, CommandRefused, Exit
@@ -135,7 +136,7 @@ def serve(obj: Context, host: str | None, port: int | None, workers: int | None)
                 self.cfg.set("control_socket_disable", True)
 
         def load(self) -> object:
-            return gateway.web
+            return web(gateway)
 
     _Gunicorn().run()
 

@@ -24,6 +24,7 @@ from lxml import etree
 
 from gateway import bootstrap, ns, nsifile, orgfile
 from gateway.config import Config, ConsoleConfig, DatabaseConfig, ReconciliationConfig, WorkerConfig
+from gateway.console.mount import web
 from gateway.demo_powers import run as _powers
 from gateway.domain.provenance import Provenance
 from gateway.messages.worker import WorkerThread
@@ -92,7 +93,7 @@ def run(workdir: Path, *, serve: bool = False, port: int = 0) -> None:
 
     worker = WorkerThread(gateway.worker).start()
     try:
-        with EmbeddedServer(gateway.web, port=port) as server:
+        with EmbeddedServer(web(gateway), port=port) as server:
             _say(f"   server: {server.url}  (WSDL: {server.url}/ext-bus-home-management-service/services/"
                  "HomeManagementAsync?wsdl)")
             clients = {

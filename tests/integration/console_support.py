@@ -18,6 +18,7 @@ from sqlalchemy import update
 from gateway.bootstrap import Gateway
 from gateway.config import ConsoleConfig
 from gateway.console import accounts
+from gateway.console.mount import web
 from gateway.domain.model import Organisation
 from gateway.registry import reconciliation as store
 from gateway.registry.tables import messages
@@ -122,7 +123,7 @@ def serve_site(gateway: Gateway, org_entries, **settings: object) -> Iterator[Si
     with_console(gateway, **settings)
     add_users(gateway)
     found = ids(gateway)
-    with EmbeddedServer(gateway.web) as server:
+    with EmbeddedServer(web(gateway)) as server:
         yield Site(gateway, server.url, found.mc_discrepancy, found.other_discrepancy, found.mc_message,
                    found.other_message, found.dead_message)
 

@@ -50,6 +50,7 @@ def samples(tmp: Path) -> dict[str, list[str]]:
     keys.write_pem(ca, tmp / "ca.key.pem", tmp / "ca.cert.pem")
     (tmp / "list.crl").write_bytes(b"not read: the configuration is checked first")
     orgs, cert = str(FIXTURES / "organisations.toml"), str(tmp / "ca.cert.pem")
+    (tmp / "password").write_text("a long enough password\n", encoding="utf-8")
     return {
         "db upgrade": [],
         "orgs load": [orgs],
@@ -84,6 +85,10 @@ def samples(tmp: Path) -> dict[str, list[str]]:
         "audit list": [],
         "audit refusals": [],
         "audit prune": [],
+        "users add": ["inspector", "--org", ORG, "--role", "provider", "--password-file", str(tmp / "password")],
+        "users disable": ["inspector"],
+        "users reset": ["inspector", "--password-file", str(tmp / "password")],
+        "users list": [],
     }
 
 

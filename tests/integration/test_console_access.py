@@ -15,6 +15,7 @@ import re
 import pytest
 from sqlalchemy import select
 
+from gateway.console.mount import web
 from gateway.registry.tables import discrepancies, messages
 from tests.integration.console_support import (
     HOA,
@@ -115,7 +116,7 @@ def test_the_matrix_covers_every_route_of_the_console(site: Site) -> None:
     """A route added without a row in the matrix fails here (login and logout are the sessions tests')."""
     paths = {re.sub(r"\?.*", "", t) for _, t, _ in MATRIX} | {"/login", "/logout"}
     missing = []
-    for rule in site.gateway.web.console.url_map.iter_rules():
+    for rule in web(site.gateway).console.url_map.iter_rules():
         if rule.endpoint == "static":
             continue
         pattern = re.sub(r"<[^>]+>", "[^/]+", rule.rule)

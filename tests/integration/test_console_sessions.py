@@ -14,6 +14,7 @@ import requests
 from sqlalchemy import select
 
 from gateway.console import accounts
+from gateway.console.mount import web
 from gateway.registry.tables import audit_log, console_login_attempts, discrepancies
 from gateway.soap.server import EmbeddedServer
 from tests.integration.console_support import (
@@ -58,7 +59,7 @@ def test_logins_are_throttled_per_login_and_address_across_server_processes(site
         assert browser.log_in(LOGINS["provider"], "guessing wrong").status_code == 401
     throttled = browser.log_in(LOGINS["provider"])  # even the right password: not checked while throttled
     assert throttled.status_code == 429 and "CON001002" in throttled.text
-    with EmbeddedServer(site.gateway.web) as other_process:  # another app over the same database
+    with EmbeddedServer(web(site.gateway)) as other_process:  # another app over the same database
         again = Browser(other_process.url).log_in(LOGINS["provider"])
         assert again.status_code == 429 and "CON001002" in again.text
     assert Browser(site.url).log_in(LOGINS["support"]).status_code == 302  # another login is not throttled
@@ -84,7 +85,7 @@ def test_a_form_without_the_sessions_csrf_token_changes_nothing(site: Site) -> N
 def test_an_idle_session_expires_and_a_post_with_it_changes_nothing(site: Site) -> None:
     support = logged_in(site.url, "support")
     token = csrf_token(support.page("/runs").text)
-    app = site.gateway.web.console
+    app = web(site.gateway).console
     signer = app.session_interface.get_signing_serializer(app)
     cookie = signer.loads(support.cookies["gateway_console"])
     minutes = site.gateway.config.console.session_minutes
@@ -174,7 +175,7 @@ def test_the_csv_download_is_a_zip_of_the_three_tables(site: Site) -> None:
 
 def test_without_a_secret_the_console_answers_503_and_soap_is_unaffected(gateway) -> None:  # type: ignore[no-untyped-def]
     gateway.config = replace(gateway.config, console=replace(gateway.config.console, secret=""))
-    with EmbeddedServer(gateway.web) as server:
+    with EmbeddedServer(web(gateway)) as server:
         answer = requests.get(server.url + "/console/login", timeout=30)
         assert answer.status_code == 503 and "CON001009" in answer.text
         assert requests.get(server.url + "/health", timeout=30).status_code == 200

@@ -9,7 +9,7 @@ from click.testing import CliRunner
 from sqlalchemy import select
 
 from gateway.cli import main
-from gateway.errors import Code, ConsoleRefused
+from gateway.errors import Code, Exit
 from gateway.registry.tables import audit_log, console_users
 
 MC = "6e5d4c3b-2a19-4087-b6a5-f4e3d2c1b0a9"
@@ -56,11 +56,10 @@ def test_an_account_that_does_not_fit_its_organisation_is_refused_with_its_code(
                                                      "provider"]]
     for options in cases:
         result = runner.invoke(main, ["users", "add", "someone", *options, "--password-file", str(secret)], env=env)
-        assert result.exit_code != 0
-        assert isinstance(result.exception, ConsoleRefused) and result.exception.code == Code.CONSOLE_USER_INVALID
+        assert result.exit_code == Exit.REFUSED and result.stderr.startswith(f"error {Code.CONSOLE_USER_INVALID}: ")
     secret.write_text("short\n", encoding="utf-8")
     short = runner.invoke(main, ["users", "add", "someone", "--org", MC, "--role", "provider", "--password-file",
                                  str(secret)], env=env)
-    assert isinstance(short.exception, ConsoleRefused)
+    assert short.exit_code == Exit.REFUSED and short.stderr.startswith(f"error {Code.CONSOLE_USER_INVALID}: ")
     with gateway.engine.connect() as connection:
         assert connection.execute(select(console_users)).all() == []
