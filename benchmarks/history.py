@@ -20,11 +20,10 @@ from decimal import Decimal
 from pathlib import Path
 
 import requests
-from lxml import etree
 from sqlalchemy import func, insert, select
 
-from benchmarks.load import _e, _houses, _signed, deploy, envelope
-from benchmarks.readings import BASE, DM, MDB, NSI, PATH, WATER
+from benchmarks.load import _houses, _signed, deploy, envelope
+from benchmarks.readings import PATH, WATER, readings_body
 from benchmarks.setup import setup_message, setup_unit_of_work
 from gateway.config import DatabaseConfig
 from gateway.domain.metering import DeviceData, DeviceKind, DeviceResource
@@ -34,7 +33,7 @@ from gateway.soap.server import EmbeddedServer
 
 DEPTHS = (0, 100, 1000)
 #: the month of the first measured message; the preloaded history ends the month before
-FIRST = (2026, 1)
+FIRST = (2026, 1)  # readings_body posts 2026-month readings
 STEP = 7  # m³ a month: steady consumption, so no reading is flagged high
 
 
@@ -92,26 +91,6 @@ def _preload(gateway, org: Guid, roots: list[str], depth: int) -> None:  # type:
         uow.commit()
 
 
-def _body(roots: list[str], depth: int, month_index: int) -> etree._Element:
-    """The month ``month_index`` (1 = FIRST) readings of one house's meters, continuing their history."""
-    year, month = FIRST[0] + (FIRST[1] - 1 + month_index - 1) // 12, (FIRST[1] - 1 + month_index - 1) % 12 + 1
-    root = etree.Element(f"{{{DM}}}importMeteringDeviceValuesRequest",
-                         nsmap={"dm": DM, "base": BASE, "mdb": MDB, "nsi": NSI})
-    root.set("Id", "signed-data-container")
-    root.set(f"{{{BASE}}}version", "10.0.1.1")
-    for n, device in enumerate(roots):
-        values = _e(root, DM, "MeteringDevicesValues")
-        _e(values, DM, "MeteringDeviceRootGUID", device)
-        current = _e(_e(values, DM, "OneRateDeviceValue"), DM, "CurrentValue")
-        resource = _e(current, MDB, "MunicipalResource")
-        _e(resource, NSI, "Code", WATER.code)
-        _e(resource, NSI, "GUID", WATER.guid)
-        _e(current, MDB, "MeteringValue", f"{STEP * (depth + month_index) + n % 5}.{n % 1000:03d}")
-        _e(current, DM, "DateValue", f"{year:04d}-{month:02d}-25")
-        _e(current, BASE, "TransportGUID", uuid.uuid4())
-    return root
-
-
 def run(label: str, database: DatabaseConfig, scratch: Path, *, rounds: int = 4) -> None:
     deployment = deploy(database, scratch)
     gateway, org = deployment.gateway, deployment.org
@@ -128,7 +107,8 @@ def run(label: str, database: DatabaseConfig, scratch: Path, *, rounds: int = 4)
     session = requests.Session()
     with EmbeddedServer(gateway.app) as server:
         def post(depth: int, month_index: int) -> float:
-            wire = envelope(_signed(_body(meters[depth], depth, month_index), deployment.provider), str(org))
+            body = readings_body(meters[depth], month_index, base=STEP * depth)  # continues the preloaded history
+            wire = envelope(_signed(body, deployment.provider), str(org))
             response = session.post(server.url + PATH, data=wire, timeout=120,
                                     headers={"Content-Type": "text/xml",
                                              "SOAPAction": "urn:importMeteringDeviceValues"})

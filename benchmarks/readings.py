@@ -63,7 +63,8 @@ def _devices(gateway: bootstrap.Gateway, org: Guid, flats: list[list[str]], *,
     return roots
 
 
-def readings_body(roots: list[str], month: int) -> etree._Element:
+def readings_body(roots: list[str], month: int, *, base: int = 100) -> etree._Element:
+    """The 2026-``month`` readings of one house's meters: meter n reads base + 7·month + n mod 5 (steady use)."""
     root = etree.Element(f"{{{DM}}}importMeteringDeviceValuesRequest",
                          nsmap={"dm": DM, "base": BASE, "mdb": MDB, "nsi": NSI})
     root.set("Id", "signed-data-container")
@@ -75,7 +76,7 @@ def readings_body(roots: list[str], month: int) -> etree._Element:
         resource = _e(current, MDB, "MunicipalResource")
         _e(resource, NSI, "Code", WATER.code)
         _e(resource, NSI, "GUID", WATER.guid)
-        _e(current, MDB, "MeteringValue", f"{100 + 7 * month + n % 5}.{n % 1000:03d}")
+        _e(current, MDB, "MeteringValue", f"{base + 7 * month + n % 5}.{n % 1000:03d}")
         _e(current, DM, "DateValue", f"2026-{month:02d}-25")
         _e(current, BASE, "TransportGUID", uuid.uuid4())
     return root
