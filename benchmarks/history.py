@@ -91,7 +91,7 @@ def _preload(gateway, org: Guid, roots: list[str], depth: int) -> None:  # type:
         uow.commit()
 
 
-def run(label: str, database: DatabaseConfig, scratch: Path, *, rounds: int = 4) -> None:
+def run(label: str, database: DatabaseConfig, scratch: Path, *, rounds: int = 7) -> None:
     deployment = deploy(database, scratch)
     gateway, org = deployment.gateway, deployment.org
     started = time.perf_counter()
