@@ -16,6 +16,7 @@ import click
 from gateway import bootstrap, nsifile, orgfile
 from gateway import config as config_module
 from gateway.cli_errors import GatewayCommand
+from gateway.cli_options import as_of_moment
 from gateway.cli_powers import powers_group
 from gateway.console.mount import web
 from gateway.domain.provenance import Provenance
@@ -505,19 +506,6 @@ def _plain(value: object) -> object:
     return value
 
 
-def _moment(as_of: str | None) -> datetime | None:
-    """An --as-of value: an ISO moment with its UTC offset."""
-    if as_of is None:
-        return None
-    try:
-        moment = datetime.fromisoformat(as_of)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="--as-of") from None
-    if moment.tzinfo is None:
-        raise click.BadParameter("needs a UTC offset (…+03:00 or …Z)", param_hint="--as-of")
-    return moment
-
-
 @registry_group.command("house")
 @click.argument("fias_house_guid")
 @click.option("--as-of", "as_of", help="An ISO moment (2026-11-01T00:00:00+03:00): the house as the registry "
@@ -534,7 +522,7 @@ def registry_house(obj: Context, fias_house_guid: str, as_of: str | None) -> Non
         fias = FiasHouseGuid(fias_house_guid)
     except InvalidValue as exc:
         raise click.BadParameter(str(exc), param_hint="FIAS_HOUSE_GUID") from None
-    moment = _moment(as_of)
+    moment = as_of_moment(as_of)
     gateway = obj.gateway()
     with gateway.unit_of_work() as uow:
         house = uow.houses.get(fias, as_of=moment)
@@ -563,7 +551,7 @@ def registry_history(obj: Context, object_guid: str, as_of: str | None) -> None:
         guid = str(Guid(object_guid))
     except InvalidValue as exc:
         raise click.BadParameter(str(exc), param_hint="OBJECT_GUID") from None
-    moment = _moment(as_of)
+    moment = as_of_moment(as_of)
     gateway = obj.gateway()
     with gateway.engine.connect() as connection:
         found = versions.versions_of(connection, guid)

@@ -15,6 +15,7 @@ from typing import Protocol
 import click
 
 from gateway import bootstrap
+from gateway.cli_options import as_of_moment
 from gateway.domain.authority import today
 from gateway.domain.powers import Function, Power, PowerState
 from gateway.domain.provenance import Provenance
@@ -140,7 +141,7 @@ def renounce(obj: _Context, power: str, reason: str | None) -> None:
 @click.pass_obj
 def list_powers(obj: _Context, grantor: str | None, holder: str | None, as_of: str | None) -> None:
     """Every power with its parties, functions, period and state (expired ones shown as such)."""
-    moment = _moment(as_of)
+    moment = as_of_moment(as_of)
     gateway = obj.gateway()
     with gateway.reader(moment) as reader:
         names = {o.guid: o.name for o in reader.organisations()}
@@ -162,15 +163,4 @@ def _line(power: Power, now: datetime) -> str:
     period = f"{power.starts_on.isoformat()}–{power.ends_on.isoformat() if power.ends_on else '…'}"
     return f"{', '.join(sorted(power.functions))}  {period}  {power.state_at(now)}"
 
-
-def _moment(as_of: str | None) -> datetime | None:
-    if as_of is None:
-        return None
-    try:
-        moment = datetime.fromisoformat(as_of)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="--as-of") from None
-    if moment.tzinfo is None:
-        raise click.BadParameter("needs a UTC offset (…+03:00 or …Z)", param_hint="--as-of")
-    return moment
 
