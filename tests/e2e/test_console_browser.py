@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import shutil
 import time
+import uuid
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -92,13 +93,22 @@ def _shot(driver, artefacts: Path, name: str) -> Path:  # type: ignore[no-untype
 
 def _click(driver, element_id: str) -> None:  # type: ignore[no-untyped-def]
     """Click and wait for the next page to replace this one (a form's answer, a link's target)."""
+    from selenium.common.exceptions import WebDriverException
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions
     from selenium.webdriver.support.ui import WebDriverWait
 
-    page = driver.find_element(By.TAG_NAME, "html")
+    # The old document is marked by a property on its `document` object; the next page's document does not
+    # carry it. (Selenium's staleness_of asks the old element and expects StaleElementReference, but Chromium
+    # answers some of those calls mid-navigation with a generic "Node … does not belong to the document".)
+    token = uuid.uuid4().hex
+    driver.execute_script("document.__gatewayTestPage = arguments[0];", token)
     driver.find_element(By.ID, element_id).click()
-    WebDriverWait(driver, 60).until(expected_conditions.staleness_of(page))
+
+    def replaced(d) -> bool:  # type: ignore[no-untyped-def]
+        return bool(d.execute_script(
+            "return document.__gatewayTestPage !== arguments[0] && document.readyState === 'complete';", token))
+
+    WebDriverWait(driver, 60, ignored_exceptions=(WebDriverException,)).until(replaced)
 
 
 def _log_in(driver, site: Site, role: str) -> None:  # type: ignore[no-untyped-def]
