@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, bindparam, delete, insert, or_, select, update
+from sqlalchemy import Connection, RowMapping, bindparam, delete, or_, select, update
 
 from gateway.domain.accounts import (
     Accommodation,
@@ -23,7 +23,7 @@ from gateway.domain.accounts import (
 from gateway.domain.model import NsiRef
 from gateway.domain.values import FiasHouseGuid, Guid
 from gateway.registry.houses import decimal_or_none
-from gateway.registry.sql import insert_with_serials, reserve_serials
+from gateway.registry.sql import insert_rows, insert_with_serials, reserve_serials
 from gateway.registry.tables import (
     account_accommodations,
     accounts,
@@ -148,7 +148,7 @@ class AccountRepository:
                 for (i, guid), serial, row in zip(created, ids, rows, strict=True):
                     unified[guid] = unified_account_number(self._region(items[i][1], places), serial)
                     row.update(id=serial, unified_number=unified[guid])
-                self.connection.execute(insert(accounts), rows)
+                insert_rows(self.connection, accounts, rows)
             else:
                 ids = insert_with_serials(self.connection, accounts, rows)
                 for (i, guid), serial in zip(created, ids, strict=True):
@@ -176,7 +176,7 @@ class AccountRepository:
             self.connection.execute(delete(account_accommodations).where(acc.account_guid.in_(changed_guids)))
         per_account = [self._accommodation_rows(guid, data, places, unified[guid], kept[guid])
                        for guid, data, _ in items]
-        self.connection.execute(insert(account_accommodations), [row for rows in per_account for row in rows])
+        insert_rows(self.connection, account_accommodations, [row for rows in per_account for row in rows])
         if created:
             self._history.capture(accounts, "guid", [str(guid) for _, guid in created], new=True)
         if changed:

@@ -38,7 +38,7 @@ from gateway.domain.metering import (
 from gateway.domain.model import NsiRef
 from gateway.domain.values import FiasHouseGuid, Guid
 from gateway.registry import versions
-from gateway.registry.sql import among
+from gateway.registry.sql import among, insert_rows
 from gateway.registry.tables import (
     accounts,
     device_premises,
@@ -316,7 +316,7 @@ class MeteringRepository:
                                                                       r.superseded_at.is_(None)))
                                     .values(superseded_at=at, superseded_by=bindparam("b_new"),
                                             superseded_in=changeset), replaced)
-        self.connection.execute(insert(meter_readings), [
+        insert_rows(self.connection, meter_readings, [
             {"guid": str(i.guid), "device_root_guid": i.key[0], "resource_code": i.key[1], "kind": i.key[2],
              "period": i.period, "reading_date": i.on, "v1": i.values[0],
              "v2": i.values[1] if len(i.values) > 1 else None, "v3": i.values[2] if len(i.values) > 2 else None,
