@@ -17,13 +17,11 @@ from sqlalchemy import (
     and_,
     bindparam,
     cast,
-    column,
     func,
     insert,
     select,
     true,
     update,
-    values,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 
@@ -268,9 +266,12 @@ class MeteringRepository:
                 r.superseded_at.is_(None)).order_by(r.reading_date.desc()).limit(depth).lateral("latest")
             statement = select(*lateral.c).select_from(keyed).join(lateral, true())
         else:
+            # the keys as one JSON parameter: a VALUES list of 1,000 rows is compiled anew on every call (its
+            # rows are not cacheable), which cost more than running the query (measured: ~80 of ~90 ms)
             x = meter_readings.alias("x")
-            listed = values(column("root", Text), column("resource", Text), column("kind", Text),
-                            name="k").data(wanted).cte("k")
+            pairs = func.json_each(bindparam(None, json.dumps(wanted), type_=Text)).table_valued("value").alias("j")
+            listed = select(*(func.json_extract(pairs.c.value, f"$[{i}]").label(name)
+                              for i, name in enumerate(("root", "resource", "kind")))).cte("k")
             ids = select(x.c.id).where(
                 x.c.device_root_guid == listed.c.root, x.c.resource_code == listed.c.resource,
                 x.c.kind == listed.c.kind, x.c.superseded_at.is_(None)).order_by(x.c.reading_date.desc()) \

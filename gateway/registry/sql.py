@@ -5,7 +5,21 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import ARRAY, ColumnElement, Connection, Table, any_, bindparam, cast, func, insert, select, text
+from sqlalchemy import (
+    ARRAY,
+    ColumnElement,
+    Connection,
+    String,
+    Table,
+    Text,
+    any_,
+    bindparam,
+    cast,
+    func,
+    insert,
+    select,
+    text,
+)
 
 
 def among(connection: Connection, column: Any, values: Sequence[Any]) -> ColumnElement[bool]:
@@ -15,7 +29,11 @@ def among(connection: Connection, column: Any, values: Sequence[Any]) -> ColumnE
     driver more than running it (measured: 25 ms against 18 ms for 1,000 metering devices, this machine).
     """
     if connection.dialect.name == "postgresql":
-        return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))  # type: ignore[no-any-return]
+        # a string column's array is sent as text[]: typed varchar(36)[] it is cast to text[] again for every
+        # row a generic (prepared) plan filters — a 1,000-element array coerced per row cost 40 ms on a
+        # 1,000-device table where the scan itself takes 1 ms (measured with auto_explain)
+        item = Text() if isinstance(column.type, String) else column.type
+        return column == any_(bindparam(None, list(values), type_=ARRAY(item)))  # type: ignore[no-any-return]
     return column.in_(values)  # type: ignore[no-any-return]
 
 
