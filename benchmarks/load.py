@@ -136,6 +136,7 @@ class Deployment:
     org: Guid
     provider: keys.Issued
     env: dict[str, str]
+    scratch: Path  # the processes' logs: serve.log, worker.log
 
 
 def deploy(database: DatabaseConfig, scratch: Path) -> Deployment:
@@ -153,7 +154,7 @@ def deploy(database: DatabaseConfig, scratch: Path) -> Deployment:
            "GATEWAY_SIGNING__KEY_FILE": str(scratch / "gw.key"), "GATEWAY_SIGNING__CERT_FILE": str(scratch / "gw.crt"),
            "GATEWAY_LOGGING__LEVEL": "WARNING", "GATEWAY_WORKER__POLL_INTERVAL": "0.02",
            "PROMETHEUS_MULTIPROC_DIR": str(scratch)}
-    return Deployment(gateway, mc.guid, provider, env)
+    return Deployment(gateway, mc.guid, provider, env, scratch)
 
 
 @dataclass
@@ -172,12 +173,16 @@ def drive(deployment: Deployment, shares: list[list[bytes]], *, path: str, actio
     """`gateway serve` (gunicorn, 2 processes) and `gateway worker --concurrency N` as processes; one sender
     thread per share posting its messages in order over HTTP; until every message of ``operation`` is done."""
     port = 18300 + os.getpid() % 500
-    server = subprocess.Popen([sys.executable, "-m", "gateway.launcher", "serve", "--port", str(port), "--workers",
-                               "2"], env=deployment.env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    worker = subprocess.Popen([sys.executable, "-m", "gateway.launcher", "worker", "--concurrency", str(concurrency)],
-                              env=deployment.env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    serve_log, worker_log = deployment.scratch / "serve.log", deployment.scratch / "worker.log"
+    with serve_log.open("ab") as out:
+        server = subprocess.Popen([sys.executable, "-m", "gateway.launcher", "serve", "--port", str(port),
+                                   "--workers", "2"], env=deployment.env, cwd=ROOT, stdout=out, stderr=out)
+    with worker_log.open("ab") as out:
+        worker = subprocess.Popen([sys.executable, "-m", "gateway.launcher", "worker", "--concurrency",
+                                   str(concurrency)], env=deployment.env, cwd=ROOT, stdout=out, stderr=out)
     url = f"http://127.0.0.1:{port}"
     total = sum(len(share) for share in shares)
+    failures: list[str] = []
     try:
         _wait(lambda: requests.get(url + "/health", timeout=2).status_code == 200, 60)
         latencies: list[float] = []
@@ -190,8 +195,10 @@ def drive(deployment: Deployment, shares: list[list[bytes]], *, path: str, actio
                 response = session.post(url + path, data=message, timeout=120,
                                         headers={"Content-Type": "text/xml", "SOAPAction": action})
                 elapsed = time.perf_counter() - t
-                assert response.status_code == 200, response.text[:300]
                 with lock:
+                    if response.status_code != 200:  # the sender stops; the run fails below, with the log
+                        failures.append(f"HTTP {response.status_code}: {response.text[:300]}")
+                        return
                     latencies.append(elapsed)
 
         started = time.perf_counter()
@@ -201,6 +208,11 @@ def drive(deployment: Deployment, shares: list[list[bytes]], *, path: str, actio
         for thread in threads:
             thread.join()
         acked = time.perf_counter()
+        if failures:
+            errors = [line for line in serve_log.read_text(errors="replace").splitlines()
+                      if "error" in line.lower() or "Error" in line][-15:]
+            raise AssertionError(f"{len(failures)} sender(s) refused, first: {failures[0]}\n"
+                                 f"{serve_log} (last error lines):\n" + "\n".join(errors))
         _wait(lambda: _done(deployment.gateway.engine, operation) == total, 900)
         finished = time.perf_counter()
     finally:

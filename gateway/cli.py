@@ -132,6 +132,10 @@ def serve(obj: Context, host: str | None, port: int | None, workers: int | None)
             self.cfg.set("worker_class", "gateway.soap.serving.FrontWorker")
             self.cfg.set("accesslog", "-")
             self.cfg.set("child_exit", _metrics_child_exit)
+            # a forked process never uses the connections its parent's pool holds (two processes on one
+            # socket answered SRV999999 under concurrent senders): the pool is emptied in the master below,
+            # and each process starts from an empty pool of its own (SQLAlchemy: pools and os.fork())
+            self.cfg.set("post_fork", lambda _server, _worker: gateway.engine.dispose(close=False))
             self.cfg.set("post_worker_init", lambda _worker: settle_heap())
             if "control_socket_disable" in self.cfg.settings:  # gunicorn ≥ 25: one shared path per user; unused
                 self.cfg.set("control_socket_disable", True)
@@ -139,6 +143,7 @@ def serve(obj: Context, host: str | None, port: int | None, workers: int | None)
         def load(self) -> object:
             return web(gateway)
 
+    gateway.engine.dispose()  # the start-up check's connection is closed before gunicorn forks
     _Gunicorn().run()
 
 

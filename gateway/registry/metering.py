@@ -280,15 +280,15 @@ class MeteringRepository:
         rows = self.connection.execute(statement)
         found: dict[SeriesKey, list[StoredReading]] = {k: [] for k in wanted}
         kinds = {k.value: k for k in ReadingKind}
-        # plain tuples, not mappings: up to 3,000 rows a message, each read once
+        # plain tuples, not mappings: up to 3,000 rows a message, each read once; the Numeric columns come
+        # back as Decimal on both databases (SQLAlchemy's Numeric), so the values are taken as they are
         for guid, root, resource, kind, period, on, v1, v2, v3, flags in rows:
             series = found.get((root, resource, kind))
             if series is not None:
-                values_ = (v1,) if v2 is None else (v1, v2) if v3 is None else (v1, v2, v3)
                 series.append(StoredReading(
-                    guid=Guid.stored(guid), on=on, period=period, values=tuple(Decimal(v) for v in values_),
-                    flags=tuple(f for f in flags.split(",") if f) if flags else (), kind=kinds[kind],
-                    resource_code=resource))
+                    Guid.stored(guid), on, period,
+                    (v1,) if v2 is None else (v1, v2) if v3 is None else (v1, v2, v3),
+                    tuple(f for f in flags.split(",") if f) if flags else (), kinds[kind], resource))
         for series in found.values():
             series.sort(key=lambda s: s.on)
         return found

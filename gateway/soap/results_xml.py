@@ -32,6 +32,7 @@ def append_common_results(parent: etree._Element, service_ns: str, results: Iter
     Returns the CommonResult elements in order, for operations that add their own child (ImportAccount…).
     """
     appended = []
+    stamps: dict[object, str] = {}  # a batch's results share one or two update dates: each written once
     for item in results:
         common = etree.SubElement(parent, q(service_ns, element))
         if item.guid is not None:
@@ -41,7 +42,10 @@ def append_common_results(parent: etree._Element, service_ns: str, results: Iter
             if item.unique_number:
                 etree.SubElement(common, q(ns.BASE, "UniqueNumber")).text = item.unique_number
             assert item.update_date is not None
-            etree.SubElement(common, q(ns.BASE, "UpdateDate")).text = item.update_date.isoformat()
+            stamp = stamps.get(item.update_date)
+            if stamp is None:
+                stamp = stamps[item.update_date] = item.update_date.isoformat()
+            etree.SubElement(common, q(ns.BASE, "UpdateDate")).text = stamp
         else:
             error = etree.SubElement(common, q(ns.BASE, "Error"))
             etree.SubElement(error, q(ns.BASE, "ErrorCode")).text = str(item.error.code)
