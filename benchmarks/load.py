@@ -177,14 +177,19 @@ def drive(deployment: Deployment, shares: list[list[bytes]], *, path: str, actio
     with serve_log.open("ab") as out:
         server = subprocess.Popen([sys.executable, "-m", "gateway.launcher", "serve", "--port", str(port),
                                    "--workers", "2"], env=deployment.env, cwd=ROOT, stdout=out, stderr=out)
+    # the worker logs at INFO: its `worker_started` lines say when its processes are ready (a spawned worker
+    # process takes seconds to import; a deployment's workers run all along, so that is not in the figures)
     with worker_log.open("ab") as out:
         worker = subprocess.Popen([sys.executable, "-m", "gateway.launcher", "worker", "--concurrency",
-                                   str(concurrency)], env=deployment.env, cwd=ROOT, stdout=out, stderr=out)
+                                   str(concurrency)], env={**deployment.env, "GATEWAY_LOGGING__LEVEL": "INFO"},
+                                  cwd=ROOT, stdout=out, stderr=out)
     url = f"http://127.0.0.1:{port}"
     total = sum(len(share) for share in shares)
     failures: list[str] = []
     try:
         _wait(lambda: requests.get(url + "/health", timeout=2).status_code == 200, 60)
+        _wait(lambda: worker_log.read_text(errors="replace").count("event=worker_started") >= concurrency, 120)
+        _wait(lambda: serve_log.read_text(errors="replace").count("Booting worker") >= 2, 60)
         latencies: list[float] = []
         lock = threading.Lock()
 
