@@ -66,10 +66,18 @@ def insert_rows(connection: Connection, table: Table, rows: Sequence[dict[str, A
     if connection.dialect.name != "postgresql" or any(row.keys() != rows[0].keys() for row in rows):
         connection.execute(insert(table), list(rows))
         return
-    arrays = [cast(bindparam(None, [row[name] for row in rows], type_=ARRAY(table.c[name].type)),
-                   ARRAY(table.c[name].type)) for name in names]
-    source = func.unnest(*arrays).table_valued(*names).render_derived(name="r")
-    connection.execute(insert(table).from_select(names, select(*source.c)))
+    columns = {name: [row[name] for row in rows] for name in names}
+    # a value every row shares (the batch's message, organisation, change set, time…) is one parameter, not
+    # an array of copies: psycopg quotes each element of a text array it sends
+    shared = {name for name, values in columns.items() if values.count(values[0]) == len(values)}
+    varying = [name for name in names if name not in shared] or names[:1]
+    shared.difference_update(varying)
+    arrays = [cast(bindparam(None, columns[name], type_=ARRAY(table.c[name].type)), ARRAY(table.c[name].type))
+              for name in varying]
+    source = func.unnest(*arrays).table_valued(*varying).render_derived(name="r")
+    picked = [cast(bindparam(None, columns[name][0], type_=table.c[name].type), table.c[name].type).label(name)
+              if name in shared else source.c[name] for name in names]
+    connection.execute(insert(table).from_select(names, select(*picked)))
 
 
 def insert_with_serials(connection: Connection, table: Table, rows: list[dict[str, Any]]) -> list[int]:
