@@ -9,17 +9,8 @@ from typing import Any
 
 import click
 
+from gateway.cli_options import moment_option
 from gateway.registry import audit
-
-
-def _since(value: str | None) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="--since") from None
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def _moment(value: datetime) -> str:
@@ -40,7 +31,7 @@ def audit_group() -> None:
 @click.pass_obj
 def audit_list(obj: Any, since: str | None, action: str | None, actor: str | None, limit: int, output: str) -> None:
     """Administrative actions, newest first."""
-    moment = _since(since)
+    moment = moment_option(since, "--since", naive_is_utc=True)
     gateway = obj.gateway()
     with gateway.engine.connect() as connection:
         found = audit.entries(connection, since=moment, action=action, actor=actor, limit=limit)
@@ -61,7 +52,7 @@ def audit_list(obj: Any, since: str | None, action: str | None, actor: str | Non
 @click.pass_obj
 def audit_refusals(obj: Any, since: str | None, code: str | None, limit: int) -> None:
     """Requests refused at the door, newest first: time, peer, claimed organisation, code, body digest."""
-    moment = _since(since)
+    moment = moment_option(since, "--since", naive_is_utc=True)
     gateway = obj.gateway()
     with gateway.engine.connect() as connection:
         found = audit.refusals(connection, since=moment, code=code, limit=limit)
