@@ -162,5 +162,3 @@ def list_powers(obj: _Context, grantor: str | None, holder: str | None, as_of: s
 def _line(power: Power, now: datetime) -> str:
     period = f"{power.starts_on.isoformat()}–{power.ends_on.isoformat() if power.ends_on else '…'}"
     return f"{', '.join(sorted(power.functions))}  {period}  {power.state_at(now)}"
-
-
