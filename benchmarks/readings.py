@@ -93,7 +93,7 @@ def floor(engine: Engine, message: bytes, org: Guid) -> float:
     for values in body.iterchildren(f"{{{DM}}}MeteringDevicesValues"):
         current = values.find(f"{{{DM}}}OneRateDeviceValue/{{{DM}}}CurrentValue")
         rows.append({"guid": str(uuid.uuid4()), "device_root_guid": values.findtext(f"{{{DM}}}MeteringDeviceRootGUID"),
-                     "resource_code": "1", "kind": "current", "period": "bench",
+                     "resource_code": "1", "kind": "current", "period": current.findtext(f"{{{DM}}}DateValue")[:7],
                      "reading_date": date.fromisoformat(current.findtext(f"{{{DM}}}DateValue")),
                      "v1": Decimal(current.findtext(f"{{{MDB}}}MeteringValue")), "flags": "", "posted_by": str(org),
                      "message_guid": None, "transport_guid": current.findtext(f"{{{BASE}}}TransportGUID"),

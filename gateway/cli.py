@@ -102,6 +102,38 @@ def db_upgrade(obj: Context, revision: str) -> None:
     click.echo(f"database at revision {after}")
 
 
+@db_group.command("partitions")
+@click.option("--ensure", is_flag=True,
+              help="Create the monthly partitions up to database.partitions_ahead months after this one (audited).")
+@click.option("--since", metavar="YYYY-MM", help="With --ensure: also the months back to this one, their readings "
+                                                 "moved out of meter_readings_before.")
+@click.pass_obj
+def db_partitions(obj: Context, ensure: bool, since: str | None) -> None:
+    """The monthly partitions of meter_readings (PostgreSQL): bounds, rows (estimated), size."""
+    from gateway.registry import partitions
+
+    if since is not None and not ensure:
+        raise click.UsageError("--since goes with --ensure")
+    gateway = obj.gateway()
+    if gateway.engine.dialect.name != "postgresql":
+        click.echo("meter_readings is one table on SQLite: partitions are PostgreSQL's (nothing to do)")
+        return
+    if ensure:
+        try:
+            created = partitions.maintain(gateway.engine, today=datetime.now(UTC).date(), since=since,
+                                          ahead=gateway.config.database.partitions_ahead)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--since") from None
+        except partitions.PartitionError as exc:
+            raise refused(gateway, "db.partitions", partitions.PARENT, str(exc)) from None
+        click.echo(f"created {len(created)} partition(s)" + (f": {', '.join(created)}" if created else ""))
+    with gateway.engine.connect() as connection:
+        for p in partitions.listing(connection):
+            rows = "never analysed" if p.rows < 0 else f"~{p.rows:,} rows"
+            click.echo(f"{p.name:<28} [{p.lower or 'MINVALUE'}, {p.upper or 'MAXVALUE'})  {rows:>18}  "
+                       f"{p.bytes / 1048576:9.1f} MiB")
+
+
 @main.command()
 @click.option("--host", help="Listen address (default: server.host).")
 @click.option("--port", type=click.IntRange(0, 65535), help="Listen port (default: server.port).")

@@ -178,16 +178,21 @@ def reconcile_apply(obj: Any, discrepancy_id: str, reason: str) -> None:
 @click.command("scheduler")
 @click.pass_obj
 def scheduler_command(obj: Any) -> None:
-    """Run the configured reconciliation schedules until stopped (SIGTERM or Ctrl-C)."""
+    """Run the configured reconciliation schedules until stopped (SIGTERM or Ctrl-C); on PostgreSQL also the
+    monthly partitions of meter_readings (database.partitions_schedule)."""
     from gateway.sync import scheduler
 
     gateway = obj.gateway()
     running = scheduler.build(gateway, blocking=True, host=socket.gethostname())
     planned = scheduler.schedules(gateway)
-    if not planned:
+    maintenance = scheduler.partitions_schedule(gateway)
+    if not planned and not maintenance:
         raise click.ClickException("no reconciliation job has a schedule: set reconciliation.<job>_schedule")
     for name, expression in planned.items():
         click.echo(f"scheduled {name}: {expression} (UTC)")
+    if maintenance:
+        click.echo(f"scheduled partitions (meter_readings, {gateway.config.database.partitions_ahead} months "
+                   f"ahead): {maintenance} (UTC)")
     try:
         running.start()
     except (KeyboardInterrupt, SystemExit):

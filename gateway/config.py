@@ -27,8 +27,14 @@ class DatabaseConfig:
     pool_size: int = 5
     #: PostgreSQL schema (search_path) holding the gateway's tables; empty = the server's default.
     schema: str = ""
+    #: PostgreSQL: monthly partitions of meter_readings kept ready this many months after the current one.
+    partitions_ahead: int = 3
+    #: PostgreSQL: when `gateway scheduler` creates them (cron, UTC); empty: only `gateway db partitions --ensure`.
+    partitions_schedule: str = "15 0 * * *"
 
     def __post_init__(self) -> None:
+        if not 1 <= self.partitions_ahead <= 120:
+            raise ConfigError(f"database.partitions_ahead={self.partitions_ahead} must be between 1 and 120 months")
         from sqlalchemy.engine import make_url
         from sqlalchemy.exc import ArgumentError
 

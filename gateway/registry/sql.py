@@ -107,10 +107,20 @@ def refresh_statistics(connection: Connection, tables: Iterable[Table]) -> list[
     if connection.dialect.name != "postgresql":
         return []
     names = [t.name for t in tables]
+    # a partitioned table (meter_readings) keeps no modification counts of its own: its partitions are checked
+    # one by one (an ANALYZE of the parent would sample and re-analyse every partition), the parent itself
+    # only if it was never analysed
+    partitions = [r[0] for r in connection.execute(text(
+        "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+        "JOIN pg_class p ON p.oid = i.inhparent "
+        "WHERE p.relnamespace = current_schema()::regnamespace AND p.relname = ANY(:names)"), {"names": names})]
     stale = [r[0] for r in connection.execute(text(
-        "SELECT relname FROM pg_stat_user_tables WHERE schemaname = current_schema() AND relname = ANY(:names) "
-        "AND (coalesce(last_analyze, last_autoanalyze) IS NULL OR n_mod_since_analyze > :share * n_live_tup)"),
-        {"names": names, "share": STALE})]
+        "SELECT s.relname FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid "
+        "WHERE s.schemaname = current_schema() AND s.relname = ANY(:names) "
+        "AND (coalesce(s.last_analyze, s.last_autoanalyze) IS NULL "
+        "     OR (c.relkind <> 'p' AND s.n_mod_since_analyze > :share * s.n_live_tup)) "
+        "ORDER BY c.relkind = 'p', s.relname"),
+        {"names": names + partitions, "share": STALE})]
     for name in stale:
         connection.exec_driver_sql(f'ANALYZE "{name}"')
     return stale

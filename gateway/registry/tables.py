@@ -347,8 +347,10 @@ device_premises = Table(
 meter_readings = Table(
     "meter_readings",
     metadata,
-    # append-only: a resubmission for the same period supersedes the kept row, which stays as a version
-    Column("id", Integer, primary_key=True, autoincrement=True),
+    # append-only: a resubmission for the same period supersedes the kept row, which stays as a version.
+    # On PostgreSQL partitioned by month of ``period`` (migration 0018, gateway.registry.partitions), where the
+    # primary key is (id, period) and the GUID unique with its period: the partition key must be in both
+    Column("id", SERIAL, primary_key=True, autoincrement=True),
     Column("guid", GUID, nullable=False, unique=True),
     Column("device_root_guid", GUID, ForeignKey("metering_devices.root_guid"), nullable=False),
     Column("resource_code", String(20), nullable=False),
@@ -371,6 +373,7 @@ meter_readings = Table(
     # one kept reading per device, resource, kind and period: two concurrent writers cannot both keep one
     Index("uq_meter_readings_kept", "device_root_guid", "resource_code", "kind", "period", unique=True,
           sqlite_where=text("superseded_at IS NULL"), postgresql_where=text("superseded_at IS NULL")),
+    postgresql_partition_by="RANGE (period)",
 )
 
 protocols = Table(

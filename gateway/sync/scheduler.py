@@ -1,5 +1,8 @@
 """Scheduled reconciliation: APScheduler with its SQLAlchemy job store in the registry database.
 
+On PostgreSQL the scheduler also keeps the monthly partitions of ``meter_readings`` ready ahead
+(``database.partitions_schedule``, ``gateway.registry.partitions``).
+
 Each configured job (``reconciliation.<job>_schedule``, a cron expression in UTC: five fields, or six with
 seconds first) is one scheduler job. Any number of schedulers may run against one registry, on any hosts:
 a fire time is run once — the run is recorded under (job, fire time), unique, and the scheduler that loses the
@@ -23,12 +26,15 @@ from apscheduler.triggers.cron import CronTrigger
 
 from gateway.bootstrap import Gateway
 from gateway.errors import ConfigError
+from gateway.registry import partitions
 from gateway.registry.reconciliation import JobBusy
 from gateway.sync.jobs import JOBS
 from gateway.sync.runner import Outcome, run_job
 
 log = logging.getLogger("gateway.sync")
 JOB_PREFIX = "reconcile:"
+#: the scheduler's maintenance job on PostgreSQL: monthly partitions of meter_readings created ahead
+PARTITIONS_JOB = "maintain:partitions"
 #: a fire time missed (the scheduler was down) is still run if it is at most this late
 MISFIRE_GRACE = timedelta(hours=1)
 
@@ -86,6 +92,24 @@ def scheduled_run(name: str) -> Outcome | None:
         return None
 
 
+def maintain_partitions() -> list[str]:
+    """What the scheduler calls on PostgreSQL: the months of ``database.partitions_ahead`` ready (idempotent:
+    two schedulers serialise on the partitions' lock and the second finds nothing to do)."""
+    assert _gateway is not None, "the scheduler was not started by gateway.sync.scheduler"
+    created = partitions.maintain(_gateway.engine, today=datetime.now(UTC).date(),
+                                  ahead=_gateway.config.database.partitions_ahead, actor=f"scheduler@{_host}",
+                                  actor_kind="scheduler")
+    log.info("event=partitions_maintained created=%d partitions=%s", len(created), ",".join(created) or "-")
+    return created
+
+
+def partitions_schedule(gateway: Gateway) -> str:
+    """The partitions job's cron expression, or "" where there is none (SQLite, or not configured)."""
+    if gateway.engine.dialect.name != "postgresql":
+        return ""
+    return gateway.config.database.partitions_schedule.strip()
+
+
 def build(gateway: Gateway, *, blocking: bool, host: str) -> BaseScheduler:
     """A scheduler on the registry's job store, with every configured job (and no stale one)."""
     global _gateway, _host
@@ -99,6 +123,9 @@ def build(gateway: Gateway, *, blocking: bool, host: str) -> BaseScheduler:
     for name, expression in wanted.items():
         scheduler.add_job(scheduled_run, trigger(expression), args=[name], id=f"{JOB_PREFIX}{name}",
                           name=f"reconcile {name}", replace_existing=True)
+    if expression := partitions_schedule(gateway):
+        scheduler.add_job(maintain_partitions, trigger(expression), id=PARTITIONS_JOB,
+                          name="meter_readings partitions", replace_existing=True)
     scheduler.add_listener(_record_outcome, EVENT_JOB_EXECUTED | EVENT_JOB_ERROR)
     return scheduler
 
@@ -106,7 +133,10 @@ def build(gateway: Gateway, *, blocking: bool, host: str) -> BaseScheduler:
 def prune(scheduler: BaseScheduler, gateway: Gateway) -> list[str]:
     """Remove stored jobs no longer configured (after start, when the job store is loaded)."""
     wanted = {f"{JOB_PREFIX}{name}" for name in schedules(gateway)}
-    gone = [job.id for job in scheduler.get_jobs() if job.id.startswith(JOB_PREFIX) and job.id not in wanted]
+    if partitions_schedule(gateway):
+        wanted.add(PARTITIONS_JOB)
+    gone = [job.id for job in scheduler.get_jobs()
+            if (job.id.startswith(JOB_PREFIX) or job.id == PARTITIONS_JOB) and job.id not in wanted]
     for job_id in gone:
         scheduler.remove_job(job_id)
     return gone

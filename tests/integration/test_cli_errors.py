@@ -53,6 +53,7 @@ def samples(tmp: Path) -> dict[str, list[str]]:
     (tmp / "password").write_text("a long enough password\n", encoding="utf-8")
     return {
         "db upgrade": [],
+        "db partitions": ["--ensure"],
         "orgs load": [orgs],
         "keys register": [ORG, cert],
         "keys revoke": ["0123abcd"],

@@ -157,11 +157,23 @@ def test_the_migrations_build_exactly_the_declared_tables(engine: Engine) -> Non
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
 
+    from gateway.registry.partitions import listing as partitions_of
     from gateway.registry.tables import metadata
 
     with engine.connect() as connection:
-        differences = compare_metadata(MigrationContext.configure(connection, opts={"compare_type": False}),
-                                       metadata)
+        partitions = {p.name for p in partitions_of(connection)}
+        differences = compare_metadata(MigrationContext.configure(connection, opts={
+            "compare_type": False,
+            # the partitions of meter_readings are the table itself (PostgreSQL, migration 0018)
+            "include_name": lambda name, kind, _parents: not (kind == "table" and name in partitions)}), metadata)
+    if partitions:
+        # PostgreSQL requires the partition key in every unique index: the GUID is unique with its period there,
+        # the only difference the migrations make to what tables.py declares
+        widened = [d for d in differences if d[0] in {"add_constraint", "remove_constraint"}
+                   and d[1].name == "uq_meter_readings_guid"]
+        assert {d[0] for d in widened} == {"add_constraint", "remove_constraint"}
+        assert sorted(c.name for d in widened for c in d[1].columns) == ["guid", "guid", "period"]
+        differences = [d for d in differences if d not in widened]
     assert differences == []
 
 
