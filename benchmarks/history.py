@@ -28,6 +28,7 @@ from benchmarks.setup import setup_message, setup_unit_of_work
 from gateway.config import DatabaseConfig
 from gateway.domain.metering import DeviceData, DeviceKind, DeviceResource
 from gateway.domain.values import FiasHouseGuid, Guid
+from gateway.registry import partitions
 from gateway.registry.tables import houses, meter_readings, premises
 from gateway.soap.server import EmbeddedServer
 
@@ -95,6 +96,8 @@ def run(label: str, database: DatabaseConfig, scratch: Path, *, rounds: int = 7)
     deployment = deploy(database, scratch)
     gateway, org = deployment.gateway, deployment.org
     started = time.perf_counter()
+    with gateway.engine.begin() as connection:  # PostgreSQL: ten years of monthly partitions, older ones before
+        partitions.ensure(connection, through=partitions.month_of(datetime.now(UTC).date()), since="2016-01")
     meters = {depth: _devices(gateway, org, flats)
               for depth, flats in zip(DEPTHS, _houses(gateway, org, len(DEPTHS), 1000), strict=True)}
     for depth, roots in meters.items():

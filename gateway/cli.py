@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import getpass
+import logging
 import multiprocessing
 import os
 import signal
@@ -24,6 +25,8 @@ from gateway.domain.values import Guid, InvalidValue
 from gateway.errors import Code, CommandRefused, Exit
 from gateway.registry import audit, db
 from gateway.signing import keys
+
+log = logging.getLogger("gateway.cli")
 
 
 def operator(reason: str) -> Provenance:
@@ -100,6 +103,17 @@ def db_upgrade(obj: Context, revision: str) -> None:
     with gateway.engine.begin() as connection:
         audit.record(connection, action="db.upgrade", target=after, detail={"from": before, "to": after})
     click.echo(f"database at revision {after}")
+
+
+def _warn_if_partitions_behind(gateway: bootstrap.Gateway) -> None:
+    """A worker's start says so when no month ahead has its partition (the scheduler is not running)."""
+    from gateway.registry import partitions
+
+    with gateway.engine.connect() as connection:
+        ready = partitions.months_ready(connection, today=datetime.now(UTC).date())
+    if ready == 0:
+        log.warning("event=partitions_behind table=meter_readings months_ahead=0 fix='run gateway scheduler, or "
+                    "gateway db partitions --ensure'")
 
 
 @db_group.command("partitions")
@@ -209,6 +223,7 @@ def worker(obj: Context, once: bool, concurrency: int, metrics_port: int | None)
     gateway = obj.gateway(answers=True)
     if concurrency > 1 and gateway.engine.dialect.name == "sqlite":
         raise click.ClickException("SQLite takes one worker; use PostgreSQL for --concurrency above 1")
+    _warn_if_partitions_behind(gateway)
     if once:
         click.echo(f"processed {gateway.worker.drain()} message(s)")
         return

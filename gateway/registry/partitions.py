@@ -110,6 +110,18 @@ def listing(connection: Connection) -> list[Partition]:
     return sorted(found, key=lambda p: (p.lower is not None, p.lower or ""))
 
 
+def months_ready(connection: Connection, *, today: date) -> int | None:
+    """How many months after ``today``'s have a partition of their own (None: not partitioned here). At 0 the
+    next month's readings will land in ``meter_readings_after``: the scheduler has not been running."""
+    parts = [p for p in listing(connection) if p.monthly]
+    if not parts:
+        return None
+    last = parts[-1].lower
+    assert last is not None
+    current = month_of(today)
+    return max(0, (int(last[:4]) * 12 + int(last[5:])) - (int(current[:4]) * 12 + int(current[5:])))
+
+
 def ensure(connection: Connection, *, through: str, since: str | None = None) -> list[str]:
     """Monthly partitions for every month up to ``through`` (and back to ``since``), split off the catch-alls;
     returns the partitions created. Idempotent; run inside the caller's transaction (PostgreSQL's DDL is

@@ -237,11 +237,17 @@ def import_readings(uow: UnitOfWork, sender: Organisation, command: ImportReadin
     every = list(roots.values()) + list(by_version.values())
     batch = _Batch(roots, by_version, uow.documents.mandates({d.fias_house_guid for d in every}), {})
     keys = set()
+    since: dict[SeriesKey, str] = {}
     for reading in readings:
         device = _device_of(reading, roots, by_version)
         if device is not None:
-            keys.add(_key(device, reading))
-    batch.series = uow.metering.recent(keys, RECENT_DEPTH)
+            keys.add(key := _key(device, reading))
+            # no kept reading precedes its device's start (judge refuses it; a reading's period is its date's
+            # month): the series' read can skip the months before
+            start = device.data.commissioned_on or device.data.installed_on
+            if start is not None:
+                since[key] = f"{start.year:04d}-{start.month:02d}"
+    batch.series = uow.metering.recent(keys, RECENT_DEPTH, since=since)
     day = authority.today(now)
     results: list[ObjectResult | None] = []
     accepted: list[tuple[int, NewReading]] = []

@@ -168,6 +168,11 @@ def test_ensure_splits_months_off_both_catch_alls_with_their_rows(pg: Gateway) -
         from gateway.registry.metering import MeteringRepository
         found = MeteringRepository(connection, None).recent([(str(root), code, "current")], 3)  # type: ignore[arg-type]
     assert [s.period for s in found[(str(root), code, "current")]] == [back, ahead]
+    # a series' first possible period (its device's start) leaves the months before out of its read
+    with engine.connect() as connection:
+        key = (str(root), code, "current")
+        bounded = MeteringRepository(connection, None).recent([key], 3, since={key: THIS})  # type: ignore[arg-type]
+    assert [s.period for s in bounded[key]] == [ahead]
     with pytest.raises(ValueError), engine.begin() as connection:
         partitions.ensure(connection, through="2027-13")
 
@@ -195,6 +200,12 @@ def test_two_maintainers_at_once_create_each_month_once(pg: Gateway) -> None:
     _contiguous(listed)
     assert listed[-2].lower == partitions.shift(THIS, 8)
     assert len(entries) == 1
+
+
+def test_months_ready_counts_the_months_made_after_this_one(pg: Gateway) -> None:
+    with pg.engine.connect() as connection:
+        assert partitions.months_ready(connection, today=TODAY) == 3
+        assert partitions.months_ready(connection, today=_month_day(partitions.shift(THIS, 5))) == 0
 
 
 def test_the_scheduler_keeps_the_months_ready(pg: Gateway, config: Config, pki: Pki) -> None:
