@@ -34,21 +34,17 @@ from datetime import date
 from sqlalchemy import Connection, Engine, text
 
 from gateway.registry import audit
+from gateway.registry.tables import meter_readings
 
 log = logging.getLogger("gateway.registry.partitions")
 
 PARENT = "meter_readings"
 BEFORE = f"{PARENT}_before"
 AFTER = f"{PARENT}_after"
-#: months created ahead of the current one when none is configured
-AHEAD = 3
 #: a fixed key for pg_advisory_xact_lock: one maintainer of the partitions at a time, on any host
 _LOCK_KEY = 0x6D72_7061_7274  # "mrpart"
 _PERIOD = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 _BOUND = re.compile(r"FOR VALUES FROM \((MINVALUE|'(\d{4}-\d{2})')\) TO \((MAXVALUE|'(\d{4}-\d{2})')\)")
-COLUMNS = ("id", "guid", "device_root_guid", "resource_code", "kind", "period", "reading_date", "v1", "v2", "v3",
-           "flags", "posted_by", "message_guid", "transport_guid", "recorded_at", "superseded_at", "superseded_by",
-           "changeset_id", "superseded_in")
 
 
 class PartitionError(RuntimeError):
@@ -169,7 +165,7 @@ def _months(start: str, stop: str) -> list[str]:
 def _split(connection: Connection, catch_all: str, months: list[str], *, narrowed: str) -> None:
     """Detach ``catch_all``, create ``months``, move the catch-all's rows of those months, attach it narrowed."""
     low, high = months[0], shift(months[-1], 1)
-    columns = ", ".join(COLUMNS)
+    columns = ", ".join(c.name for c in meter_readings.c)
     connection.exec_driver_sql(f"ALTER TABLE {PARENT} DETACH PARTITION {catch_all}")
     for month in months:
         connection.exec_driver_sql(f"CREATE TABLE {name_of(month)} PARTITION OF {PARENT} "
@@ -181,18 +177,6 @@ def _split(connection: Connection, catch_all: str, months: list[str], *, narrowe
     if moved:
         log.info("event=partition_rows_moved table=%s from=%s rows=%d periods=%s..%s", PARENT, catch_all, moved,
                  low, months[-1])
-
-
-def create_layout(connection: Connection, *, first: str, through: str) -> None:
-    """The catch-alls and the months ``first``..``through`` on a freshly created partitioned ``meter_readings``
-    (migration 0018)."""
-    connection.exec_driver_sql(f"CREATE TABLE {BEFORE} PARTITION OF {PARENT} FOR VALUES FROM (MINVALUE) TO "
-                               f"('{first}')")
-    for month in _months(first, shift(through, 1)):
-        connection.exec_driver_sql(f"CREATE TABLE {name_of(month)} PARTITION OF {PARENT} "
-                                   f"FOR VALUES FROM ('{month}') TO ('{shift(month, 1)}')")
-    connection.exec_driver_sql(f"CREATE TABLE {AFTER} PARTITION OF {PARENT} FOR VALUES FROM "
-                               f"('{shift(through, 1)}') TO (MAXVALUE)")
 
 
 def maintain(engine: Engine, *, today: date, ahead: int, actor: str | None = None, actor_kind: str = "os",
