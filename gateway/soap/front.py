@@ -29,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
+import socket
 import sys
 import time
 from collections.abc import Callable
@@ -97,6 +98,7 @@ class Front:
         self.closing = False
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        _no_delay(writer)
         connection = _Connection(self, reader, writer)
         if len(self.connections) >= self.settings.max_connections:
             await connection.refuse(GatewayError(f"this server process holds {len(self.connections)} connections, "
@@ -245,10 +247,12 @@ class _Connection:
             headers.append(("Connection", "close"))
         try:
             async with asyncio.timeout(self.front.settings.send_timeout):
-                self.writer.write(self.h11.send(h11.Response(status_code=int(code), reason=reason.encode("latin-1"),
-                                                             headers=headers)))
-                self.writer.write(self.h11.send(h11.Data(data=content)))
-                self.writer.write(self.h11.send(h11.EndOfMessage()))
+                # one write: the head, the content and the end together leave in as few segments as they fit
+                self.writer.write(b"".join((
+                    self.h11.send(h11.Response(status_code=int(code), reason=reason.encode("latin-1"),
+                                               headers=headers)) or b"",
+                    self.h11.send(h11.Data(data=content)) or b"",
+                    self.h11.send(h11.EndOfMessage()) or b"")))
                 await self.writer.drain()
         except (TimeoutError, OSError, h11.LocalProtocolError):
             return False
@@ -321,6 +325,19 @@ class _Connection:
         transport = self.writer.transport
         if not transport.is_closing():
             transport.abort()
+
+
+def _no_delay(writer: asyncio.StreamWriter) -> None:
+    """TCP_NODELAY on the accepted connection. asyncio sets it only on sockets made with proto IPPROTO_TCP, and
+    ``socket.create_server`` (the embedded server) makes them with proto 0; without it, the second segment of an
+    answer on a kept-alive connection waits for the client's delayed ACK — 40 ms a request on Linux.
+    gunicorn sets it on its listening sockets, which accepted ones inherit; setting it again costs nothing."""
+    sock = writer.get_extra_info("socket")
+    if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
+        try:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except OSError:  # the peer is already gone: the read that follows finds out
+            pass
 
 
 def _fault_headers() -> list[tuple[str, str]]:
