@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, case, delete, func, insert, or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Connection, Engine, Table, and_, case, delete, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from gateway.domain.values import Guid
 from gateway.errors import Code, GatewayError, RequestRefused, TrustRefused
@@ -37,6 +39,8 @@ class StoredMessage:
     state: MessageState
     received_at: datetime
     attempts: int
+    #: the canonical signed element, for messages accepted before revision 0019; empty since then: the element
+    #: is taken from ``request`` (``gateway.processing.content``), and ``payload_sha256`` is its digest
     payload: bytes
     result: bytes | None = None
     last_error: str | None = None
@@ -44,6 +48,9 @@ class StoredMessage:
     #: IsOperatorSignature: the organisation that signed for ``org_guid`` and the power it signed under
     signed_by: Guid | None = None
     power_guid: Guid | None = None
+    payload_sha256: str | None = None
+    #: the envelope as received; read only by ``claim`` (the worker's copy), None elsewhere
+    request: bytes | None = None
 
     @property
     def parties(self) -> frozenset[Guid]:
@@ -54,7 +61,7 @@ class StoredMessage:
 _COLUMNS = (messages.c.guid, messages.c.requester_message_guid, messages.c.org_guid, messages.c.service,
             messages.c.operation, messages.c.state, messages.c.received_at, messages.c.attempts,
             messages.c.payload, messages.c.result, messages.c.last_error, messages.c.claim_token,
-            messages.c.signed_by, messages.c.power_guid)
+            messages.c.signed_by, messages.c.power_guid, messages.c.payload_sha256)
 
 
 def _stored(row: object) -> StoredMessage:
@@ -66,6 +73,7 @@ def _stored(row: object) -> StoredMessage:
         payload=r["payload"], result=r["result"], last_error=r["last_error"], claim_token=r["claim_token"],
         signed_by=Guid.stored(r["signed_by"]) if r["signed_by"] else None,
         power_guid=Guid.stored(r["power_guid"]) if r["power_guid"] else None,
+        payload_sha256=r["payload_sha256"], request=r.get("request"),
     )
 
 
@@ -83,9 +91,14 @@ class ReplayKey:
 def accept(
     connection: Connection, *, org: Guid, requester_message_guid: Guid, service: str, operation: str,
     request: bytes, payload: bytes, now: datetime, replay: ReplayKey | None = None,
-    signed_by: Guid | None = None, power: Guid | None = None,
+    signed_by: Guid | None = None, power: Guid | None = None, payload_in_request: bool = False,
 ) -> tuple[Guid, bool]:
     """Store an accepted request; returns (gateway MessageGUID, newly stored?).
+
+    ``payload`` is the canonical signed element. ``payload_in_request``: ``request`` is a SOAP envelope whose
+    body element is that element (the door's case), so only the payload's digest is stored and the worker takes
+    the element from the envelope (``gateway.processing.operations.signed_content``); otherwise the payload is
+    stored as given.
 
     ``signed_by`` and ``power``: another organisation signed it for ``org`` under that delegated power
     (IsOperatorSignature); both are kept with the message and in its archive entry.
@@ -96,43 +109,46 @@ def accept(
     (INT002010): the RequestHeader is not signed, so a captured body could otherwise be processed twice.
     Both checks rest on unique keys, so concurrent senders cannot get the same body in twice.
     """
-    existing = _by_requester(connection, org, requester_message_guid)
-    if existing is None:
-        guid = Guid.new()
-        try:
-            with connection.begin_nested():
-                connection.execute(insert(messages).values(
-                    guid=str(guid), requester_message_guid=str(requester_message_guid), org_guid=str(org),
-                    service=service, operation=operation, state=MessageState.RECEIVED.value, received_at=now,
-                    attempts=0, request=request, payload=payload,
-                    signed_by=str(signed_by) if signed_by else None, power_guid=str(power) if power else None,
-                ))
-                if replay is not None:
-                    connection.execute(insert(signed_payloads).values(
-                        replay_key=replay.digest, message_guid=str(guid), org_guid=str(org), accepted_at=now,
-                        keep_until=replay.keep_until))
-            archive.append(connection, guid, "request", request, at=now, signed_by=signed_by, power=power)
-            return guid, True
-        except IntegrityError:
-            existing = _by_requester(connection, org, requester_message_guid)  # a concurrent resend won
-            if existing is None:
-                if replay is not None and _replayed(connection, replay.digest):
-                    raise TrustRefused(
-                        "this signed request was already accepted under another MessageGUID (a replay of the "
-                        "same signature); sign every new request anew — a resend of the original MessageGUID "
-                        "is answered with its original Ack", code=Code.SIGNATURE_REPLAYED) from None
-                raise
-    if existing.operation != operation or existing.payload != payload:
-        raise RequestRefused(
-            f"MessageGUID {requester_message_guid} was already used by this organisation for another request "
-            f"(accepted as {existing.guid}); use a new MessageGUID for new content",
-            code=Code.MESSAGE_REUSED)
-    return existing.guid, False
+    digest = hashlib.sha256(payload).hexdigest()
+    guid = Guid.new()
+    # the unique keys decide, in one statement each and without a savepoint: a concurrent insert of the same
+    # key makes ours wait for its transaction, then do nothing if it committed
+    stored = connection.execute(_new_only(connection, messages, ["org_guid", "requester_message_guid"]).values(
+        guid=str(guid), requester_message_guid=str(requester_message_guid), org_guid=str(org), service=service,
+        operation=operation, state=MessageState.RECEIVED.value, received_at=now, attempts=0, request=request,
+        payload=b"" if payload_in_request else payload, payload_sha256=digest,
+        signed_by=str(signed_by) if signed_by else None, power_guid=str(power) if power else None,
+    ).returning(messages.c.guid)).first()
+    if stored is None:  # this MessageGUID was used before by this organisation: a resend, or a reuse
+        existing = _by_requester(connection, org, requester_message_guid)
+        if existing is None:  # pragma: no cover - the conflicting row cannot vanish inside our statement's wait
+            raise RequestRefused(f"MessageGUID {requester_message_guid} is being accepted by another request; "
+                                 "send it again", code=Code.MESSAGE_REUSED)
+        same = existing.payload == payload if existing.payload else existing.payload_sha256 == digest
+        if existing.operation != operation or not same:
+            raise RequestRefused(
+                f"MessageGUID {requester_message_guid} was already used by this organisation for another request "
+                f"(accepted as {existing.guid}); use a new MessageGUID for new content",
+                code=Code.MESSAGE_REUSED)
+        return existing.guid, False
+    if replay is not None:
+        first = connection.execute(_new_only(connection, signed_payloads, ["replay_key"]).values(
+            replay_key=replay.digest, message_guid=str(guid), org_guid=str(org), accepted_at=now,
+            keep_until=replay.keep_until).returning(signed_payloads.c.replay_key)).first()
+        if first is None:
+            connection.execute(delete(messages).where(messages.c.guid == str(guid)))  # nothing of it stays
+            raise TrustRefused(
+                "this signed request was already accepted under another MessageGUID (a replay of the "
+                "same signature); sign every new request anew — a resend of the original MessageGUID "
+                "is answered with its original Ack", code=Code.SIGNATURE_REPLAYED)
+    archive.append(connection, guid, "request", request, at=now, signed_by=signed_by, power=power)
+    return guid, True
 
 
-def _replayed(connection: Connection, digest: str) -> bool:
-    return connection.execute(select(signed_payloads.c.replay_key).where(
-        signed_payloads.c.replay_key == digest)).first() is not None
+def _new_only(connection: Connection, table: Table, key: list[str]) -> Any:
+    """INSERT … ON CONFLICT (key) DO NOTHING in the connection's dialect."""
+    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
+    return dialect.insert(table).on_conflict_do_nothing(index_elements=key)
 
 
 def purge_replay_keys(connection: Connection, *, now: datetime) -> int:
@@ -168,14 +184,14 @@ def claim(engine: Engine, *, now: datetime, lease_seconds: int) -> StoredMessage
         pick = query.with_for_update(skip_locked=True, key_share=True).scalar_subquery()
         with engine.begin() as connection:
             row = connection.execute(update(messages).where(messages.c.guid == pick).values(**claimed)
-                                     .returning(*_COLUMNS)).first()
+                                     .returning(*_COLUMNS, messages.c.request)).first()
         return _stored(row) if row else None
     with engine.begin() as connection:
         guid = connection.execute(query).scalar()
         if guid is None:
             return None
         connection.execute(update(messages).where(messages.c.guid == guid).values(**claimed))
-        row = connection.execute(select(*_COLUMNS).where(messages.c.guid == guid)).first()
+        row = connection.execute(select(*_COLUMNS, messages.c.request).where(messages.c.guid == guid)).first()
     return _stored(row)
 
 

@@ -34,6 +34,7 @@ from gateway.soap import (
     compliance_xml,
     contracts_xml,
     devices_xml,
+    envelope,
     houses_xml,
     oss_xml,
     rap_xml,
@@ -44,6 +45,38 @@ from gateway.soap.operations import Endpoint
 from gateway.xmlparse import parse_untrusted
 
 Processor = Callable[[UnitOfWork, Organisation, StoredMessage, datetime, Endpoint], etree._Element]
+
+
+def signed_content(message: StoredMessage) -> etree._Element:
+    """The request element the door verified, as its signature covers it.
+
+    A message accepted since revision 0019 keeps only its envelope: the element is the single child of
+    soap:Body, where the door verified it, without what its signature does not cover — the enveloped
+    ds:Signature (the enveloped-signature transform) and comments (canonical XML without comments). Earlier
+    messages keep that element in canonical form as their payload.
+    """
+    if message.payload:
+        return parse_untrusted(message.payload)
+    if message.request is None:
+        raise ValueError(f"message {message.guid} was read without its envelope (only queue.claim reads it)")
+    element = envelope.split(parse_untrusted(message.request)).body
+    signature = next((child for child in element if isinstance(child.tag, str)), None)
+    if signature is not None and signature.tag == q(ns.DS, "Signature"):
+        _remove_keeping_tail(signature)
+    etree.strip_tags(element, etree.Comment)
+    return element
+
+
+def _remove_keeping_tail(child: etree._Element) -> None:
+    parent, tail = child.getparent(), child.tail
+    assert parent is not None
+    if tail:
+        previous = child.getprevious()
+        if previous is not None:
+            previous.tail = (previous.tail or "") + tail
+        else:
+            parent.text = (parent.text or "") + tail
+    parent.remove(child)
 
 
 def _import_result(endpoint: Endpoint, message: StoredMessage) -> tuple[etree._Element, etree._Element]:
@@ -74,7 +107,7 @@ def _importer(decode: Callable[[etree._Element], Any], run: Callable[..., Any],
     ``CommonResult`` per object, to which ``extra`` adds the operation's own element (ImportAccount, …)."""
     def process(uow: UnitOfWork, sender: Organisation, message: StoredMessage, now: datetime,
                 endpoint: Endpoint) -> etree._Element:
-        items = run(uow, sender, decode(parse_untrusted(message.payload)), message=message.guid, now=now)
+        items = run(uow, sender, decode(signed_content(message)), message=message.guid, now=now)
         root, import_result = _import_result(endpoint, message)
         commons = results_xml.append_common_results(import_result, endpoint.types_ns, map(_results_of, items))
         if extra is not None:
@@ -119,7 +152,7 @@ def _documents(kind: MandateKind) -> Callable[..., Any]:
 
 def _export_accounts(uow: UnitOfWork, sender: Organisation, message: StoredMessage, now: datetime,
                      endpoint: Endpoint) -> etree._Element:
-    command = accounts_xml.decode_export_accounts(parse_untrusted(message.payload))
+    command = accounts_xml.decode_export_accounts(signed_content(message))
     found = account_services.export_accounts(uow, sender, command)
     root = results_xml.state_result(endpoint.types_ns, endpoint.state_result_version, message.guid, 3)
     if not found:
@@ -132,7 +165,7 @@ def _export_accounts(uow: UnitOfWork, sender: Organisation, message: StoredMessa
 
 def _export_house(uow: UnitOfWork, sender: Organisation, message: StoredMessage, now: datetime,
                   endpoint: Endpoint) -> etree._Element:
-    request = parse_untrusted(message.payload)
+    request = signed_content(message)
     fias = FiasHouseGuid(request.findtext(q(ns.HM, "FIASHouseGuid")) or "")
     house = house_services.export_house(uow, sender, ExportHouse(fias))
     root = results_xml.state_result(endpoint.types_ns, endpoint.state_result_version, message.guid, 3)
@@ -145,7 +178,7 @@ def _export_house(uow: UnitOfWork, sender: Organisation, message: StoredMessage,
 
 def _export_devices(uow: UnitOfWork, sender: Organisation, message: StoredMessage, now: datetime,
                     endpoint: Endpoint) -> etree._Element:
-    query = devices_xml.decode_export_devices(parse_untrusted(message.payload))
+    query = devices_xml.decode_export_devices(signed_content(message))
     found = metering_services.export_devices(uow, sender, query, now)
     root = results_xml.state_result(endpoint.types_ns, endpoint.state_result_version, message.guid, 3)
     if not found:
@@ -157,7 +190,7 @@ def _export_devices(uow: UnitOfWork, sender: Organisation, message: StoredMessag
 
 def _import_readings(uow: UnitOfWork, sender: Organisation, message: StoredMessage, now: datetime,
                      endpoint: Endpoint) -> etree._Element:
-    command = readings_xml.decode_import_readings(parse_untrusted(message.payload))
+    command = readings_xml.decode_import_readings(signed_content(message))
     outcome = metering_services.import_readings(uow, sender, command, message=message.guid, now=now)
     count_on_commit(uow, metrics.READING_FLAGS, {(flag,): n for flag, n in outcome.flagged.items()})
     root = results_xml.state_result(endpoint.types_ns, endpoint.state_result_version, message.guid, 3)
@@ -167,7 +200,7 @@ def _import_readings(uow: UnitOfWork, sender: Organisation, message: StoredMessa
 
 def _export_history(uow: UnitOfWork, sender: Organisation, message: StoredMessage, now: datetime,
                     endpoint: Endpoint) -> etree._Element:
-    query = readings_xml.decode_export_history(parse_untrusted(message.payload))
+    query = readings_xml.decode_export_history(signed_content(message))
     found = metering_services.export_history(uow, sender, query, now)
     root = results_xml.state_result(endpoint.types_ns, endpoint.state_result_version, message.guid, 3)
     if not found:
@@ -179,7 +212,7 @@ def _export_history(uow: UnitOfWork, sender: Organisation, message: StoredMessag
 
 def _export_protocols(uow: UnitOfWork, sender: Organisation, message: StoredMessage, now: datetime,
                       endpoint: Endpoint) -> etree._Element:
-    request = parse_untrusted(message.payload)
+    request = signed_content(message)
     house = request.findtext(q(ns.HM, "FIASHouseGuid"))
     found = oss_services.export_protocols(
         uow, sender, house=FiasHouseGuid(house) if house else None,
@@ -195,7 +228,7 @@ def _export_protocols(uow: UnitOfWork, sender: Organisation, message: StoredMess
 
 def _import_decrees(uow: UnitOfWork, sender: Organisation, message: StoredMessage, now: datetime,
                     endpoint: Endpoint) -> etree._Element:
-    commands = rap_xml.decode_import_decrees(parse_untrusted(message.payload))
+    commands = rap_xml.decode_import_decrees(signed_content(message))
     results = decree_services.import_decrees(uow, sender, commands, message=message.guid, now=now)
     root = results_xml.state_result(endpoint.types_ns, endpoint.state_result_version, message.guid, 3)
     results_xml.append_common_results(root, endpoint.types_ns, results)
@@ -204,7 +237,7 @@ def _import_decrees(uow: UnitOfWork, sender: Organisation, message: StoredMessag
 
 def _export_decrees(uow: UnitOfWork, sender: Organisation, message: StoredMessage, now: datetime,
                     endpoint: Endpoint) -> etree._Element:
-    query = rap_xml.decode_export_decrees(parse_untrusted(message.payload))
+    query = rap_xml.decode_export_decrees(signed_content(message))
     found = decree_services.export_decrees(uow, sender, query)
     root = results_xml.state_result(endpoint.types_ns, endpoint.state_result_version, message.guid, 3)
     if not found:
@@ -218,7 +251,7 @@ def _export_compliance(uow: UnitOfWork, sender: Organisation, message: StoredMes
                        endpoint: Endpoint) -> etree._Element:
     root = results_xml.state_result(endpoint.types_ns, endpoint.state_result_version, message.guid, 3)
     try:
-        query = compliance_xml.decode_request(parse_untrusted(message.payload))
+        query = compliance_xml.decode_request(signed_content(message))
     except InvalidValue as exc:
         results_xml.append_error_message(root, exc.code, str(exc))
         return root

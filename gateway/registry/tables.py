@@ -156,7 +156,10 @@ messages = Table(
     Column("claim_token", GUID),  # who holds the lease; completing needs the same token
     Column("last_error", Text),
     Column("request", LargeBinary, nullable=False),  # the SOAP envelope, byte-exact as received
-    Column("payload", LargeBinary, nullable=False),  # the signed element, canonical, as verified
+    # the signed element, canonical, as verified — for messages accepted before revision 0019; since then empty:
+    # the worker takes the element from ``request``, and the digest of its canonical form is ``payload_sha256``
+    Column("payload", LargeBinary, nullable=False),
+    Column("payload_sha256", String(64)),
     Column("result", LargeBinary),  # the getStateResult element the worker produced
     # IsOperatorSignature: the organisation whose certificate signed (org_guid's data, signed by it) and the
     # delegated power it signed under; NULL when the organisation signed itself

@@ -295,7 +295,8 @@ class GatewayApp:
             guid, new = queue.accept(
                 uow.connection, org=org.guid, requester_message_guid=sender.message_guid, service=endpoint.name,
                 operation=operation.name, request=body, payload=payload, now=now, replay=replay,
-                signed_by=signer.org if signer else None, power=signer.power if signer else None)
+                signed_by=signer.org if signer else None, power=signer.power if signer else None,
+                payload_in_request=True)
             uow.commit()
         log.info("event=%s message_guid=%s requester_message_guid=%s org=%s operation=%s bytes=%d%s",
                  "accepted" if new else "resend", guid, sender.message_guid, org.guid, operation.name, len(body),

@@ -11,6 +11,7 @@ from lxml import etree
 from sqlalchemy import func, select
 
 from gateway.bootstrap import Gateway
+from gateway.domain.values import Guid
 from gateway.registry.tables import messages
 from gateway.signing import keys, verify
 from gateway.soap.server import EmbeddedServer
@@ -212,3 +213,78 @@ def test_invented_soap_actions_do_not_become_metrics_labels(server: EmbeddedServ
     text = requests.get(server.url + "/metrics", timeout=10).text
     assert "invented" not in text
     assert 'gateway_requests_total{operation="other",outcome="refused"}' in text
+
+
+def test_the_door_stores_the_envelope_once_and_the_worker_processes_what_the_signature_covers(
+        server: EmbeddedServer, gateway: Gateway, envelopes) -> None:  # type: ignore[no-untyped-def]
+    """Revision 0019: no second copy of the signed element; the worker takes it from the envelope. A comment
+    added after signing (outside what canonical XML without comments digests, so the signature still holds)
+    splits a number: the worker must read the number the signature covers, not the comment."""
+    from decimal import Decimal
+
+    from gateway.registry.tables import houses
+
+    signed = envelopes.signed(HOUSE, org=MC)
+    assert signed.count(b">5400.5<") == 1
+    commented = signed.replace(b">5400.5<", b">5400<!-- not signed -->.5<")
+    response = post(server, commented)
+    assert response.status_code == 200, response.text
+    guid = etree.fromstring(response.content).findtext(f".//{BASE}Ack/{BASE}MessageGUID")
+    with gateway.engine.connect() as connection:
+        row = connection.execute(select(messages.c.request, messages.c.payload, messages.c.payload_sha256)
+                                 .where(messages.c.guid == guid)).one()
+    assert row.request == commented and row.payload == b"" and len(row.payload_sha256) == 64
+    assert gateway.worker.drain() == 1
+    with gateway.engine.connect() as connection:
+        assert connection.execute(select(houses.c.total_square)).scalar() == Decimal("5400.5")
+        assert connection.execute(select(messages.c.state).where(messages.c.guid == guid)).scalar() == "done"
+
+
+def test_a_resend_signed_anew_is_a_resend_and_other_content_under_the_same_message_guid_is_refused(
+        server: EmbeddedServer, gateway: Gateway, envelopes) -> None:  # type: ignore[no-untyped-def]
+    requester = str(uuid.uuid4())
+    first = post(server, envelopes.signed(HOUSE, org=MC, message_guid=requester))
+    again = post(server, envelopes.signed(HOUSE, org=MC, message_guid=requester))  # a new signature, same content
+    assert first.status_code == again.status_code == 200
+    ack = f".//{BASE}Ack/{BASE}MessageGUID"
+    assert etree.fromstring(first.content).findtext(ack) == etree.fromstring(again.content).findtext(ack)
+    other = post(server, envelopes.signed(HOUSE.replace(b"5400.5", b"5400.6"), org=MC, message_guid=requester))
+    assert other.status_code == 500 and fault_code(other) == "INT003002"
+    assert stored(gateway) == 1
+
+
+@pytest.mark.parametrize("comment", [b"", b"<!-- before -->", b"<!-- a --><!-- b -->"])
+def test_the_element_taken_from_the_envelope_is_canonically_what_was_verified(
+        envelopes, comment: bytes) -> None:  # type: ignore[no-untyped-def]
+    from datetime import UTC, datetime
+
+    from gateway.messages.queue import MessageState, StoredMessage
+    from gateway.processing.operations import signed_content
+    from gateway.soap import envelope
+    from gateway.xmlparse import parse_untrusted
+
+    signed = envelopes.signed(HOUSE, org=MC)
+    # comments after the signature and inside the data: outside the digest, so the signature still verifies
+    request = signed.replace(b"</ds:Signature>", b"</ds:Signature>" + comment, 1) \
+        .replace(b">5400.5<", b">5400" + comment + b".5<")
+    verified = verify(envelope.split(parse_untrusted(request)).body)
+    message = StoredMessage(guid=Guid.new(), requester_message_guid=Guid.new(), org_guid=Guid.new(),
+                            service="x", operation="importHouseUOData", state=MessageState.PROCESSING,
+                            received_at=datetime.now(UTC), attempts=1, payload=b"", request=request)
+    assert etree.tostring(signed_content(message), method="c14n", exclusive=True) == verified.signed_element
+
+
+def test_revision_0019_is_not_undone_while_messages_without_a_payload_wait(
+        server: EmbeddedServer, gateway: Gateway, envelopes) -> None:  # type: ignore[no-untyped-def]
+    from alembic import command
+
+    from gateway.registry import db
+
+    assert post(server, envelopes.signed(HOUSE, org=MC)).status_code == 200
+    with pytest.raises(RuntimeError, match="waiting to be processed"):
+        command.downgrade(db.alembic_config(gateway.engine), "0018")
+    assert db.current_revision(gateway.engine) == db.head_revision()
+    assert gateway.worker.drain() == 1
+    command.downgrade(db.alembic_config(gateway.engine), "0018")
+    assert db.current_revision(gateway.engine) == "0018"
+    db.upgrade(gateway.engine, "head")
