@@ -23,7 +23,7 @@ from gateway.domain.accounts import (
 from gateway.domain.model import NsiRef
 from gateway.domain.values import FiasHouseGuid, Guid
 from gateway.registry.houses import decimal_or_none
-from gateway.registry.sql import insert_rows, insert_with_serials, reserve_serials
+from gateway.registry.sql import among, insert_rows, insert_with_serials, reserve_serials
 from gateway.registry.tables import (
     account_accommodations,
     accounts,
@@ -98,18 +98,18 @@ class AccountRepository:
             rows = self.connection.execute(
                 select(premises.c.guid, houses.c.guid.label("house"), houses.c.fias_house_guid, houses.c.oktmo)
                 .join_from(premises, houses, premises.c.house_guid == houses.c.guid)
-                .where(premises.c.guid.in_(premises_guids)))
+                .where(among(self.connection, premises.c.guid, sorted(premises_guids))))
             found.update({f"p:{r.guid}": (Guid(r.house), FiasHouseGuid(r.fias_house_guid), r.oktmo) for r in rows})
         if house_fias:
             rows = self.connection.execute(select(houses.c.fias_house_guid, houses.c.guid, houses.c.oktmo)
-                                           .where(houses.c.fias_house_guid.in_(house_fias)))
+                                           .where(among(self.connection, houses.c.fias_house_guid, sorted(house_fias))))
             found.update({f"h:{r.fias_house_guid}": (Guid(r.guid), FiasHouseGuid(r.fias_house_guid), r.oktmo)
                           for r in rows})
         if room_guids:
             rows = self.connection.execute(
                 select(living_rooms.c.guid, houses.c.guid.label("house"), houses.c.fias_house_guid, houses.c.oktmo)
                 .join_from(living_rooms, houses, living_rooms.c.house_guid == houses.c.guid)
-                .where(living_rooms.c.guid.in_(room_guids)))
+                .where(among(self.connection, living_rooms.c.guid, sorted(room_guids))))
             found.update({f"r:{r.guid}": (Guid(r.house), FiasHouseGuid(r.fias_house_guid), r.oktmo)
                           for r in rows})
         return found
@@ -121,7 +121,7 @@ class AccountRepository:
             return {}
         a = accounts.c
         rows = self.connection.execute(select(a.account_number, a.guid).where(
-            a.posted_by == str(org), a.closed_on.is_(None), a.account_number.in_(wanted)))
+            a.posted_by == str(org), a.closed_on.is_(None), among(self.connection, a.account_number, wanted)))
         return {r.account_number: Guid.stored(r.guid) for r in rows}
 
     def holder(self, guid: Guid) -> Guid | None:
@@ -167,13 +167,14 @@ class AccountRepository:
             acc = account_accommodations.c
             changed_guids = [str(guid) for _, guid in changed]
             for r in self.connection.execute(select(account_accommodations).where(
-                    acc.account_guid.in_(changed_guids))).mappings():
+                    among(self.connection, acc.account_guid, changed_guids))).mappings():
                 place = (f"r:{r['living_room_guid']}" if r["living_room_guid"] else
                          f"p:{r['premises_guid']}" if r["premises_guid"] else f"h:{r['fias_house_guid']}")
                 kept[Guid(r["account_guid"])][place] = r["ordinal"]
             # the current state is replaced; what was there stays in the accommodations' history
             self._history.close(account_accommodations, "account_guid", changed_guids)
-            self.connection.execute(delete(account_accommodations).where(acc.account_guid.in_(changed_guids)))
+            self.connection.execute(delete(account_accommodations).where(
+                among(self.connection, acc.account_guid, changed_guids)))
         per_account = [self._accommodation_rows(guid, data, places, unified[guid], kept[guid])
                        for guid, data, _ in items]
         insert_rows(self.connection, account_accommodations, [row for rows in per_account for row in rows])
