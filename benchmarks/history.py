@@ -29,6 +29,7 @@ from gateway.config import DatabaseConfig
 from gateway.domain.metering import DeviceData, DeviceKind, DeviceResource
 from gateway.domain.values import FiasHouseGuid, Guid
 from gateway.registry import partitions
+from gateway.registry.metering import rebuild_series
 from gateway.registry.tables import houses, meter_readings, premises
 from gateway.soap.server import EmbeddedServer
 
@@ -102,6 +103,8 @@ def run(label: str, database: DatabaseConfig, scratch: Path, *, rounds: int = 7)
               for depth, flats in zip(DEPTHS, _houses(gateway, org, len(DEPTHS), 1000), strict=True)}
     for depth, roots in meters.items():
         _preload(gateway, org, roots, depth)
+    with gateway.engine.begin() as connection:
+        rebuild_series(connection)  # the series' bounds, as save_readings would have kept them
     with gateway.engine.connect() as connection:
         stored = connection.execute(select(func.count()).select_from(meter_readings)).scalar()
     setup_s = time.perf_counter() - started

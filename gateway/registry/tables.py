@@ -379,6 +379,20 @@ meter_readings = Table(
     postgresql_partition_by="RANGE (period)",
 )
 
+#: one row per series (device, resource, kind) with kept readings: the first period it has one for — a bound,
+#: never later than the truth (a reading superseded without a successor may leave it earlier). The latest
+#: readings of a series are read from the newest partition back to it: a series absent here has none, and is
+#: not looked for in any partition (migration 0020; kept by ``MeteringRepository.save_readings``, rebuilt by
+#: ``gateway.registry.metering.rebuild_series`` after readings are loaded by other means)
+meter_series = Table(
+    "meter_series",
+    metadata,
+    Column("device_root_guid", GUID, ForeignKey("metering_devices.root_guid"), primary_key=True),
+    Column("resource_code", String(20), primary_key=True),
+    Column("kind", String(8), primary_key=True),
+    Column("first_period", String(7), nullable=False),
+)
+
 protocols = Table(
     "protocols",
     metadata,

@@ -237,3 +237,48 @@ def test_the_command_lists_and_ensures_the_partitions(pg: Gateway, config: Confi
     assert ensured.output.startswith(f"created 1 partition(s): {partitions.name_of(partitions.shift(THIS, 4))}")
     assert runner.invoke(main, ["db", "partitions", "--ensure", "--since", "2026-99"], env=env).exit_code == 2
     assert runner.invoke(main, ["db", "partitions", "--since", "2026-01"], env=env).exit_code == 2
+
+
+def test_each_series_keeps_its_first_period_and_a_rebuild_gives_the_same(gateway: Gateway) -> None:
+    """``meter_series`` (migration 0020): the first period the latest readings are read back to, on both
+    databases: set by a series' first reading, moved back by a back-dated one, untouched by later ones."""
+    from sqlalchemy import select
+
+    from gateway.registry.metering import rebuild_series
+    from gateway.registry.tables import meter_series
+
+    def spans() -> list[tuple[Any, ...]]:
+        with gateway.engine.connect() as connection:
+            return [tuple(r) for r in connection.execute(select(
+                meter_series.c.device_root_guid, meter_series.c.kind, meter_series.c.first_period)
+                .order_by(meter_series.c.device_root_guid))]
+
+    run, root, code = _device(gateway)
+    assert spans() == []  # a meter without readings has no series
+    months = [partitions.shift(THIS, -n) for n in (3, 2)]
+    _post(run, root, code, *((str(20 + n), _month_day(m).replace(day=1), None) for n, m in enumerate(months)))
+    assert spans() == [(str(root), "current", months[0])]
+    _post(run, root, code, ("24", _month_day(months[1]).replace(day=2), None))  # a correction: same start
+    assert spans() == [(str(root), "current", months[0])]
+    earlier = partitions.shift(THIS, -5)
+    _post(run, root, code, ("15", _month_day(earlier).replace(day=1), None))  # back-dated: the start moves back
+    assert spans() == [(str(root), "current", earlier)]
+    key = (str(root), code, "current")
+
+    def latest() -> list[tuple[str, Decimal]]:
+        with gateway.unit_of_work() as uow:
+            return [(s.period, s.values[0]) for s in uow.metering.recent([key], 3)[key]]
+
+    assert latest() == [(earlier, Decimal(15)), (months[0], Decimal(20)), (months[1], Decimal(24))]
+    before = spans()
+    with gateway.engine.begin() as connection:
+        connection.execute(meter_series.delete())  # as after readings loaded by SQL, before the rebuild
+    if gateway.engine.dialect.name == "postgresql":
+        assert latest() == []  # PostgreSQL reads a series only between its bounds: none, nothing
+    with gateway.engine.begin() as connection:
+        assert rebuild_series(connection) == 1
+    assert spans() == before
+    assert latest() == [(earlier, Decimal(15)), (months[0], Decimal(20)), (months[1], Decimal(24))]
+    command.downgrade(db.alembic_config(gateway.engine), "0019")  # the migration fills it from what is stored
+    db.upgrade(gateway.engine, "head")
+    assert spans() == before
