@@ -148,6 +148,36 @@ def db_partitions(obj: Context, ensure: bool, since: str | None) -> None:
                        f"{p.bytes / 1048576:9.1f} MiB")
 
 
+@db_group.command("series")
+@click.option("--rebuild", is_flag=True, help="Recompute meter_series from the kept readings (audited).")
+@click.pass_obj
+def db_series(obj: Context, rebuild: bool) -> None:
+    """Each meter series' first period (meter_series), which the latest readings are read back to: how many
+    series it holds, and how many series with kept readings it lacks. After readings were loaded into
+    meter_readings other than through the gateway (SQL, a restore of that table), --rebuild."""
+    from sqlalchemy import func, select
+
+    from gateway.registry.metering import rebuild_series
+    from gateway.registry.tables import meter_readings, meter_series
+
+    gateway = obj.gateway()
+    if rebuild:
+        with gateway.engine.begin() as connection:
+            count = rebuild_series(connection)
+            audit.record(connection, action="db.series", target="meter_series", detail={"series": count})
+        click.echo(f"rebuilt meter_series: {count:,} series")
+    r, s = meter_readings.c, meter_series.c
+    with gateway.engine.connect() as connection:
+        held = connection.execute(select(func.count()).select_from(meter_series)).scalar() or 0
+        kept = select(r.device_root_guid, r.resource_code, r.kind).where(r.superseded_at.is_(None)).distinct() \
+            .subquery()
+        lacking = connection.execute(select(func.count()).select_from(kept).where(~select(s.device_root_guid).where(
+            s.device_root_guid == kept.c.device_root_guid, s.resource_code == kept.c.resource_code,
+            s.kind == kept.c.kind).exists())).scalar() or 0
+    click.echo(f"meter_series: {held:,} series; series with kept readings missing from it: {lacking:,}"
+               + (" (run gateway db series --rebuild)" if lacking else ""))
+
+
 @main.command()
 @click.option("--host", help="Listen address (default: server.host).")
 @click.option("--port", type=click.IntRange(0, 65535), help="Listen port (default: server.port).")

@@ -54,6 +54,7 @@ def samples(tmp: Path) -> dict[str, list[str]]:
     return {
         "db upgrade": [],
         "db partitions": ["--ensure"],
+        "db series": ["--rebuild"],
         "orgs load": [orgs],
         "keys register": [ORG, cert],
         "keys revoke": ["0123abcd"],

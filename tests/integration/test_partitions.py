@@ -282,3 +282,22 @@ def test_each_series_keeps_its_first_period_and_a_rebuild_gives_the_same(gateway
     command.downgrade(db.alembic_config(gateway.engine), "0019")  # the migration fills it from what is stored
     db.upgrade(gateway.engine, "head")
     assert spans() == before
+
+
+def test_db_series_counts_what_meter_series_lacks_and_rebuilds_it_audited(gateway: Gateway, config: Config) -> None:
+    from gateway.registry.tables import meter_series
+
+    run, root, code = _device(gateway)
+    _post(run, root, code, ("20", _month_day(partitions.shift(THIS, -2)).replace(day=1), None))
+    env = {"GATEWAY_DATABASE__URL": config.database.url, "GATEWAY_DATABASE__SCHEMA": config.database.schema}
+    cli = CliRunner()
+    shown = cli.invoke(main, ["db", "series"], env=env)
+    assert shown.exit_code == 0 and "1 series; series with kept readings missing from it: 0" in shown.output
+    with gateway.engine.begin() as connection:
+        connection.execute(meter_series.delete())  # readings loaded by SQL leave it behind
+    lacking = cli.invoke(main, ["db", "series"], env=env)
+    assert "missing from it: 1 (run gateway db series --rebuild)" in lacking.output, lacking.output
+    rebuilt = cli.invoke(main, ["db", "series", "--rebuild"], env=env)
+    assert rebuilt.exit_code == 0 and "rebuilt meter_series: 1 series" in rebuilt.output, rebuilt.output
+    with gateway.engine.connect() as connection:
+        assert [e.detail for e in audit.entries(connection, action="db.series")] == [{"series": 1}]
