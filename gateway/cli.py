@@ -155,7 +155,7 @@ def db_series(obj: Context, rebuild: bool) -> None:
     """Each meter series' first period (meter_series), which the latest readings are read back to: how many
     series it holds, and how many series with kept readings it lacks. After readings were loaded into
     meter_readings other than through the gateway (SQL, a restore of that table), --rebuild."""
-    from sqlalchemy import func, select
+    from sqlalchemy import and_, func, or_, select
 
     from gateway.registry.metering import rebuild_series
     from gateway.registry.tables import meter_readings, meter_series
@@ -169,13 +169,14 @@ def db_series(obj: Context, rebuild: bool) -> None:
     r, s = meter_readings.c, meter_series.c
     with gateway.engine.connect() as connection:
         held = connection.execute(select(func.count()).select_from(meter_series)).scalar() or 0
-        kept = select(r.device_root_guid, r.resource_code, r.kind).where(r.superseded_at.is_(None)).distinct() \
-            .subquery()
-        lacking = connection.execute(select(func.count()).select_from(kept).where(~select(s.device_root_guid).where(
+        kept = select(r.device_root_guid, r.resource_code, r.kind, func.min(r.period).label("first")).where(
+            r.superseded_at.is_(None)).group_by(r.device_root_guid, r.resource_code, r.kind).subquery()
+        wrong = connection.execute(select(func.count()).select_from(kept).outerjoin(meter_series, and_(
             s.device_root_guid == kept.c.device_root_guid, s.resource_code == kept.c.resource_code,
-            s.kind == kept.c.kind).exists())).scalar() or 0
-    click.echo(f"meter_series: {held:,} series; series with kept readings missing from it: {lacking:,}"
-               + (" (run gateway db series --rebuild)" if lacking else ""))
+            s.kind == kept.c.kind)).where(or_(s.first_period.is_(None), s.first_period > kept.c.first))
+        ).scalar() or 0
+    click.echo(f"meter_series: {held:,} series; series with kept readings missing from it or starting after "
+               f"their first kept reading: {wrong:,}" + (" (run gateway db series --rebuild)" if wrong else ""))
 
 
 @main.command()

@@ -6,6 +6,7 @@ the use case (``gateway.services``), and build the getStateResult the provider w
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -18,7 +19,7 @@ from gateway.domain.commands import ExportHouse
 from gateway.domain.model import Organisation
 from gateway.domain.results import ObjectResult
 from gateway.domain.values import FiasHouseGuid, Guid, InvalidValue
-from gateway.errors import Code
+from gateway.errors import Code, TrustRefused
 from gateway.messages.queue import StoredMessage
 from gateway.ns import q
 from gateway.registry.unit_of_work import UnitOfWork
@@ -29,6 +30,7 @@ from gateway.services import decrees as decree_services
 from gateway.services import houses as house_services
 from gateway.services import metering as metering_services
 from gateway.services import oss as oss_services
+from gateway.signing import signed_bytes
 from gateway.soap import (
     accounts_xml,
     compliance_xml,
@@ -48,35 +50,38 @@ Processor = Callable[[UnitOfWork, Organisation, StoredMessage, datetime, Endpoin
 
 
 def signed_content(message: StoredMessage) -> etree._Element:
-    """The request element the door verified, as its signature covers it.
+    """The canonical signed element the door verified, parsed: what the worker processes.
 
-    A message accepted since revision 0019 keeps only its envelope: the element is the single child of
-    soap:Body, where the door verified it, without what its signature does not cover — the enveloped
-    ds:Signature (the enveloped-signature transform) and comments (canonical XML without comments). Earlier
-    messages keep that element in canonical form as their payload.
+    A message accepted since revision 0019 keeps only its envelope and the SHA-256 of those canonical bytes:
+    they are made again from the envelope's body element, where the door verified it, by the signature's own
+    transforms (``gateway.signing.signed_bytes``: the enveloped signature taken out, canonicalised in place),
+    and must have that digest — so the worker reads exactly the bytes the signature covers, as before, and a
+    stored envelope that no longer gives them fails the message rather than being processed. (An unsigned
+    request, where signatures are not required, is the body element's exclusive canonical form.) Earlier
+    messages keep those bytes as their payload.
     """
     if message.payload:
         return parse_untrusted(message.payload)
-    if message.request is None:
-        raise ValueError(f"message {message.guid} was read without its envelope (only queue.claim reads it)")
+    if message.request is None or message.payload_sha256 is None:
+        raise ValueError(f"message {message.guid} was read without its envelope or digest (queue.claim reads both)")
     element = envelope.split(parse_untrusted(message.request)).body
-    signature = next((child for child in element if isinstance(child.tag, str)), None)
-    if signature is not None and signature.tag == q(ns.DS, "Signature"):
-        _remove_keeping_tail(signature)
-    etree.strip_tags(element, etree.Comment)
-    return element
+    candidates: list[Callable[[], bytes]] = [
+        lambda: signed_bytes(element),
+        lambda: bytes(etree.tostring(element, method="c14n", exclusive=True, with_comments=False))]
+    for make in candidates:
+        try:
+            canonical = make()
+        except TrustRefused:  # no signature of the profile's shape: the request was accepted unsigned
+            continue
+        if hashlib.sha256(canonical).hexdigest() == message.payload_sha256:
+            return parse_untrusted(canonical)
+    raise StoredMessageAltered(f"message {message.guid}: its stored envelope no longer gives the signed element "
+                               "accepted (SHA-256 differs); not processed — check the archive (gateway archive "
+                               "verify)")
 
 
-def _remove_keeping_tail(child: etree._Element) -> None:
-    parent, tail = child.getparent(), child.tail
-    assert parent is not None
-    if tail:
-        previous = child.getprevious()
-        if previous is not None:
-            previous.tail = (previous.tail or "") + tail
-        else:
-            parent.text = (parent.text or "") + tail
-    parent.remove(child)
+class StoredMessageAltered(ValueError):
+    """A stored envelope does not give back the signed element the door accepted."""
 
 
 def _import_result(endpoint: Endpoint, message: StoredMessage) -> tuple[etree._Element, etree._Element]:

@@ -21,6 +21,7 @@ from sqlalchemy import (
     insert,
     null,
     select,
+    text,
     true,
     update,
 )
@@ -126,7 +127,10 @@ class MeteringRepository:
         self.connection = connection
         self._history = history
         #: the first periods of series ``recent`` read in this unit of work (PostgreSQL): a later save of those
-        #: series' readings writes ``meter_series`` only if it starts one or moves one's start back
+        #: series' readings writes ``meter_series`` only if it moves one's start back. Filled only from what was
+        #: read, never from what this unit of work writes: a write inside a savepoint that rolls back cannot
+        #: leave a start here that the database does not have (a start read stays an upper bound: other
+        #: writers only move starts back)
         self._first: dict[SeriesKey, str] = {}
 
     # devices --------------------------------------------------------------------------------------------
@@ -362,9 +366,9 @@ class MeteringRepository:
 
     def _widen_series(self, items: list[NewReading]) -> None:
         """Each series' first period (``meter_series``) takes in the periods just kept: a new series is added,
-        one with a back-dated reading moved back; a month's readings, later than their series' start, write
-        nothing (only index look-ups). The series in key order: two writers of overlapping batches meet them in
-        the same order."""
+        one with a back-dated reading moved back. On PostgreSQL a month's readings of series ``recent`` read in
+        this unit of work, later than their start, write nothing. The series in key order: two writers of
+        overlapping batches lock them in the same order."""
         first: dict[SeriesKey, str] = {}
         for i in items:
             first[i.key] = min(first.get(i.key, i.period), i.period)
@@ -375,28 +379,25 @@ class MeteringRepository:
         if not ordered:
             return
         s = meter_series.c
+        key = [s.device_root_guid, s.resource_code, s.kind]
+        # one upsert, which moves a start only back: a concurrent writer's row (inserted or moved meanwhile) is
+        # waited for and compared, so two writers of one new series keep the earlier start whatever their order
         if self.connection.dialect.name == "postgresql":
-            arrays = [bindparam(None, [key[n] for key, _ in ordered], type_=ARRAY(Text)) for n in range(3)] + [
+            arrays = [bindparam(None, [k[n] for k, _ in ordered], type_=ARRAY(Text)) for n in range(3)] + [
                 bindparam(None, [period for _, period in ordered], type_=ARRAY(Text))]
             source = func.unnest(*arrays).table_valued("root", "resource", "kind", "low").render_derived(name="n")
-            same = and_(s.device_root_guid == source.c.root, s.resource_code == source.c.resource,
-                        s.kind == source.c.kind)
-            # back-dated: an UPDATE of the rows whose start moves; new: an INSERT of those absent, DO NOTHING on
-            # a concurrent writer's. An upsert would lock (and write) every row of the batch, every month
-            self.connection.execute(update(meter_series).where(same, source.c.low < s.first_period)
-                                    .values(first_period=source.c.low))
-            self.connection.execute(postgresql.insert(meter_series).from_select(
-                ["device_root_guid", "resource_code", "kind", "first_period"],
-                select(*source.c).where(~select(s.device_root_guid).where(same).exists()))
-                .on_conflict_do_nothing(index_elements=[s.device_root_guid, s.resource_code, s.kind]))
+            upsert = postgresql.insert(meter_series).from_select(
+                ["device_root_guid", "resource_code", "kind", "first_period"], select(*source.c))
+            self.connection.execute(upsert.on_conflict_do_update(
+                index_elements=key, set_={"first_period": upsert.excluded.first_period},
+                where=upsert.excluded.first_period < s.first_period))
             return
         lite = sqlite.insert(meter_series)
         self.connection.execute(lite.on_conflict_do_update(
-            index_elements=[s.device_root_guid, s.resource_code, s.kind],
-            set_={"first_period": lite.excluded.first_period},
+            index_elements=key, set_={"first_period": lite.excluded.first_period},
             where=lite.excluded.first_period < s.first_period),
-            [{"device_root_guid": key[0], "resource_code": key[1], "kind": key[2], "first_period": period}
-             for key, period in ordered])
+            [{"device_root_guid": k[0], "resource_code": k[1], "kind": k[2], "first_period": period}
+             for k, period in ordered])
 
     def history(self, roots: Iterable[Guid], *, as_of: datetime | None = None, entered_from: date | None = None,
                 entered_to: date | None = None) -> dict[str, list[StoredReading]]:
@@ -431,6 +432,8 @@ def rebuild_series(connection: Connection) -> int:
     """Recompute ``meter_series`` from the kept readings; returns the number of series. For readings written
     other than by ``save_readings`` (a bulk load): a series missing there is taken to have no readings."""
     r = meter_readings.c
+    if connection.dialect.name == "postgresql":  # writers wait until the rebuild commits (SQLite: one writer)
+        connection.execute(text("LOCK TABLE meter_series IN SHARE ROW EXCLUSIVE MODE"))
     connection.execute(meter_series.delete())
     connection.execute(insert(meter_series).from_select(
         ["device_root_guid", "resource_code", "kind", "first_period"],

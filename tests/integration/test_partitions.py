@@ -292,12 +292,49 @@ def test_db_series_counts_what_meter_series_lacks_and_rebuilds_it_audited(gatewa
     env = {"GATEWAY_DATABASE__URL": config.database.url, "GATEWAY_DATABASE__SCHEMA": config.database.schema}
     cli = CliRunner()
     shown = cli.invoke(main, ["db", "series"], env=env)
-    assert shown.exit_code == 0 and "1 series; series with kept readings missing from it: 0" in shown.output
+    assert shown.exit_code == 0 and "1 series; series with kept readings missing from it or starting after " \
+        "their first kept reading: 0" in shown.output, shown.output
     with gateway.engine.begin() as connection:
         connection.execute(meter_series.delete())  # readings loaded by SQL leave it behind
     lacking = cli.invoke(main, ["db", "series"], env=env)
-    assert "missing from it: 1 (run gateway db series --rebuild)" in lacking.output, lacking.output
+    assert "first kept reading: 1 (run gateway db series --rebuild)" in lacking.output, lacking.output
     rebuilt = cli.invoke(main, ["db", "series", "--rebuild"], env=env)
     assert rebuilt.exit_code == 0 and "rebuilt meter_series: 1 series" in rebuilt.output, rebuilt.output
     with gateway.engine.connect() as connection:
         assert [e.detail for e in audit.entries(connection, action="db.series")] == [{"series": 1}]
+
+
+def test_two_writers_starting_one_series_at_once_keep_the_earlier_start(pg: Gateway) -> None:
+    """The later writer of a new series waits for the first one's row and compares: whichever commits first,
+    the earlier period stays (a start later than a kept reading would hide that reading from the rules)."""
+    from types import SimpleNamespace
+
+    from sqlalchemy import select
+
+    from gateway.registry.tables import meter_series
+
+    _run, root, code = _device(pg)
+    key = (str(root), code, "current")
+    first = pg.unit_of_work()
+    uow = first.__enter__()
+    try:
+        uow.metering._widen_series([SimpleNamespace(key=key, period="2026-06")])  # type: ignore[list-item]
+        done: list[str] = []
+
+        def second() -> None:
+            with pg.unit_of_work() as other:
+                other.metering._widen_series([SimpleNamespace(key=key, period="2026-03")])  # type: ignore[list-item]
+                other.commit()
+            done.append("committed")
+
+        thread = threading.Thread(target=second)
+        thread.start()
+        thread.join(0.5)
+        assert thread.is_alive() and not done  # waiting for the first writer's row
+        uow.commit()
+    finally:
+        first.__exit__(None, None, None)
+    thread.join(10)
+    assert done == ["committed"]
+    with pg.engine.connect() as connection:
+        assert connection.execute(select(meter_series.c.first_period)).scalar_one() == "2026-03"

@@ -254,12 +254,13 @@ def test_a_resend_signed_anew_is_a_resend_and_other_content_under_the_same_messa
 
 
 @pytest.mark.parametrize("comment", [b"", b"<!-- before -->", b"<!-- a --><!-- b -->"])
-def test_the_element_taken_from_the_envelope_is_canonically_what_was_verified(
+def test_the_worker_takes_from_the_envelope_exactly_the_bytes_that_were_verified(
         envelopes, comment: bytes) -> None:  # type: ignore[no-untyped-def]
+    import hashlib
     from datetime import UTC, datetime
 
     from gateway.messages.queue import MessageState, StoredMessage
-    from gateway.processing.operations import signed_content
+    from gateway.processing.operations import StoredMessageAltered, signed_content
     from gateway.soap import envelope
     from gateway.xmlparse import parse_untrusted
 
@@ -268,10 +269,19 @@ def test_the_element_taken_from_the_envelope_is_canonically_what_was_verified(
     request = signed.replace(b"</ds:Signature>", b"</ds:Signature>" + comment, 1) \
         .replace(b">5400.5<", b">5400" + comment + b".5<")
     verified = verify(envelope.split(parse_untrusted(request)).body)
-    message = StoredMessage(guid=Guid.new(), requester_message_guid=Guid.new(), org_guid=Guid.new(),
-                            service="x", operation="importHouseUOData", state=MessageState.PROCESSING,
-                            received_at=datetime.now(UTC), attempts=1, payload=b"", request=request)
-    assert etree.tostring(signed_content(message), method="c14n", exclusive=True) == verified.signed_element
+
+    def stored(request: bytes) -> StoredMessage:
+        return StoredMessage(guid=Guid.new(), requester_message_guid=Guid.new(), org_guid=Guid.new(), service="x",
+                             operation="importHouseUOData", state=MessageState.PROCESSING,
+                             received_at=datetime.now(UTC), attempts=1, payload=b"", request=request,
+                             payload_sha256=hashlib.sha256(verified.signed_element).hexdigest())
+
+    element = signed_content(stored(request))
+    assert etree.tostring(element, method="c14n", exclusive=True) == verified.signed_element
+    assert element.find(f".//{HM}TotalSquare").text == "5400.5"
+    altered = request.replace(b">5400", b">5401", 1)  # the stored envelope changed after acceptance
+    with pytest.raises(StoredMessageAltered, match="SHA-256 differs"):
+        signed_content(stored(altered))
 
 
 def test_revision_0019_is_not_undone_while_messages_without_a_payload_wait(

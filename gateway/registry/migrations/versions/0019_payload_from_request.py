@@ -28,15 +28,15 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    # an earlier revision's worker reads only the payload: a message still to be processed that has none would
-    # fail there, so the downgrade waits until the queue has processed them (processed ones need it only to
-    # tell a resend, which an earlier revision then refuses as MessageGUID reuse)
+    # an earlier revision's worker reads only the payload: a message still to be processed, or dead and so
+    # open to `gateway messages retry`, that has none would fail there — the downgrade waits until there is
+    # none (processed ones need it only to tell a resend, which an earlier revision refuses as MessageGUID reuse)
     bind = op.get_bind()
     waiting = bind.execute(sa.text("SELECT count(*) FROM messages WHERE length(payload) = 0 "
-                                   "AND state IN ('received', 'processing')")).scalar()
+                                   "AND state IN ('received', 'processing', 'dead')")).scalar()
     if waiting:
-        raise RuntimeError(f"{waiting} messages waiting to be processed were stored without a separate payload "
-                           "(revision 0019), which an earlier revision cannot process; let the workers finish "
-                           "them, then downgrade")
+        raise RuntimeError(f"{waiting} messages waiting to be processed or dead were stored without a separate "
+                           "payload (revision 0019), which an earlier revision cannot process; let the workers "
+                           "finish them (and retry or leave the dead ones), then downgrade")
     # a plain DROP COLUMN (SQLite ≥ 3.35): a batch rebuild of messages would trip the tables that refer to it
     op.execute("ALTER TABLE messages DROP COLUMN payload_sha256")
