@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from lxml import etree
 
 from gateway import ns
@@ -21,12 +23,13 @@ from gateway.domain.values import FiasHouseGuid, Guid, InvalidValue, area, xs_da
 from gateway.ns import q
 from gateway.soap.xmlmap import (
     boolean,
+    children,
     decoded,
     hm,
     iso,
     nsi,
     nsi_out,
-    optional_area,
+    own_text,
     required,
     sub,
     text,
@@ -43,32 +46,51 @@ FLAG_OF = {kind: flag for flag, kind in TYPE_FLAGS.items()}
 IR = ns.INDIVIDUAL_REGISTRY_BASE
 
 
-def _payer(account: etree._Element) -> tuple[PersonPayer | OrganisationPayer | None, bool]:
-    info = account.find(hm("PayerInfo"))
+_PAYER_INFO, _IND, _ORG, _IS_RENTER = hm("PayerInfo"), hm("Ind"), hm("Org"), hm("IsRenter")
+_CLOSED, _ACCOMMODATION, _PERSONS = hm("Closed"), hm("Accommodation"), hm("LivingPersonsNumber")
+_TOTAL, _RESIDENTIAL, _HEATED = hm("TotalSquare"), hm("ResidentialSquare"), hm("HeatedArea")
+_ACCOUNT_NUMBER = q(ns.ACCOUNT_BASE, "AccountNumber")
+_PREMISES, _FIAS, _ROOM, _SHARE = hm("PremisesGUID"), hm("FIASHouseGuid"), hm("LivingRoomGUID"), hm("SharePercent")
+_SURNAME, _FIRST, _PATRONYMIC, _SNILS = q(IR, "Surname"), q(IR, "FirstName"), q(IR, "Patronymic"), q(IR, "SNILS")
+_ID, _TYPE, _SERIES, _NUMBER = q(IR, "ID"), q(IR, "Type"), q(IR, "Series"), q(IR, "Number")
+_TYPE_FLAGS = {hm(flag): kind for flag, kind in TYPE_FLAGS.items()}
+
+
+def _payer(kids: dict[str, etree._Element]) -> tuple[PersonPayer | OrganisationPayer | None, bool]:
+    info = kids.get(_PAYER_INFO)
     if info is None:
         raise InvalidValue("PayerInfo is missing")
-    renter = boolean(text(info, "IsRenter")) is True
-    person = info.find(hm("Ind"))
+    about = children(info)
+    renter = boolean(own_text(about.get(_IS_RENTER))) is True
+    person = about.get(_IND)
     if person is not None:
-        document = person.find(q(IR, "ID"))
-        document_type = document.find(q(IR, "Type")) if document is not None else None
+        fields = children(person)
+        surname, first_name = own_text(fields.get(_SURNAME)), own_text(fields.get(_FIRST))
+        if surname is None:
+            raise InvalidValue("Surname is missing")
+        if first_name is None:
+            raise InvalidValue("FirstName is missing")
+        document = fields.get(_ID)
+        papers = children(document) if document is not None else {}
+        document_type = papers.get(_TYPE)
         return PersonPayer(
-            surname=required(person, "Surname", IR), first_name=required(person, "FirstName", IR),
-            patronymic=text(person, "Patronymic", IR), snils=text(person, "SNILS", IR),
+            surname=surname, first_name=first_name, patronymic=own_text(fields.get(_PATRONYMIC)),
+            snils=own_text(fields.get(_SNILS)),
             document_type=text(document_type, "Code", ns.NSI_BASE) if document_type is not None else None,
-            document_series=text(document, "Series", IR) if document is not None else None,
-            document_number=text(document, "Number", IR) if document is not None else None,
+            document_series=own_text(papers.get(_SERIES)) if document is not None else None,
+            document_number=own_text(papers.get(_NUMBER)) if document is not None else None,
         ), renter
-    org = info.find(hm("Org"))
+    org = about.get(_ORG)
     if org is not None:
         return OrganisationPayer(Guid(required(org, "orgVersionGUID", ns.ORGANIZATIONS_REGISTRY_BASE))), renter
     return None, renter
 
 
 def _accommodation(element: etree._Element) -> Accommodation:
-    premises, house = text(element, "PremisesGUID"), text(element, "FIASHouseGuid")
-    room = text(element, "LivingRoomGUID")
-    share = text(element, "SharePercent")
+    kids = children(element)
+    premises, house = own_text(kids.get(_PREMISES)), own_text(kids.get(_FIAS))
+    room = own_text(kids.get(_ROOM))
+    share = own_text(kids.get(_SHARE))
     return Accommodation(premises_guid=Guid(premises) if premises else None,
                          fias_house_guid=FiasHouseGuid(house) if house else None,
                          living_room_guid=Guid(room) if room else None,
@@ -76,26 +98,31 @@ def _accommodation(element: etree._Element) -> Accommodation:
 
 
 def _account_data(account: etree._Element) -> AccountData:
-    kind = next((TYPE_FLAGS[etree.QName(child).localname] for child in account
-                 if isinstance(child.tag, str) and etree.QName(child).localname in TYPE_FLAGS), None)
+    kids = children(account)
+    kind = next((_TYPE_FLAGS[tag] for tag in kids if tag in _TYPE_FLAGS), None)
     if kind is None:
         raise InvalidValue("the account type flag (isUOAccount, isRSOAccount, …) is missing")
-    payer, renter = _payer(account)
-    closed_el = account.find(hm("Closed"))
+    payer, renter = _payer(kids)
+    closed_el = kids.get(_CLOSED)
     closed = None
     if closed_el is not None:
         closed = Closing(nsi(closed_el, "CloseReason"), xs_date(required(closed_el, "CloseDate"), "CloseDate"),
                          text(closed_el, "Description"))
-    persons = text(account, "LivingPersonsNumber")
+    persons = own_text(kids.get(_PERSONS))
     return AccountData(
         account_type=kind, payer=payer, is_renter=renter,
-        accommodations=tuple(_accommodation(a) for a in account.findall(hm("Accommodation"))),
-        account_number=text(account, "AccountNumber", ns.ACCOUNT_BASE),
+        accommodations=tuple(_accommodation(a) for a in account.iterchildren(_ACCOMMODATION)),
+        account_number=own_text(kids.get(_ACCOUNT_NUMBER)),
         living_persons=int(persons) if persons is not None else None,
-        total_square=optional_area(account, "TotalSquare"),
-        residential_square=optional_area(account, "ResidentialSquare"),
-        heated_area=optional_area(account, "HeatedArea"), closed=closed,
+        total_square=_area(kids, _TOTAL, "TotalSquare"),
+        residential_square=_area(kids, _RESIDENTIAL, "ResidentialSquare"),
+        heated_area=_area(kids, _HEATED, "HeatedArea"), closed=closed,
     )
+
+
+def _area(kids: dict[str, etree._Element], tag: str, what: str) -> Decimal | None:
+    value = own_text(kids.get(tag))
+    return area(value, what) if value is not None else None
 
 
 def decode_import_accounts(request: etree._Element) -> ImportAccounts:
