@@ -214,8 +214,10 @@ def houses_part(label: str, database: DatabaseConfig) -> None:
 def load_part(label: str, database: DatabaseConfig) -> None:
     from benchmarks import load
 
+    # GATEWAY_BENCH_ACCOUNT_MESSAGES: a longer run (the default 40 is done in under a second, start and end in it)
+    count = int(os.environ.get("GATEWAY_BENCH_ACCOUNT_MESSAGES", "40"))
     with tempfile.TemporaryDirectory() as scratch:
-        load.run(label, database, Path(scratch), concurrency=2 if label == "Postgres" else 1)
+        load.run(label, database, Path(scratch), concurrency=2 if label == "Postgres" else 1, messages_count=count)
 
 
 def readings_part(label: str, database: DatabaseConfig) -> None:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import nullcontext
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from gateway import metrics
@@ -17,9 +18,13 @@ from gateway.domain.provenance import Provenance
 from gateway.messages import queue
 from gateway.messages.lease import Heartbeat
 from gateway.messages.queue import StoredMessage
+from gateway.registry import tables
+from gateway.registry.sql import refresh_statistics
 from gateway.registry.unit_of_work import UnitOfWork
 
 log = logging.getLogger("gateway.worker")
+#: pg_try_advisory_xact_lock key: one worker at a time checks and refreshes statistics ("dgstats" as an integer)
+_STATISTICS_LOCK = int.from_bytes(b"dgstats", "big")
 
 #: Processes one message's payload inside the unit of work and returns the getStateResult element (bytes).
 Handler = Callable[[UnitOfWork, StoredMessage, datetime], bytes]
@@ -42,6 +47,7 @@ class Worker:
         self.unit_of_work = unit_of_work
         self.clock = clock
         self.stop_event = threading.Event()  # ``run`` waits on it; a back-off ends early when it is set
+        self._statistics_due = 0.0  # time.monotonic() of the next statistics check
 
     def run_once(self) -> bool:
         """Process at most one message. Returns False when the queue had nothing to do."""
@@ -150,9 +156,33 @@ class Worker:
                 log.info("event=database_back while=claiming after_s=%.1f",
                          (self.clock() - unreachable_since).total_seconds())
                 backoff, unreachable_since = None, None
+            self.refresh_statistics()
             if not busy:
                 stop.wait(self.config.poll_interval)
         log.info("event=worker_stopped")
+
+    def refresh_statistics(self) -> list[str]:
+        """PostgreSQL, at most every ``statistics_seconds``: ANALYZE the registry's tables whose statistics are
+        missing or stale (``gateway.registry.sql.refresh_statistics``), by one worker at a time (the others skip
+        the round). Returns the tables analysed; a failure is logged, never the worker's reason to stop."""
+        every = self.config.statistics_seconds
+        if every <= 0 or self.engine.dialect.name != "postgresql" or time.monotonic() < self._statistics_due:
+            return []
+        self._statistics_due = time.monotonic() + every
+        try:
+            with self.engine.begin() as connection:
+                if not connection.execute(text("SELECT pg_try_advisory_xact_lock(:key)"),
+                                          {"key": _STATISTICS_LOCK}).scalar():
+                    return []
+                # partitioned parents left out: their ANALYZE samples every partition, and the ingest's plans
+                # read the partitions' own statistics
+                analysed = refresh_statistics(connection, tables.metadata.sorted_tables, parents=False)
+        except Exception as exc:  # noqa: BLE001 - statistics are an optimisation; the queue goes on
+            log.warning("event=statistics_not_refreshed error=%s", type(exc).__name__)
+            return []
+        if analysed:
+            log.info("event=statistics_refreshed tables=%s", ",".join(analysed))
+        return analysed
 
     def drain(self) -> int:
         """Process until the queue has nothing claimable; returns how many messages were handled."""

@@ -1,0 +1,35 @@
+"""A worker keeps the registry's statistics fresh where autovacuum does not (PostgreSQL, worker.statistics_seconds):
+tables never analysed or changed by a fifth are ANALYZEd, by one worker at a time, at most every interval."""
+
+from __future__ import annotations
+
+from sqlalchemy import text
+
+from gateway.bootstrap import Gateway
+from gateway.messages.worker import _STATISTICS_LOCK
+
+
+def _analysed(gateway: Gateway, table: str) -> bool:
+    with gateway.engine.connect() as connection:
+        return bool(connection.execute(text(
+            "SELECT coalesce(last_analyze, last_autoanalyze) IS NOT NULL FROM pg_stat_user_tables "
+            "WHERE schemaname = current_schema() AND relname = :t"), {"t": table}).scalar())
+
+
+def test_a_worker_analyses_stale_tables_once_an_interval_and_one_worker_at_a_time(gateway: Gateway) -> None:
+    worker = gateway.worker
+    if gateway.engine.dialect.name != "postgresql":
+        assert worker.refresh_statistics() == []  # SQLite plans without such statistics
+        return
+    worker._statistics_due = 0.0
+    with gateway.engine.connect() as holder:  # another worker is at it: this one skips the round
+        holder.execute(text("SELECT pg_advisory_lock(:key)"), {"key": _STATISTICS_LOCK})
+        assert worker.refresh_statistics() == []
+        holder.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": _STATISTICS_LOCK})
+    assert not _analysed(gateway, "organisations")
+    worker._statistics_due = 0.0
+    analysed = worker.refresh_statistics()
+    assert "organisations" in analysed and _analysed(gateway, "organisations")
+    assert worker.refresh_statistics() == []  # not again within the interval
+    worker._statistics_due = 0.0
+    assert "organisations" not in worker.refresh_statistics()  # fresh now: nothing changed since
