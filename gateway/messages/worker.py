@@ -176,7 +176,9 @@ class Worker:
                     return []
                 # partitioned parents left out: their ANALYZE samples every partition, and the ingest's plans
                 # read the partitions' own statistics
-                analysed = refresh_statistics(connection, tables.metadata.sorted_tables, parents=False)
+                # and a table someone holds a lock on is skipped, never waited for: the queue comes first
+                analysed = refresh_statistics(connection, tables.metadata.sorted_tables, parents=False,
+                                              skip_locked=True)
         except Exception as exc:  # noqa: BLE001 - statistics are an optimisation; the queue goes on
             log.warning("event=statistics_not_refreshed error=%s", type(exc).__name__)
             return []

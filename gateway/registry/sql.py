@@ -96,7 +96,8 @@ def insert_with_serials(connection: Connection, table: Table, rows: list[dict[st
 STALE = 0.2
 
 
-def refresh_statistics(connection: Connection, tables: Iterable[Table], *, parents: bool = True) -> list[str]:
+def refresh_statistics(connection: Connection, tables: Iterable[Table], *, parents: bool = True,
+                       skip_locked: bool = False) -> list[str]:
     """ANALYZE those of ``tables`` whose statistics are missing or stale (PostgreSQL; what autovacuum would have
     done, for a server where it is off or has not come round since a bulk load); returns the tables analysed.
     Without statistics the planner takes a bulk-loaded table for empty and plans nested loops: reconciliation
@@ -104,7 +105,9 @@ def refresh_statistics(connection: Connection, tables: Iterable[Table], *, paren
     10,000 houses, growing faster than the registry (measured, this machine). ANALYZE samples a fixed number
     of rows: well under a second a table. Run it in a transaction of its own: its lock (which two ANALYZEs of
     one table do not share) lasts until the transaction ends. ``parents=False`` leaves a partitioned table's
-    parent alone (its ANALYZE samples every partition), checking only its partitions."""
+    parent alone (its ANALYZE samples every partition), checking only its partitions. ``skip_locked``: a table
+    another transaction holds a conflicting lock on is left for next time instead of waited for (ANALYZE
+    SKIP_LOCKED), so a caller with other work — a worker — never stalls behind a long lock."""
     if connection.dialect.name != "postgresql":
         return []
     names = [t.name for t in tables]
@@ -123,6 +126,7 @@ def refresh_statistics(connection: Connection, tables: Iterable[Table], *, paren
         "AND (:parents OR c.relkind <> 'p') "
         "ORDER BY c.relkind = 'p', s.relname"),
         {"names": names + partitions, "share": STALE, "parents": parents})]
+    option = "(SKIP_LOCKED) " if skip_locked else ""
     for name in stale:
-        connection.exec_driver_sql(f'ANALYZE "{name}"')
+        connection.exec_driver_sql(f'ANALYZE {option}"{name}"')
     return stale

@@ -33,3 +33,24 @@ def test_a_worker_analyses_stale_tables_once_an_interval_and_one_worker_at_a_tim
     assert worker.refresh_statistics() == []  # not again within the interval
     worker._statistics_due = 0.0
     assert "organisations" not in worker.refresh_statistics()  # fresh now: nothing changed since
+
+
+def test_a_table_someone_holds_locked_is_skipped_not_waited_for(gateway: Gateway) -> None:
+    import threading
+
+    if gateway.engine.dialect.name != "postgresql":
+        return
+    worker = gateway.worker
+    with gateway.engine.connect() as holder:
+        holder.execute(text("LOCK TABLE organisations IN ACCESS EXCLUSIVE MODE"))  # a migration, say
+        worker._statistics_due = 0.0
+        done: list[list[str]] = []
+        thread = threading.Thread(target=lambda: done.append(worker.refresh_statistics()))
+        thread.start()
+        thread.join(20)
+        assert not thread.is_alive() and done  # it came back while the lock is held
+        assert not _analysed(gateway, "organisations")
+        holder.rollback()
+    worker._statistics_due = 0.0
+    worker.refresh_statistics()
+    assert _analysed(gateway, "organisations")  # next time round
