@@ -40,7 +40,8 @@ class StoredMessage:
     received_at: datetime
     attempts: int
     #: the canonical signed element, for messages accepted before revision 0019; empty since then: the element
-    #: is taken from ``request`` (``gateway.processing.content``), and ``payload_sha256`` is its digest
+    #: is made again from ``request`` (``gateway.processing.operations.signed_content``), checked against
+    #: ``payload_sha256``, its digest
     payload: bytes
     result: bytes | None = None
     last_error: str | None = None

@@ -174,9 +174,8 @@ class Worker:
                 if not connection.execute(text("SELECT pg_try_advisory_xact_lock(:key)"),
                                           {"key": _STATISTICS_LOCK}).scalar():
                     return []
-                # partitioned parents left out: their ANALYZE samples every partition, and the ingest's plans
-                # read the partitions' own statistics
-                # and a table someone holds a lock on is skipped, never waited for: the queue comes first
+                # partitioned parents are left out (their ANALYZE samples every partition; the ingest's plans
+                # read the partitions' own statistics), and a locked table is skipped, never waited for
                 analysed = refresh_statistics(connection, tables.metadata.sorted_tables, parents=False,
                                               skip_locked=True)
         except Exception as exc:  # noqa: BLE001 - statistics are an optimisation; the queue goes on
