@@ -14,22 +14,42 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import Connection, func, insert, select, text
+from sqlalchemy import Connection, bindparam, func, insert, select, text
 
 from gateway.domain.values import Guid
-from gateway.registry.tables import archive, messages
+from gateway.registry.tables import TS, archive, messages
 
 GENESIS = "0" * 64
 #: pg_advisory_xact_lock key for appends ("dgarchiv" as a 64-bit integer).
 _LOCK_KEY = int.from_bytes(b"dgarchiv", "big") >> 1
 
 
-def _chain(prev: str, digest: str, kind: str, message_guid: str, recorded_at: datetime,
-           signed_by: str | None = None, power: str | None = None) -> str:
-    parts = [prev, digest, kind, message_guid, recorded_at.isoformat()]
+def _chain_fields(digest: str, kind: str, message_guid: str, recorded_at: datetime,
+                  signed_by: str | None = None, power: str | None = None) -> str:
+    """What an entry's chain value hashes after the previous entry's: ``|digest|kind|guid|recorded_at[|…]``."""
+    parts = ["", digest, kind, message_guid, recorded_at.isoformat()]
     if signed_by is not None or power is not None:  # entries of requests signed under a power: both parties
         parts += [signed_by or "", power or ""]
-    return hashlib.sha256("|".join(parts).encode()).hexdigest()
+    return "|".join(parts)
+
+
+def _chain(prev: str, digest: str, kind: str, message_guid: str, recorded_at: datetime,
+           signed_by: str | None = None, power: str | None = None) -> str:
+    """sha256(prev | sha256 | kind | message_guid | recorded_at [| signed_by | power]), lower-case hex."""
+    return hashlib.sha256((prev + _chain_fields(digest, kind, message_guid, recorded_at, signed_by,
+                                                power)).encode()).hexdigest()
+
+
+_LOCK = text("SELECT pg_advisory_xact_lock(:key)")
+#: PostgreSQL: the last entry's chain value read and ours inserted in one statement (after ``_LOCK``);
+#: sha256() over the UTF-8 of prev || fields is ``_chain``'s value (tests/integration/test_archive.py)
+_APPEND = text(
+    "INSERT INTO archive (message_guid, kind, sha256, prev, chain, recorded_at, signed_by, power_guid) "
+    "SELECT :message_guid, :kind, :sha256, last.prev, "
+    "encode(sha256(convert_to(last.prev || CAST(:fields AS text), 'UTF8')), 'hex'), :recorded_at, :signed_by, "
+    ":power_guid FROM (SELECT coalesce((SELECT chain FROM archive ORDER BY seq DESC LIMIT 1), "
+    "CAST(:genesis AS text)) AS prev) AS last RETURNING chain"
+).bindparams(bindparam("recorded_at", type_=TS))
 
 
 def append(connection: Connection, message_guid: Guid, kind: str, content: bytes, *, at: datetime,
@@ -39,12 +59,19 @@ def append(connection: Connection, message_guid: Guid, kind: str, content: bytes
     A request another organisation signed under a delegated power records who signed and under which power;
     both are part of the entry's chain value, so neither can be altered or removed unnoticed.
     """
-    if connection.dialect.name == "postgresql":
-        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})
-    prev = connection.execute(select(archive.c.chain).order_by(archive.c.seq.desc()).limit(1)).scalar()
     digest = hashlib.sha256(content).hexdigest()
     at = at.astimezone(UTC)  # what the column gives back, so the chain recomputes from the stored value
     signer, under = (str(signed_by) if signed_by else None), (str(power) if power else None)
+    if connection.dialect.name == "postgresql":
+        # the lock first, in a statement of its own: the next statement's snapshot then sees the last entry
+        # committed. Reading it and inserting ours is one statement, the chain value made by the database from
+        # the same string ``_chain`` hashes (the link's own fields as a parameter after ``prev``)
+        connection.execute(_LOCK, {"key": _LOCK_KEY})
+        fields = _chain_fields(digest, kind, str(message_guid), at, signer, under)
+        return str(connection.execute(_APPEND, {
+            "message_guid": str(message_guid), "kind": kind, "sha256": digest, "recorded_at": at,
+            "signed_by": signer, "power_guid": under, "fields": fields, "genesis": GENESIS}).scalar_one())
+    prev = connection.execute(select(archive.c.chain).order_by(archive.c.seq.desc()).limit(1)).scalar()
     chain = _chain(prev or GENESIS, digest, kind, str(message_guid), at, signer, under)
     connection.execute(insert(archive).values(message_guid=str(message_guid), kind=kind, sha256=digest,
                                               prev=prev or GENESIS, chain=chain, recorded_at=at, signed_by=signer,

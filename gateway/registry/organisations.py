@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import Connection, delete, insert, or_, select, update
+from sqlalchemy import Connection, bindparam, delete, insert, or_, select, update
 
 from gateway.domain.model import CertificateBinding, CertificateInfo, Organisation, OrgRole
 from gateway.domain.values import Guid, Inn, Kpp, Ogrn
@@ -34,6 +34,19 @@ class OrganisationRepository:
             guid=Guid(row.guid), name=row.name, role=OrgRole(row.role), ogrn=Ogrn(row.ogrn), inn=Inn(row.inn),
             kpp=Kpp(row.kpp) if row.kpp else None,
         )
+
+    def sender(self, guid: Guid, fingerprint: str | None) -> tuple[Organisation | None, CertificateBinding | None]:
+        """The door's one look-up: the organisation a request names and the binding of the certificate that signed
+        it (``certificate_binding``), whichever organisation that is — one statement, not two. (None, None): no
+        such organisation."""
+        row = self.connection.execute(_SENDER, {"guid": str(guid), "fingerprint": fingerprint or ""}).first()
+        if row is None:
+            return None, None
+        org = Organisation(guid=Guid(row.guid), name=row.name, role=OrgRole(row.role), ogrn=Ogrn(row.ogrn),
+                           inn=Inn(row.inn), kpp=Kpp(row.kpp) if row.kpp else None)
+        binding = CertificateBinding(org_guid=Guid(row.cert_org), not_before=row.not_before, not_after=row.not_after,
+                                     revoked_at=row.revoked_at) if row.cert_org else None
+        return org, binding
 
     def register_certificate(self, org_guid: Guid, cert: CertificateInfo, *, at: datetime | None = None) -> None:
         """Bind a certificate to the organisation (``gateway keys register``)."""
@@ -105,3 +118,11 @@ class OrganisationRepository:
                  .where(m.org_guid == str(org_guid), m.annulled.is_(False),
                         or_(*(h.oktmo.startswith(p) for p in prefixes))).limit(1))
         return self.connection.execute(query).first() is not None
+
+
+_o, _c = organisations.c, certificates.c
+#: ``sender``: the organisation, with the signing certificate's binding joined when there is one
+_SENDER = (select(_o.guid, _o.name, _o.role, _o.ogrn, _o.inn, _o.kpp, _c.org_guid.label("cert_org"), _c.not_before,
+                  _c.not_after, _c.revoked_at)
+           .select_from(organisations.outerjoin(certificates, _c.fingerprint == bindparam("fingerprint")))
+           .where(_o.guid == bindparam("guid")))

@@ -34,6 +34,9 @@ class Verified:
     #: Lower-case hex SHA-256 of the canonical SignedInfo as verified (its CanonicalizationMethod): the same
     #: signed body sent again has the same key, whatever the unsigned envelope around it says.
     replay_key: str
+    #: Lower-case hex SHA-256 of ``signed_element`` when its reference's digest is SHA-256 (the DigestValue just
+    #: checked, so no second pass over the bytes); None for another digest (Streebog-256, SHA-384/512).
+    signed_sha256: str | None = None
 
 
 def _digest(reference: profile.Reference, data: bytes, what: str) -> None:
@@ -79,9 +82,10 @@ def verify(element: etree._Element) -> Verified:
     signed = c14n.enveloped(element, parts.signature, parts.container.c14n)
     _digest(parts.container, signed, "the signed element")
     _check_validity(certificate)
+    sha256 = parts.container.digest_value.hex() if parts.container.digest_method == algorithms.SHA256 else None
     return Verified(certificate=certificate, fingerprint=hashlib.sha256(der).hexdigest(),
                     signature_method=parts.method.uri, signed_element=signed,
-                    replay_key=hashlib.sha256(signed_info).hexdigest())
+                    replay_key=hashlib.sha256(signed_info).hexdigest(), signed_sha256=sha256)
 
 
 def signed_bytes(element: etree._Element) -> bytes:

@@ -274,13 +274,12 @@ class GatewayApp:
         verified = verify(request.body) if self.config.security.require_signature else None
         payload = verified.signed_element if verified else etree.tostring(request.body, method="c14n", exclusive=True)
         with self.unit_of_work() as uow:
-            org = uow.organisations.get(sender.org_guid)
+            org, binding = uow.organisations.sender(sender.org_guid, verified.fingerprint if verified else None)
             if org is None:
                 raise RequestRefused(f"organisation {sender.org_guid} is not registered with this gateway",
                                      code=Code.ORGANISATION_UNKNOWN)
             signer: Signatory | None = None
             if verified is not None:
-                binding = uow.organisations.certificate_binding(verified.fingerprint)
                 if sender.operator_signature and binding is not None and binding.org_guid != org.guid:
                     signer = self._operator(uow, binding, verified.fingerprint, org.guid, operation.name, now)
                 else:  # the organisation's own certificate; another's without the flag is INT002007
@@ -296,7 +295,7 @@ class GatewayApp:
                 uow.connection, org=org.guid, requester_message_guid=sender.message_guid, service=endpoint.name,
                 operation=operation.name, request=body, payload=payload, now=now, replay=replay,
                 signed_by=signer.org if signer else None, power=signer.power if signer else None,
-                payload_in_request=True)
+                payload_in_request=True, payload_sha256=verified.signed_sha256 if verified else None)
             uow.commit()
         log.info("event=%s message_guid=%s requester_message_guid=%s org=%s operation=%s bytes=%d%s",
                  "accepted" if new else "resend", guid, sender.message_guid, org.guid, operation.name, len(body),

@@ -119,3 +119,31 @@ def test_the_cli_reports_intact_and_broken_archives(filled: Engine, config) -> N
         connection.execute(update(messages).values(request=b"<x/>"))
     broken = CliRunner().invoke(main, ["archive", "verify"], env=env)
     assert broken.exit_code == 1 and "archive BROKEN" in broken.output
+
+
+def test_an_entry_signed_under_a_power_chains_both_parties_as_the_verifier_recomputes(filled: Engine) -> None:
+    """On PostgreSQL the database makes the chain value (one statement reads the last entry and inserts ours):
+    it must be the value ``_chain`` recomputes, the delegated power's two fields included."""
+    from datetime import UTC, datetime
+
+    guid, signer, power = _accept(filled, "sever-2.xml"), Guid.new(), Guid.new()
+    at = datetime(2026, 12, 2, 18, 0, 0, 123456, tzinfo=UTC)
+    with filled.begin() as connection:
+        prev = connection.execute(select(archive_table.c.chain).order_by(archive_table.c.seq.desc())).scalar()
+        chain = archive.append(connection, guid, "result", b"<r/>", at=at, signed_by=signer, power=power)
+    assert chain == archive._chain(prev, __import__("hashlib").sha256(b"<r/>").hexdigest(), "result", str(guid),
+                                   at, str(signer), str(power))
+    with filled.begin() as connection:
+        connection.execute(update(messages).where(messages.c.guid == str(guid)).values(result=b"<r/>"))
+    assert _verify(filled).intact
+
+
+def test_concurrent_accepts_keep_one_unbroken_chain(filled: Engine) -> None:
+    """Eight threads accepting at once: each entry links to the one before it (the append lock, then the read of
+    the last entry in a statement of its own)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(lambda n: _accept(filled, "sever-2.xml"), range(24)))
+    report = _verify(filled)
+    assert report.intact and report.entries == SEEDED + 4 + 24
