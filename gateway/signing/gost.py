@@ -152,6 +152,26 @@ class Curve:
             result = (doubled, self._add_affine(doubled, point))[(lifted >> bit) & 1]
         return self._affine(result)
 
+    def multiply_base_secret(self, k: int) -> Point:
+        """k·base for a secret k (a signature's nonce, a private key) from a table made once per curve: the same
+        sequence of operations for every k of 1 … q-1, in a quarter of ``multiply_secret``'s time.
+
+        Fixed-base comb, four bits a window (``_BASE_WINDOWS`` of them cover any k < 2^256): window i's table holds
+        (j + 1)·16^i·base for j = 0 … 15, so every window adds a point, digit 0 included, and the sum is
+        k·base + c·base with c = 16^0 + … + 16^63, which one more addition of −c·base takes away. Always 64 mixed
+        additions and no doubling (``multiply_secret``: 257 of each). The digit picks the table entry by index,
+        as any table-based implementation does: what Python's integers and lists leak besides is the caveat of
+        ``multiply_secret`` too (README, Trust and security).
+        """
+        if not 0 < k < self.q:
+            raise ValueError("a secret scalar lies in 1 … q-1")
+        tables, offset = _base_tables(self)
+        first = tables[0][k & 0xF]
+        result = (first[0], first[1], 1)
+        for window in range(1, _BASE_WINDOWS):
+            result = self._add_affine(result, tables[window][(k >> (4 * window)) & 0xF])
+        return self._affine(self._add_affine(result, offset))
+
     def combine(self, k1: int, p1: Point, k2: int, p2: Point) -> Point:
         """k1*p1 + k2*p2 in one pass (Shamir's trick): the verification's cost."""
         both = self.add(p1, p2)
@@ -163,6 +183,33 @@ class Curve:
             if addend is not None:
                 result = self._add_affine(result, addend)
         return self._affine(result)
+
+
+#: windows of four bits in ``Curve.multiply_base_secret``: 64 cover every scalar below 2^256 (q < 2^256 for each curve)
+_BASE_WINDOWS = 64
+
+
+@lru_cache(maxsize=8)
+def _base_tables(curve: Curve) -> tuple[list[list[tuple[int, int]]], tuple[int, int]]:
+    """For ``Curve.multiply_base_secret``: per window i, the affine points (j + 1)·16^i·base for j = 0 … 15, and
+    −c·base with c = 16^0 + … + 16^63 (about 1,000 points, made once per curve in a few milliseconds)."""
+    assert curve.q.bit_length() <= 4 * _BASE_WINDOWS
+    tables: list[list[tuple[int, int]]] = []
+    step: Point = curve.base  # 16^i·base
+    for _ in range(_BASE_WINDOWS):
+        assert step is not None
+        row, point = [], step
+        for _ in range(16):
+            assert point is not None
+            row.append(point)
+            point = curve.add(point, step)
+        tables.append(row)
+        step = point  # 17·16^i·base after the loop: one addition back gives 16·16^i·base
+        step = curve.add(step, (row[0][0], (-row[0][1]) % curve.p))
+    c = sum(16 ** i for i in range(_BASE_WINDOWS)) % curve.q
+    offset = curve.multiply(c, curve.base)
+    assert offset is not None
+    return tables, (offset[0], (-offset[1]) % curve.p)
 
 
 def _curve(name: str, oid: str, p: str, b: str, q: str, x: str, y: str) -> Curve:
@@ -243,7 +290,7 @@ class GostPrivateKey:
         return cls(curve, secrets.randbelow(curve.q - 1) + 1)
 
     def public_key(self) -> GostPublicKey:
-        point = self.curve.multiply_secret(self.d, self.curve.base)
+        point = self.curve.multiply_base_secret(self.d)
         assert point is not None
         return GostPublicKey(self.curve, *point)
 
@@ -253,7 +300,7 @@ class GostPrivateKey:
         e = int.from_bytes(digest, "little") % q or 1
         while True:
             k = secrets.randbelow(q - 1) + 1
-            point = self.curve.multiply_secret(k, self.curve.base)
+            point = self.curve.multiply_base_secret(k)
             assert point is not None
             r = point[0] % q
             s = (r * self.d + k * e) % q

@@ -101,3 +101,20 @@ def test_the_uniform_multiplication_refuses_what_is_no_secret_scalar() -> None:
     for k in (0, curve.q, -1):
         with pytest.raises(ValueError, match="1 … q-1"):
             curve.multiply_secret(k, curve.base)
+
+
+@settings(max_examples=60)
+@given(st.integers(min_value=1), st.sampled_from([gost.CRYPTOPRO_A, gost.CRYPTOPRO_B, gost.CRYPTOPRO_C]))
+def test_the_fixed_base_comb_agrees_with_the_plain_multiplication(seed: int, curve: gost.Curve) -> None:
+    """multiply_base_secret (signing nonces, public keys from private ones) is k·base, for scalars of every size,
+    windows of digit 0 and 15 among them."""
+    for k in {seed % (curve.q - 1) + 1, seed % 1000 + 1, curve.q - 1 - seed % 1000, seed % 16 + 1,
+              16 ** (seed % 64), (16 ** (seed % 63 + 1) - 1) % curve.q or 1}:
+        assert curve.multiply_base_secret(k) == curve.multiply(k, curve.base)
+
+
+def test_the_fixed_base_comb_refuses_what_is_no_secret_scalar() -> None:
+    curve = gost.CRYPTOPRO_A
+    for k in (0, curve.q, -1):
+        with pytest.raises(ValueError, match="1 … q-1"):
+            curve.multiply_base_secret(k)
