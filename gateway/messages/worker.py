@@ -90,13 +90,16 @@ class Worker:
                 log.info("event=claim_released message_guid=%s operation=%s", message.guid, message.operation)
                 metrics.PROCESSING_FAILURES.labels(message.operation, "released").inc()
             return
-        log.error("event=process_failed message_guid=%s org=%s operation=%s attempt=%d", message.guid,
-                  message.org_guid, message.operation, message.attempts, exc_info=exc)
+        # an error marked permanent (the stored envelope no longer gives the signed bytes) fails the same way on
+        # every attempt: dead-lettered at once, not retried max_attempts times
+        permanent = bool(getattr(exc, "permanent", False))
+        log.error("event=process_failed message_guid=%s org=%s operation=%s attempt=%d permanent=%s", message.guid,
+                  message.org_guid, message.operation, message.attempts, "yes" if permanent else "no", exc_info=exc)
         retry_in = min(2.0 ** message.attempts, 300.0)
+        attempts = message.attempts if permanent else self.config.max_attempts
         states: list[queue.MessageState] = []
         if self._when_database_answers(message, lambda: states.append(queue.record_failure(
-                self.engine, message, error, now=self.clock(), max_attempts=self.config.max_attempts,
-                retry_in=retry_in))):
+                self.engine, message, error, now=self.clock(), max_attempts=attempts, retry_in=retry_in))):
             log.info("event=failure_recorded message_guid=%s operation=%s attempt=%d next_state=%s retry_in_s=%s",
                      message.guid, message.operation, message.attempts, states[0], retry_in)
             metrics.PROCESSING_FAILURES.labels(message.operation, states[0].value).inc()

@@ -81,7 +81,10 @@ def signed_content(message: StoredMessage) -> etree._Element:
 
 
 class StoredMessageAltered(ValueError):
-    """A stored envelope does not give back the signed element the door accepted."""
+    """A stored envelope does not give back the signed element the door accepted. ``permanent``: another
+    attempt reads the same bytes, so the worker dead-letters the message at once instead of retrying it."""
+
+    permanent = True
 
 
 def _import_result(endpoint: Endpoint, message: StoredMessage) -> tuple[etree._Element, etree._Element]:

@@ -179,3 +179,32 @@ def test_support_can_inspect_and_requeue_a_dead_message(gateway: Gateway, config
     assert gateway.worker.drain() == 1 and _state(gateway.engine, guid).state is MessageState.DONE
     again = CliRunner().invoke(main, ["messages", "retry", str(guid)], env=env)
     assert again.exit_code != 0 and "not dead or unknown" in again.output
+
+
+def test_a_stored_envelope_that_no_longer_gives_its_signed_bytes_is_dead_lettered_at_once(gateway: Gateway) -> None:
+    """StoredMessageAltered is deterministic: the message goes dead on its first attempt (not after
+    worker.max_attempts of them), with the reason kept for support, and nothing is written."""
+    import hashlib
+
+    from sqlalchemy import update
+
+    from gateway.registry.tables import messages
+
+    engine = gateway.engine
+    request = b"<soapenv:Envelope xmlns:soapenv='http://schemas.xmlsoap.org/soap/envelope/'><soapenv:Body>" + \
+        HOUSE.split(b"?>", 1)[-1] + b"</soapenv:Body></soapenv:Envelope>"
+    with UnitOfWork(engine) as uow:
+        guid, _ = queue.accept(uow.connection, org=MC, requester_message_guid=Guid.new(),
+                               service="HouseManagementServiceAsync", operation="importHouseUOData",
+                               request=request, payload=b"", now=T0, payload_in_request=True,
+                               payload_sha256=hashlib.sha256(b"what the door verified").hexdigest())
+        uow.commit()
+    assert gateway.worker.config.max_attempts > 1
+    assert gateway.worker.run_once()
+    dead = _state(engine, guid)
+    assert dead.state is MessageState.DEAD and dead.attempts == 1
+    assert "SHA-256 differs" in (dead.last_error or "")
+    assert _house_count(engine) == 0
+    with engine.begin() as connection:  # a re-queue (support) meets the same bytes and the same verdict
+        connection.execute(update(messages).where(messages.c.guid == str(guid)).values(state="received"))
+    assert gateway.worker.run_once() and _state(engine, guid).state is MessageState.DEAD
