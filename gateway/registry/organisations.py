@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import Connection, bindparam, delete, insert, or_, select, update
 
@@ -28,12 +29,7 @@ class OrganisationRepository:
 
     def get(self, guid: Guid) -> Organisation | None:
         row = self.connection.execute(select(organisations).where(organisations.c.guid == str(guid))).first()
-        if row is None:
-            return None
-        return Organisation(
-            guid=Guid(row.guid), name=row.name, role=OrgRole(row.role), ogrn=Ogrn(row.ogrn), inn=Inn(row.inn),
-            kpp=Kpp(row.kpp) if row.kpp else None,
-        )
+        return _organisation(row) if row is not None else None
 
     def sender(self, guid: Guid, fingerprint: str | None) -> tuple[Organisation | None, CertificateBinding | None]:
         """The door's one look-up: the organisation a request names and the binding of the certificate that signed
@@ -42,8 +38,7 @@ class OrganisationRepository:
         row = self.connection.execute(_SENDER, {"guid": str(guid), "fingerprint": fingerprint or ""}).first()
         if row is None:
             return None, None
-        org = Organisation(guid=Guid(row.guid), name=row.name, role=OrgRole(row.role), ogrn=Ogrn(row.ogrn),
-                           inn=Inn(row.inn), kpp=Kpp(row.kpp) if row.kpp else None)
+        org = _organisation(row)
         binding = CertificateBinding(org_guid=Guid(row.cert_org), not_before=row.not_before, not_after=row.not_after,
                                      revoked_at=row.revoked_at) if row.cert_org else None
         return org, binding
@@ -118,6 +113,11 @@ class OrganisationRepository:
                  .where(m.org_guid == str(org_guid), m.annulled.is_(False),
                         or_(*(h.oktmo.startswith(p) for p in prefixes))).limit(1))
         return self.connection.execute(query).first() is not None
+
+
+def _organisation(row: Any) -> Organisation:
+    return Organisation(guid=Guid(row.guid), name=row.name, role=OrgRole(row.role), ogrn=Ogrn(row.ogrn),
+                        inn=Inn(row.inn), kpp=Kpp(row.kpp) if row.kpp else None)
 
 
 _o, _c = organisations.c, certificates.c
