@@ -23,7 +23,7 @@ from gateway.domain.accounts import (
 from gateway.domain.model import NsiRef
 from gateway.domain.values import FiasHouseGuid, Guid
 from gateway.registry.houses import decimal_or_none
-from gateway.registry.sql import among, insert_rows, insert_with_serials, reserve_serials
+from gateway.registry.sql import among, insert_with_serials, reserve_serials
 from gateway.registry.tables import (
     account_accommodations,
     accounts,
@@ -148,7 +148,7 @@ class AccountRepository:
                 for (i, guid), serial, row in zip(created, ids, rows, strict=True):
                     unified[guid] = unified_account_number(self._region(items[i][1], places), serial)
                     row.update(id=serial, unified_number=unified[guid])
-                insert_rows(self.connection, accounts, rows)
+                self._history.insert(accounts, rows)  # the rows and their first versions
             else:
                 ids = insert_with_serials(self.connection, accounts, rows)
                 for (i, guid), serial in zip(created, ids, strict=True):
@@ -157,6 +157,7 @@ class AccountRepository:
                     update(accounts).where(accounts.c.id == bindparam("b_id"))
                     .values(unified_number=bindparam("b_els")),
                     [{"b_id": serial, "b_els": unified[guid]} for (_, guid), serial in zip(created, ids, strict=True)])
+                self._history.capture(accounts, "guid", [str(guid) for _, guid in created], new=True)
         kept: dict[Guid, dict[str, int]] = {guid: {} for guid, _, _ in items}
         changed = [(i, guid) for i, (guid, _, new) in enumerate(items) if not new]
         if changed:
@@ -177,12 +178,10 @@ class AccountRepository:
                 among(self.connection, acc.account_guid, changed_guids)))
         per_account = [self._accommodation_rows(guid, data, places, unified[guid], kept[guid])
                        for guid, data, _ in items]
-        insert_rows(self.connection, account_accommodations, [row for rows in per_account for row in rows])
-        if created:
-            self._history.capture(accounts, "guid", [str(guid) for _, guid in created], new=True)
         if changed:
             self._history.capture(accounts, "guid", [str(guid) for _, guid in changed])
-        self._history.capture(account_accommodations, "account_guid", [str(guid) for guid, _, _ in items], new=True)
+        # every accommodation of the accounts written is new (an update replaced them): rows and first versions
+        self._history.insert(account_accommodations, [row for rows in per_account for row in rows])
         return [(unified[guid], [r["service_id"] for r in rows]) for (guid, _, _), rows in zip(items, per_account,
                                                                                               strict=True)]
 

@@ -24,7 +24,7 @@ from gateway.domain.model import (
 )
 from gateway.domain.values import CadastralNumber, FiasHouseGuid, Guid, Oktmo
 from gateway.registry import versions
-from gateway.registry.sql import insert_with_serials
+from gateway.registry.sql import insert_with_serials, reserve_serials
 from gateway.registry.tables import (
     account_accommodations,
     accounts,
@@ -196,15 +196,20 @@ class HouseRepository:
     ) -> list[str]:
         """Register premises of one house in set-based statements; returns their unique numbers in order.
 
-        One batched INSERT for the premises (their serials known first, ``insert_with_serials``) and one
-        INSERT … SELECT for their versions: a 1,000-flat house costs a few round trips, not four thousand.
+        PostgreSQL: their serials drawn first, then one statement inserts the premises and their first versions
+        (``History.insert``); SQLite: a batched INSERT…RETURNING and one INSERT … SELECT for the versions. A
+        1,000-flat house costs a few round trips, not four thousand.
         """
         if not items:
             return []
         rows = [{"guid": str(guid), "house_guid": str(house_guid), "version_guid": str(Guid.new()),
                  "created_at": at, "updated_at": at, **premises_columns(data)} for guid, data in items]
-        ids = insert_with_serials(self.connection, premises, rows)
-        self._history.capture(premises, "guid", [row["guid"] for row in rows], new=True)
+        ids = reserve_serials(self.connection, premises, len(rows))
+        if ids is not None:  # PostgreSQL: the rows and their first versions in one statement
+            self._history.insert(premises, [{**row, "id": serial} for row, serial in zip(rows, ids, strict=True)])
+        else:
+            ids = insert_with_serials(self.connection, premises, rows)
+            self._history.capture(premises, "guid", [row["guid"] for row in rows], new=True)
         return [premises_unique_number(house_unique, serial) for serial in ids]
 
     def update_house(self, house: House, data: HouseData, *, at: datetime) -> None:

@@ -47,7 +47,7 @@ from sqlalchemy import (
 )
 
 from gateway.domain.provenance import Provenance
-from gateway.registry.sql import among
+from gateway.registry.sql import among, insert_rows
 from gateway.registry.tables import HISTORY, HISTORY_OF, SERIAL, TS, changesets
 
 #: pg advisory lock key for "a change set is committing" ("dgcommit" as a 63-bit integer)
@@ -137,6 +137,17 @@ class History:
         source = select(*(table.c[n] for n in names), literal(at, TS), literal(cid, SERIAL)).where(
             among(self.connection, table.c[key], list(values)))
         self.connection.execute(insert(history).from_select([*names, "recorded_from", "changeset_id"], source))
+
+    def insert(self, table: Table, rows: Sequence[dict[str, Any]]) -> None:
+        """Insert ``rows`` into ``table`` as new current rows, each the first open version of its object
+        (``insert_rows`` then ``capture(new=True)``). PostgreSQL: one statement for both."""
+        if not rows:
+            return
+        cid, at = self.changeset()
+        if not insert_rows(self.connection, table, rows,
+                           copy_to=(HISTORY[table.name], {"recorded_from": at, "changeset_id": cid})):
+            key = HISTORY_OF[table.name][0]
+            self.capture(table, key, sorted({row[key] for row in rows}), new=True)
 
     def close(self, table: Table, key: str, values: Sequence[Any]) -> None:
         """The current rows of ``table`` with ``key`` in ``values`` are about to be deleted: their versions end."""

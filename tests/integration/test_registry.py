@@ -209,3 +209,31 @@ def test_batches_get_their_serials_in_row_order(engine: Engine) -> None:
         probe.drop(engine)
     assert serials == sorted(set(serials)) and len(serials) == 50
     assert [stored[str(n)] for n in range(50)] == serials
+
+
+def test_rows_inserted_with_their_first_versions_are_copied_as_stored(engine: Engine) -> None:
+    """History.insert: the history rows are the current rows as stored (columns left out take their defaults),
+    each opened by the unit of work's change set; one statement on PostgreSQL, insert then capture on SQLite."""
+    _import(engine, MC, "sever-1.xml")
+    with engine.connect() as connection:
+        house = connection.execute(select(houses.c.guid)).scalar_one()
+    rows = [{"guid": str(Guid.new()), "house_guid": house, "version_guid": str(Guid.new()), "kind": "residential",
+             "number": f"K{n}", "cadastral_status": "absent", "created_at": NOW, "updated_at": NOW}
+            for n in range(3)]  # no id: the serial default is what the copy must carry
+    with message_uow(engine, MC, now=NOW) as uow:
+        uow.history.insert(premises, rows)
+        cid, started = uow.history.changeset()
+        uow.commit()
+    names = [c.name for c in premises.columns]
+    guids = [row["guid"] for row in rows]
+    h = HISTORY["premises"]
+    with engine.connect() as connection:
+        current = {r.guid: tuple(r) for r in connection.execute(
+            select(*premises.c).where(premises.c.guid.in_(guids)))}
+        kept = connection.execute(select(*(h.c[n] for n in names), h.c.changeset_id, h.c.recorded_from,
+                                         h.c.recorded_to).where(h.c.guid.in_(guids))).all()
+    assert len(current) == 3 and len(kept) == 3
+    for version in kept:
+        assert tuple(version[:len(names)]) == current[version.guid]
+        assert (version.changeset_id, version.recorded_to) == (cid, None)
+        assert version.recorded_from == started
