@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, bindparam, delete, or_, select, update
+from sqlalchemy import Connection, RowMapping, delete, or_, select, update
 
 from gateway.domain.accounts import (
     Accommodation,
@@ -23,7 +23,7 @@ from gateway.domain.accounts import (
 from gateway.domain.model import NsiRef
 from gateway.domain.values import FiasHouseGuid, Guid
 from gateway.registry.houses import decimal_or_none
-from gateway.registry.sql import among, insert_with_serials, reserve_serials
+from gateway.registry.sql import among, reserve_serials
 from gateway.registry.tables import (
     account_accommodations,
     accounts,
@@ -144,20 +144,11 @@ class AccountRepository:
             rows = [{"guid": str(guid), "posted_by": str(org), "version_guid": str(versions[i]), "created_at": at,
                      "updated_at": at, **columns[i]} for i, guid in created]
             ids = reserve_serials(self.connection, accounts, len(created))
-            if ids is not None:  # serials known first: each ELS is written with its row, no UPDATE afterwards
-                for (i, guid), serial, row in zip(created, ids, rows, strict=True):
-                    unified[guid] = unified_account_number(self._region(items[i][1], places), serial)
-                    row.update(id=serial, unified_number=unified[guid])
-                self._history.insert(accounts, rows)  # the rows and their first versions
-            else:
-                ids = insert_with_serials(self.connection, accounts, rows)
-                for (i, guid), serial in zip(created, ids, strict=True):
-                    unified[guid] = unified_account_number(self._region(items[i][1], places), serial)
-                self.connection.execute(
-                    update(accounts).where(accounts.c.id == bindparam("b_id"))
-                    .values(unified_number=bindparam("b_els")),
-                    [{"b_id": serial, "b_els": unified[guid]} for (_, guid), serial in zip(created, ids, strict=True)])
-                self._history.capture(accounts, "guid", [str(guid) for _, guid in created], new=True)
+            # serials known first: each ELS is written with its row, no UPDATE afterwards
+            for (i, guid), serial, row in zip(created, ids, rows, strict=True):
+                unified[guid] = unified_account_number(self._region(items[i][1], places), serial)
+                row.update(id=serial, unified_number=unified[guid])
+            self._history.insert(accounts, rows)  # the rows and their first versions
         kept: dict[Guid, dict[str, int]] = {guid: {} for guid, _, _ in items}
         changed = [(i, guid) for i, (guid, _, new) in enumerate(items) if not new]
         if changed:

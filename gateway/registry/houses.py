@@ -24,7 +24,7 @@ from gateway.domain.model import (
 )
 from gateway.domain.values import CadastralNumber, FiasHouseGuid, Guid, Oktmo
 from gateway.registry import versions
-from gateway.registry.sql import insert_with_serials, reserve_serials
+from gateway.registry.sql import reserve_serials
 from gateway.registry.tables import (
     account_accommodations,
     accounts,
@@ -196,8 +196,8 @@ class HouseRepository:
     ) -> list[str]:
         """Register premises of one house in set-based statements; returns their unique numbers in order.
 
-        PostgreSQL: their serials drawn first, then one statement inserts the premises and their first versions
-        (``History.insert``); SQLite: a batched INSERT…RETURNING and one INSERT … SELECT for the versions. A
+        Their serials drawn first (``reserve_serials``), then the premises and their first versions
+        (``History.insert``: one statement on PostgreSQL, an INSERT and an INSERT … SELECT on SQLite). A
         1,000-flat house costs a few round trips, not four thousand.
         """
         if not items:
@@ -205,11 +205,7 @@ class HouseRepository:
         rows = [{"guid": str(guid), "house_guid": str(house_guid), "version_guid": str(Guid.new()),
                  "created_at": at, "updated_at": at, **premises_columns(data)} for guid, data in items]
         ids = reserve_serials(self.connection, premises, len(rows))
-        if ids is not None:  # PostgreSQL: the rows and their first versions in one statement
-            self._history.insert(premises, [{**row, "id": serial} for row, serial in zip(rows, ids, strict=True)])
-        else:
-            ids = insert_with_serials(self.connection, premises, rows)
-            self._history.capture(premises, "guid", [row["guid"] for row in rows], new=True)
+        self._history.insert(premises, [{**row, "id": serial} for row, serial in zip(rows, ids, strict=True)])
         return [premises_unique_number(house_unique, serial) for serial in ids]
 
     def update_house(self, house: House, data: HouseData, *, at: datetime) -> None:

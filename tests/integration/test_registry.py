@@ -193,22 +193,27 @@ def test_message_bodies_are_compressed_with_lz4_on_postgresql(engine: Engine) ->
 
 
 def test_batches_get_their_serials_in_row_order(engine: Engine) -> None:
-    """insert_with_serials: PostgreSQL draws the ids first, SQLite returns them; either way id i is row i's."""
+    """reserve_serials: PostgreSQL draws the ids from the sequence, SQLite takes those after the highest (its
+    writer holds the write lock); either way row i gets id i, and a later batch ids after them."""
     from sqlalchemy import Column, Integer, MetaData, String, Table
 
-    from gateway.registry.sql import insert_with_serials
+    from gateway.registry.sql import insert_rows, reserve_serials
 
     probe = Table("serial_probe", MetaData(), Column("id", Integer, primary_key=True, autoincrement=True),
                   Column("code", String(10), nullable=False))
     probe.create(engine)
     try:
         with engine.begin() as connection:
-            serials = insert_with_serials(connection, probe, [{"code": str(n)} for n in range(50)])
+            serials = reserve_serials(connection, probe, 50)
+            insert_rows(connection, probe, [{"id": i, "code": str(n)} for n, i in enumerate(serials)])
+            later = reserve_serials(connection, probe, 3)
+            insert_rows(connection, probe, [{"id": i, "code": f"later{n}"} for n, i in enumerate(later)])
             stored = dict(connection.execute(select(probe.c.code, probe.c.id)).all())
     finally:
         probe.drop(engine)
     assert serials == sorted(set(serials)) and len(serials) == 50
     assert [stored[str(n)] for n in range(50)] == serials
+    assert later == sorted(later) and later[0] > serials[-1] and len(set(stored.values())) == 53
 
 
 def test_rows_inserted_with_their_first_versions_are_copied_as_stored(engine: Engine) -> None:
