@@ -1,0 +1,62 @@
+"""SQLite's writers take turns through the queue beside the database file (gateway.registry.db.WriterQueue)."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from gateway.registry import db
+
+
+def test_a_waiting_writer_goes_on_within_milliseconds_of_the_release(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'q.sqlite3'}"
+    first, second = db.make_engine(url), db.make_engine(url)  # two engines: as two processes would
+    with first.begin() as connection:
+        connection.execute(text("CREATE TABLE t (n INTEGER)"))
+    released: list[float] = []
+    began: list[float] = []
+
+    def hold() -> None:
+        with first.begin() as connection:
+            connection.execute(text("INSERT INTO t VALUES (1)"))
+            time.sleep(0.3)
+            released.append(time.monotonic())  # the commit follows at once
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    time.sleep(0.05)
+    with second.begin() as connection:
+        began.append(time.monotonic())
+        connection.execute(text("INSERT INTO t VALUES (2)"))
+    holder.join()
+    with second.connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM t")).scalar() == 2
+    # SQLite's own busy handler sleeps up to 100 ms at a time: a waiter could start ~100 ms late
+    assert 0 <= began[0] - released[0] < 0.05, began[0] - released[0]
+    first.dispose()
+    second.dispose()
+
+
+def test_a_writer_that_gets_no_turn_fails_with_sqlites_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(db, "BUSY_TIMEOUT", 0.2)
+    url = f"sqlite:///{tmp_path / 'q.sqlite3'}"
+    first, second = db.make_engine(url), db.make_engine(url)
+    with first.begin() as held:
+        held.execute(text("CREATE TABLE t (n INTEGER)"))
+        started = time.monotonic()
+        with pytest.raises(Exception) as refused:  # noqa: PT011 - SQLAlchemy wraps it or not, by where it rose
+            with second.begin() as connection:
+                connection.execute(text("INSERT INTO t VALUES (2)"))
+        assert 0.15 < time.monotonic() - started < 5
+        assert "database is locked" in str(refused.value)
+        assert isinstance(refused.value, sqlite3.OperationalError) or isinstance(
+            getattr(refused.value, "orig", None), sqlite3.OperationalError)
+    with second.begin() as connection:  # the turn ended with the holder's transaction: writing works again
+        connection.execute(text("INSERT INTO t VALUES (3)"))
+    first.dispose()
+    second.dispose()
