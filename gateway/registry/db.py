@@ -13,6 +13,7 @@ from typing import Any
 from alembic import command
 from alembic.config import Config as AlembicConfig
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import DBAPIError
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 _IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]{0,62}")
@@ -102,12 +103,18 @@ def _sqlite_pragmas_and_savepoints(engine: Engine) -> None:
 
 
 def _end(connection: Any, statement: str) -> None:
+    """COMMIT or ROLLBACK, then the writer's turn ends — only once the transaction has: a COMMIT that fails
+    leaves it open (and the turn held) until the caller rolls back. A failure is raised as SQLAlchemy would
+    have raised it (``IntegrityError``, ``OperationalError``, …), since it happens in SQLAlchemy's place."""
     fairy = connection.connection
+    dbapi_connection = fairy.dbapi_connection
     try:
-        if fairy.dbapi_connection.in_transaction:
-            fairy.dbapi_connection.execute(statement)
+        if dbapi_connection.in_transaction:
+            dbapi_connection.execute(statement)
+    except sqlite3.Error as exc:
+        raise DBAPIError.instance(statement, None, exc, sqlite3.Error) from exc
     finally:
-        if (queue := fairy.info.get(WriterQueue.KEY)) is not None:
+        if not dbapi_connection.in_transaction and (queue := fairy.info.get(WriterQueue.KEY)) is not None:
             queue.leave()
 
 

@@ -102,13 +102,14 @@ def insert_rows(connection: Connection, table: Table, rows: Sequence[dict[str, A
 # The SQL text of each shape of ``insert_rows`` (table, columns, which vary, the copy's table and columns),
 # rendered once: built as SQLAlchemy constructs on every call, a 100-row statement of 15 columns cost ≈ 1 ms of
 # CPU in their construction, cache key and compiled-cache lookup alone (cProfile of the accounts worker).
+# Keyed by the Table objects themselves: two tables of one name (a test's probe) never share an entry.
 _SQL: dict[tuple[Any, ...], str] = {}
-_BIND: dict[tuple[str, str], dict[str, Any]] = {}
+_BIND: dict[tuple[str, Table], dict[str, Any]] = {}
 
 
 def _unnest_insert(connection: Connection, table: Table, names: tuple[str, ...], varying: tuple[str, ...],
                    target: Table | None, extra: tuple[str, ...]) -> str:
-    key = (table.fullname, names, varying, target.fullname if target is not None else None, extra)
+    key = (table, names, varying, target, extra)
     if (sql := _SQL.get(key)) is not None:
         return sql
     dialect = connection.dialect
@@ -137,7 +138,7 @@ def _unnest_insert(connection: Connection, table: Table, names: tuple[str, ...],
 def _processors(connection: Connection, table: Table) -> dict[str, Any]:
     """The bind processor of each of ``table``'s columns that has one (UTC timestamps, booleans, JSON): what
     SQLAlchemy would apply to a value — to each element of an array — before the driver sees it."""
-    key = (connection.dialect.name, table.fullname)
+    key = (connection.dialect.name, table)
     if (found := _BIND.get(key)) is None:
         dialect = connection.dialect
         found = {column.name: process for column in table.columns

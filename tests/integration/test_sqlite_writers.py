@@ -60,3 +60,25 @@ def test_a_writer_that_gets_no_turn_fails_with_sqlites_error(tmp_path: Path, mon
         connection.execute(text("INSERT INTO t VALUES (3)"))
     first.dispose()
     second.dispose()
+
+
+def test_a_commit_that_fails_raises_sqlalchemys_error_and_keeps_the_turn_until_the_rollback(tmp_path: Path) -> None:
+    from sqlalchemy.exc import IntegrityError
+
+    url = f"sqlite:///{tmp_path / 'q.sqlite3'}"
+    first, second = db.make_engine(url), db.make_engine(url)
+    with first.begin() as connection:
+        connection.execute(text("CREATE TABLE p (id INTEGER PRIMARY KEY)"))
+        connection.execute(text("CREATE TABLE c (p INTEGER REFERENCES p(id) DEFERRABLE INITIALLY DEFERRED)"))
+    connection = first.connect()
+    connection.execute(text("INSERT INTO c VALUES (7)"))  # no parent 7: refused at COMMIT
+    with pytest.raises(IntegrityError):
+        connection.commit()
+    connection.rollback()
+    connection.close()
+    with second.begin() as other:  # the failed writer's turn ended with its rollback
+        other.execute(text("INSERT INTO p VALUES (7)"))
+    with second.connect() as other:
+        assert other.execute(text("SELECT count(*) FROM c")).scalar() == 0
+    first.dispose()
+    second.dispose()
