@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, delete, or_, select, update
+from sqlalchemy import ARRAY, Connection, RowMapping, Text, bindparam, delete, func, or_, select, true, update
 
 from gateway.domain.accounts import (
     Accommodation,
@@ -120,8 +120,22 @@ class AccountRepository:
         if not wanted:
             return {}
         a = accounts.c
-        rows = self.connection.execute(select(a.account_number, a.guid).where(
-            a.posted_by == str(org), a.closed_on.is_(None), among(self.connection, a.account_number, wanted)))
+        # the conditions of the partial unique index uq_accounts_open_number, spelled out so that it can serve
+        open_ = (a.posted_by == str(org), a.closed_on.is_(None), a.account_number.is_not(None))
+        if self.connection.dialect.name == "postgresql":
+            # one index probe per number (a LATERAL look-up): `account_number = ANY($2)` left PostgreSQL's generic
+            # plan, made while the table was small, a sequential scan comparing every open account of the
+            # organisation with each of the 100 numbers in turn (an array parameter is searched linearly, not
+            # hashed) — 16 ms a message after 6,000 accounts and growing; a join on the numbers' array became a
+            # hash join over the same scan (3 ms, growing); the probes cost the same whatever the table's size
+            array = bindparam("numbers", wanted, type_=ARRAY(Text()))
+            number = func.unnest(array).table_valued("number").render_derived()
+            held = (select(a.account_number, a.guid).where(a.account_number == number.c.number, *open_)
+                    .limit(1).lateral())
+            query = select(held.c.account_number, held.c.guid).select_from(number).join(held, true())
+        else:
+            query = select(a.account_number, a.guid).where(a.account_number.in_(wanted), *open_)
+        rows = self.connection.execute(query)
         return {r.account_number: Guid.stored(r.guid) for r in rows}
 
     def holder(self, guid: Guid) -> Guid | None:
