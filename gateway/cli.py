@@ -535,6 +535,8 @@ def messages_show(obj: Context, message_guid: str) -> None:
                f"organisation {message.org_guid}\noperation    {message.service}.{message.operation}\n"
                f"state        {message.state} (getState RequestState {message.state.request_state})\n"
                f"received     {message.received_at:%Y-%m-%d %H:%M:%S %Z}\nattempts     {message.attempts}")
+    if message.signed_by:  # an operator's signature under the organisation's delegated power (DESIGN, powers)
+        click.echo(f"signed by    {message.signed_by} under power {message.power_guid}")
     if message.last_error:
         click.echo(f"last error   {message.last_error}")
     if message.result is not None:

@@ -17,10 +17,12 @@ from pathlib import Path
 
 import pytest
 import requests
+from click.testing import CliRunner
 from lxml import etree
 from sqlalchemy import select
 
 from gateway.bootstrap import Gateway
+from gateway.cli import main
 from gateway.domain.authority import today
 from gateway.domain.powers import Function, Power
 from gateway.domain.provenance import Provenance
@@ -156,6 +158,13 @@ def test_a_billing_centre_posts_readings_for_two_management_companies_under_thei
     assert {org: (c.kind, c.signed_by, c.power_guid) for org, c in changesets.items()} == {
         MC: ("message", BILLING, str(powers[MC].guid)), MC2: ("message", BILLING, str(powers[MC2].guid))}
     assert {org: m.power_guid for org, m in posted.items()} == {org: str(p.guid) for org, p in powers.items()}
+    # support sees who signed a message, and under which power
+    database = gateway.config.database
+    env = {"GATEWAY_DATABASE__URL": database.url, "GATEWAY_DATABASE__SCHEMA": database.schema,
+           "GATEWAY_LOGGING__LEVEL": "WARNING"}
+    shown = CliRunner().invoke(main, ["messages", "show", str(posted[MC].guid)], env=env)
+    assert shown.exit_code == 0, shown.output
+    assert f"signed by    {BILLING} under power {powers[MC].guid}" in shown.output
     # the archive entry of each request names both parties, and the chain covers them
     with gateway.engine.connect() as connection:
         entries = connection.execute(select(archive_table.c.signed_by, archive_table.c.power_guid).where(
