@@ -16,14 +16,19 @@ BILLION_LAUGHS = b"""<?xml version="1.0"?>
 <lolz>&lol3;</lolz>"""
 XXE = b"""<?xml version="1.0"?><!DOCTYPE x [<!ENTITY xxe SYSTEM "file:///etc/passwd">]><x>&xxe;</x>"""
 EXTERNAL_DTD = b"""<?xml version="1.0"?><!DOCTYPE x SYSTEM "http://127.0.0.1:9/evil.dtd"><x/>"""
+#: an external entity in an attribute: libxml2 2.14 fails the parse before the tree (and its docinfo) exists
+ATTRIBUTE_XXE = b"""<?xml version="1.0"?><!DOCTYPE x [<!ENTITY xxe SYSTEM "file:///etc/passwd">]><x a="&xxe;"/>"""
+#: a byte order mark, a comment and a processing instruction before the DOCTYPE
+PROLOGUE_FIRST = b"""\xef\xbb\xbf<?xml version="1.0"?>\n<!-- x --><?pi y?>\n<!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]>
+<x a="&e;"/>"""
 
 
-@pytest.mark.parametrize("payload", [BILLION_LAUGHS, XXE, EXTERNAL_DTD])
+@pytest.mark.parametrize("payload", [BILLION_LAUGHS, XXE, EXTERNAL_DTD, ATTRIBUTE_XXE, PROLOGUE_FIRST])
 def test_doctype_entities_and_external_dtds_are_refused(payload: bytes) -> None:
     with pytest.raises(GatewayError) as refused:
         parse_untrusted(payload)
-    assert refused.value.code in {Code.XML_FORBIDDEN_CONSTRUCT, Code.XML_MALFORMED}
-    assert "passwd" not in refused.value.message or refused.value.code is Code.XML_FORBIDDEN_CONSTRUCT
+    assert refused.value.code is Code.XML_FORBIDDEN_CONSTRUCT, refused.value.message
+    assert "passwd" not in refused.value.message
 
 
 def test_deep_nesting_is_refused_by_the_parser_limits() -> None:

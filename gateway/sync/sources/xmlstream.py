@@ -22,6 +22,7 @@ from lxml import etree
 
 from gateway.errors import Code
 from gateway.sync.sources.base import SourceError
+from gateway.xmlparse import PROLOG_BYTES, declares_doctype
 
 Element = Any  # lxml ships no type information; an lxml.etree._Element
 
@@ -52,7 +53,21 @@ def _refuse_doctype(element: Element, label: str) -> None:
                           file=label, line=1)
 
 
-def _syntax_error(exc: etree.XMLSyntaxError, label: str) -> SourceError:
+def _declares_doctype(path: Path) -> bool:
+    """Whether the file's prolog declares a DOCTYPE. libxml2 2.14 reports an entity reference in the DTD's wake
+    (``Attribute references external entity``) as a syntax error before the root's start event reaches the
+    check on the tree's docinfo; the file is refused either way, and this keeps the refusal's code and reason."""
+    try:
+        with path.open("rb") as stream:
+            return declares_doctype(stream.read(PROLOG_BYTES))
+    except OSError:
+        return False
+
+
+def _syntax_error(exc: etree.XMLSyntaxError, label: str, path: Path | None = None) -> SourceError:
+    if path is not None and _declares_doctype(path):
+        return SourceError("a DOCTYPE (DTD) is not allowed in a reference file", code=Code.SOURCE_FORBIDDEN_CONSTRUCT,
+                           file=label, line=1)
     line = exc.lineno if isinstance(exc.lineno, int) and exc.lineno > 0 else None
     message = f"not well-formed or truncated XML: {str(exc.msg or exc).strip()}"
     return SourceError(message, code=Code.SOURCE_MALFORMED, file=label, line=line)
@@ -76,7 +91,7 @@ def peek(path: Path, label: str, count: int = 2) -> list[etree.QName]:
                     break
         except etree.XMLSyntaxError as exc:
             if not names:
-                raise _syntax_error(exc, label) from None
+                raise _syntax_error(exc, label, path) from None
             # the start was readable; the main pass will report where the file breaks
     if not names:
         raise SourceError("empty file, not XML", code=Code.SOURCE_MALFORMED, file=label, line=1)
@@ -96,7 +111,7 @@ def iterate(path: Path, label: str, *, events: Iterable[str] = ("end",),
             except StopIteration:
                 return
             except etree.XMLSyntaxError as exc:
-                raise _syntax_error(exc, label) from None
+                raise _syntax_error(exc, label, path if first else None) from None
             if first:
                 _refuse_doctype(element, label)
                 first = False
