@@ -31,6 +31,28 @@ def test_doctype_entities_and_external_dtds_are_refused(payload: bytes) -> None:
     assert "passwd" not in refused.value.message
 
 
+def test_a_long_prolog_of_a_malformed_document_is_refused_as_malformed() -> None:
+    """The prolog of a document that fails to parse is searched for a DOCTYPE; 64 KiB of spaces must not make that
+    search backtrack (an earlier pattern took 2 s over 24 spaces and grew exponentially)."""
+    for prolog in (b" " * 65536, b" \n\t\r" * 16384, b"<!--" * 16384, b"<?" * 32768):
+        with pytest.raises(GatewayError) as refused:
+            parse_untrusted(prolog + b"<x>")
+        assert refused.value.code is Code.XML_MALFORMED
+
+
+_MISC = st.lists(st.sampled_from([b" ", b"\n", b"\t", b"<!-- note -->", b"<?pi data?>", b"<!---->"]), max_size=20)
+
+
+@given(_MISC)
+def test_a_doctype_is_found_after_any_prolog(misc: list[bytes]) -> None:
+    from gateway.xmlparse import declares_doctype
+
+    prolog = b'<?xml version="1.0"?>' + b"".join(misc)
+    assert declares_doctype(prolog + b"<!DOCTYPE x []><x/>") is True
+    assert declares_doctype(prolog + b"<x/>") is False
+    assert declares_doctype(prolog + b"<x/><!DOCTYPE x>") is False  # only the prolog counts
+
+
 def test_deep_nesting_is_refused_by_the_parser_limits() -> None:
     deep = b"<a>" * 5000 + b"</a>" * 5000
     with pytest.raises(GatewayError) as refused:

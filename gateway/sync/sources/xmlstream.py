@@ -22,7 +22,7 @@ from lxml import etree
 
 from gateway.errors import Code
 from gateway.sync.sources.base import SourceError
-from gateway.xmlparse import PROLOG_BYTES, declares_doctype
+from gateway.xmlparse import DOCTYPE_REFUSED, PROLOG_BYTES, declares_doctype
 
 Element = Any  # lxml ships no type information; an lxml.etree._Element
 
@@ -46,11 +46,15 @@ def _open(path: Path, label: str) -> BinaryIO:
                           file=label) from None
 
 
+def _doctype_refused(label: str) -> SourceError:
+    return SourceError(f"{DOCTYPE_REFUSED} in a reference file", code=Code.SOURCE_FORBIDDEN_CONSTRUCT, file=label,
+                       line=1)
+
+
 def _refuse_doctype(element: Element, label: str) -> None:
     docinfo = element.getroottree().docinfo
     if docinfo.doctype or docinfo.internalDTD is not None or docinfo.externalDTD is not None:
-        raise SourceError("a DOCTYPE (DTD) is not allowed in a reference file", code=Code.SOURCE_FORBIDDEN_CONSTRUCT,
-                          file=label, line=1)
+        raise _doctype_refused(label)
 
 
 def _declares_doctype(path: Path) -> bool:
@@ -66,8 +70,7 @@ def _declares_doctype(path: Path) -> bool:
 
 def _syntax_error(exc: etree.XMLSyntaxError, label: str, path: Path | None = None) -> SourceError:
     if path is not None and _declares_doctype(path):
-        return SourceError("a DOCTYPE (DTD) is not allowed in a reference file", code=Code.SOURCE_FORBIDDEN_CONSTRUCT,
-                           file=label, line=1)
+        return _doctype_refused(label)
     line = exc.lineno if isinstance(exc.lineno, int) and exc.lineno > 0 else None
     message = f"not well-formed or truncated XML: {str(exc.msg or exc).strip()}"
     return SourceError(message, code=Code.SOURCE_MALFORMED, file=label, line=line)
