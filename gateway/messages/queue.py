@@ -14,6 +14,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from gateway.domain.values import Guid
 from gateway.errors import Code, GatewayError, RequestRefused, TrustRefused
 from gateway.messages import archive
+from gateway.registry.db import BINARY_RESULTS
 from gateway.registry.tables import messages, signed_payloads
 
 
@@ -63,6 +64,13 @@ _COLUMNS = (messages.c.guid, messages.c.requester_message_guid, messages.c.org_g
             messages.c.operation, messages.c.state, messages.c.received_at, messages.c.attempts,
             messages.c.payload, messages.c.result, messages.c.last_error, messages.c.claim_token,
             messages.c.signed_by, messages.c.power_guid, messages.c.payload_sha256)
+
+
+#: on PostgreSQL, these reads ask for the binary result format (``db.BINARY_RESULTS``): a bytea comes as text in
+#: hex — twice its size, encoded by the server and decoded by the client; a 0.5 MB envelope took 3.4–3.6 ms to
+#: read that way and 0.6 ms in binary (measured, PostgreSQL 15, psycopg 3.3), the worker's claim of a
+#: 1,000-reading message 7.8 ms and 3.0 ms, and every getState poll reads the signed result
+_BINARY = {BINARY_RESULTS: True}
 
 
 def _stored(row: object) -> StoredMessage:
@@ -168,12 +176,13 @@ def purge_replay_keys(connection: Connection, *, now: datetime) -> int:
 
 def _by_requester(connection: Connection, org: Guid, requester: Guid) -> StoredMessage | None:
     row = connection.execute(select(*_COLUMNS).where(
-        messages.c.org_guid == str(org), messages.c.requester_message_guid == str(requester))).first()
+        messages.c.org_guid == str(org), messages.c.requester_message_guid == str(requester)).execution_options(
+        **_BINARY)).first()
     return _stored(row) if row else None
 
 
 def find(connection: Connection, guid: Guid) -> StoredMessage | None:
-    row = connection.execute(select(*_COLUMNS).where(messages.c.guid == str(guid))).first()
+    row = connection.execute(select(*_COLUMNS).where(messages.c.guid == str(guid)).execution_options(**_BINARY)).first()
     return _stored(row) if row else None
 
 
@@ -194,7 +203,7 @@ def claim(engine: Engine, *, now: datetime, lease_seconds: int) -> StoredMessage
         pick = query.with_for_update(skip_locked=True, key_share=True).scalar_subquery()
         with engine.begin() as connection:
             row = connection.execute(update(messages).where(messages.c.guid == pick).values(**claimed)
-                                     .returning(*_COLUMNS, messages.c.request)).first()
+                                     .returning(*_COLUMNS, messages.c.request).execution_options(**_BINARY)).first()
         return _stored(row) if row else None
     with engine.begin() as connection:
         guid = connection.execute(query).scalar()

@@ -33,7 +33,27 @@ def make_engine(url: str, *, pool_size: int = 5, schema: str = "", echo: bool = 
     connect_args = {"options": f"-csearch_path={schema}"} if schema else {}
     engine = create_engine(url, echo=echo, pool_size=pool_size, pool_pre_ping=True, connect_args=connect_args)
     _binary_arrays(engine)
+    _binary_results(engine)
     return engine
+
+
+#: execution option: PostgreSQL sends this statement's results in its binary format (a bytea as its bytes, not
+#: as hex text). Every column of such a statement must have a binary loader in psycopg (the built-in types
+#: do); SQLite ignores it.
+BINARY_RESULTS = "gateway_binary_results"
+
+
+def _binary_results(engine: Engine) -> None:
+    """Honour ``BINARY_RESULTS``: SQLAlchemy opens a cursor per statement and psycopg reads its ``format`` when
+    executing, so this statement's results come in binary, and errors still pass through SQLAlchemy (a lost
+    connection is recognised and the pool invalidated as for any other statement)."""
+    from psycopg.pq import Format
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _before(_connection: Any, cursor: Any, _statement: str, _parameters: Any, context: Any,
+                _executemany: bool) -> None:
+        if context is not None and context.execution_options.get(BINARY_RESULTS):
+            cursor.format = Format.BINARY
 
 
 def _binary_arrays(engine: Engine) -> None:

@@ -208,3 +208,31 @@ def test_a_stored_envelope_that_no_longer_gives_its_signed_bytes_is_dead_lettere
     with engine.begin() as connection:  # a re-queue (support) meets the same bytes and the same verdict
         connection.execute(update(messages).where(messages.c.guid == str(guid)).values(state="received"))
     assert gateway.worker.run_once() and _state(engine, guid).state is MessageState.DEAD
+
+
+def test_the_stored_bytes_come_back_byte_exact_whatever_they_hold(engine: Engine) -> None:
+    """The envelope, payload and result are read back as stored — on PostgreSQL in the binary result format,
+    beside the statement that reads the rest (``queue._read``), whether claimed, found or resent."""
+    request = bytes(range(256)) * 2048 + b"\x00"  # 0.5 MB: every byte value, a trailing NUL
+    payload, result = bytes(reversed(request)), b"\xff\x00" * 70_000
+    requester = Guid.new()
+    with UnitOfWork(engine) as uow:
+        guid, _ = queue.accept(uow.connection, org=MC, requester_message_guid=requester,
+                               service="HouseManagementServiceAsync", operation="importHouseUOData",
+                               request=request, payload=payload, now=T0)
+        uow.commit()
+    claimed = queue.claim(engine, now=T0, lease_seconds=60)
+    assert claimed is not None and claimed.guid == guid
+    assert type(claimed.request) is bytes and claimed.request == request and claimed.payload == payload
+    assert claimed.result is None
+    with UnitOfWork(engine) as uow:
+        queue.complete(uow.connection, claimed, result, now=T0)
+        uow.commit()
+    found = _state(engine, guid)
+    assert type(found.result) is bytes and found.result == result and found.payload == payload
+    assert found.request is None  # only a claim carries the envelope
+    assert found.state is MessageState.DONE and found.org_guid == MC
+    with engine.connect() as connection:
+        resent = queue._by_requester(connection, MC, requester)
+        assert queue.find(connection, Guid.new()) is None
+    assert resent is not None and resent.guid == guid and resent.result == result
