@@ -279,3 +279,43 @@ def test_the_open_numbers_look_up_probes_its_index_whatever_the_statistics(engin
         assert raw is not None
         plan = "\n".join(row[0] for row in psycopg.ClientCursor(raw).execute("EXPLAIN " + statement, parameters))
     assert "uq_accounts_open_number" in plan and "Seq Scan on accounts" not in plan, plan
+
+
+def test_devices_read_in_one_batch_come_back_as_registered_sharing_what_they_share(engine: Engine) -> None:
+    """``by_roots`` builds each distinct JSON value of a batch once (``metering._Decoded``): every device still
+    comes back with exactly its own resources, base values, houses, accounts and rooms."""
+    from decimal import Decimal
+
+    from gateway.domain.metering import DeviceData, DeviceKind, DeviceResource
+    from gateway.domain.model import NsiRef
+    from gateway.domain.values import FiasHouseGuid
+
+    assert all(r.ok for r in _import(engine, MC, "sever-1.xml"))
+    with engine.connect() as connection:
+        house, fias = connection.execute(select(houses.c.guid, houses.c.fias_house_guid)).one()
+        flats = connection.execute(select(premises.c.guid).order_by(premises.c.id)).scalars().all()
+    water = NsiRef("1", Guid("2e6a8a2c-1b0d-4b4e-9e3a-6b7c8d9e0f1a"), "Холодная вода")
+    heat = NsiRef("2", Guid("3f7b9b3d-2c1e-4c5f-8f4b-7c8d9e0f1a2b"))
+    made = [
+        DeviceData(number="ХВ-1", kind=DeviceKind.RESIDENTIAL, resources=(DeviceResource(water, False, (Decimal(7),)),),
+                   premises=(Guid(flats[0]),)),
+        DeviceData(number="ХВ-2", kind=DeviceKind.RESIDENTIAL, resources=(DeviceResource(water, False, (Decimal(7),)),),
+                   premises=(Guid(flats[1]),), accounts=(Guid.new(),)),
+        DeviceData(number="Э-1", kind=DeviceKind.COLLECTIVE, remote=True,
+                   resources=(DeviceResource(None, True, (Decimal("1.5"), Decimal("2.25"), Decimal(3))),
+                              DeviceResource(heat, False, (Decimal("0.001"),))),
+                   houses=(FiasHouseGuid(fias),), accounts=(Guid.new(), Guid.new())),
+        DeviceData(number="ХВ-3", kind=DeviceKind.RESIDENTIAL, resources=(DeviceResource(water, False, (Decimal(8),)),),
+                   premises=(Guid(flats[2]),)),
+    ]
+    with message_uow(engine, MC, now=NOW) as uow:
+        roots = [uow.metering.create(data, house_guid=Guid(house), fias=FiasHouseGuid(fias), next_verification_on=None,
+                                     org=MC, at=NOW).root_guid for data in made]
+        uow.commit()
+    with message_uow(engine, MC, now=NOW) as uow:
+        found = uow.metering.by_roots(roots)
+    assert [found[root].data for root in roots] == made
+    first, second, _, third = (found[root].data for root in roots)
+    assert first.resources is second.resources  # the same stored JSON, built once for the batch
+    assert first.resources is not third.resources and third.resources[0].base == (Decimal(8),)
+    assert first.accounts == () and second.accounts == made[1].accounts
