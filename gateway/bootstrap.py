@@ -74,7 +74,8 @@ def build(config: Config, *, upgrade: bool = False, answers: bool = True, signer
     if answers:
         signer = signer or answer_signer(config)
     engine = db.make_engine(config.database.url, pool_size=config.database.pool_size,
-                            schema=config.database.schema)
+                            schema=config.database.schema, sqlite_cache_mib=config.database.sqlite_cache_mib,
+                            sqlite_wal_autocheckpoint=config.database.sqlite_wal_autocheckpoint)
     if upgrade:
         db.upgrade(engine)
     for service in Service:

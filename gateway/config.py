@@ -31,10 +31,23 @@ class DatabaseConfig:
     partitions_ahead: int = 3
     #: PostgreSQL: when `gateway scheduler` creates them (cron, UTC); empty: only `gateway db partitions --ensure`.
     partitions_schedule: str = "15 0 * * *"
+    #: SQLite: page cache of each connection, MiB (SQLite's own default is 2): a month's readings touch a leaf
+    #: page of each device-keyed index per meter, which a registry of a million readings no longer keeps in
+    #: 2 MiB. Filled only as pages are read.
+    sqlite_cache_mib: int = 64
+    #: SQLite: pages of write-ahead log after which a commit copies them into the database file (SQLite's
+    #: default 1,000); a page changed by several commits in between is copied once. The log file is cut back
+    #: to 64 MiB after a checkpoint.
+    sqlite_wal_autocheckpoint: int = 10_000
 
     def __post_init__(self) -> None:
         if not 1 <= self.partitions_ahead <= 120:
             raise ConfigError(f"database.partitions_ahead={self.partitions_ahead} must be between 1 and 120 months")
+        if not 1 <= self.sqlite_cache_mib <= 65_536:
+            raise ConfigError(f"database.sqlite_cache_mib={self.sqlite_cache_mib} must be between 1 and 65536")
+        if not 100 <= self.sqlite_wal_autocheckpoint <= 1_000_000:
+            raise ConfigError(f"database.sqlite_wal_autocheckpoint={self.sqlite_wal_autocheckpoint} must be "
+                              "between 100 and 1000000 pages")
         from sqlalchemy.engine import make_url
         from sqlalchemy.exc import ArgumentError
 

@@ -19,14 +19,16 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 _IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 
 
-def make_engine(url: str, *, pool_size: int = 5, schema: str = "", echo: bool = False) -> Engine:
+def make_engine(url: str, *, pool_size: int = 5, schema: str = "", echo: bool = False,
+                sqlite_cache_mib: int = 64, sqlite_wal_autocheckpoint: int = 10_000) -> Engine:
     """An engine for ``url``: SQLite (embedded default) or PostgreSQL via psycopg (production).
 
-    ``schema`` (PostgreSQL only) puts the gateway's tables, alembic's included, in that schema.
+    ``schema`` (PostgreSQL only) puts the gateway's tables, alembic's included, in that schema. The SQLite
+    settings are ``DatabaseConfig``'s (its page cache and checkpoint interval).
     """
     if url.startswith("sqlite"):
         engine = create_engine(url, echo=echo, connect_args={"timeout": BUSY_TIMEOUT, "check_same_thread": False})
-        _sqlite_pragmas_and_savepoints(engine)
+        _sqlite_pragmas_and_savepoints(engine, cache_mib=sqlite_cache_mib, autocheckpoint=sqlite_wal_autocheckpoint)
         return engine
     if schema and not _IDENTIFIER.fullmatch(schema):
         raise ValueError(f"database schema {schema!r} is not a plain identifier")
@@ -68,9 +70,18 @@ def _binary_arrays(engine: Engine) -> None:
         dbapi_connection.adapters.register_dumper(list, ListBinaryDumper)
 
 
-def _sqlite_pragmas_and_savepoints(engine: Engine) -> None:
+#: SQLite: the write-ahead log's file is cut back to this size after a checkpoint (a larger checkpoint interval
+#: lets it grow to about interval × page size first)
+WAL_SIZE_LIMIT = 64 * 2**20
+
+
+def _sqlite_pragmas_and_savepoints(engine: Engine, *, cache_mib: int, autocheckpoint: int) -> None:
     # pysqlite opens transactions lazily and breaks SAVEPOINT; take over BEGIN ourselves so per-object
     # savepoints work (SQLAlchemy docs, "Serializable isolation / Savepoints / Transactional DDL").
+    # The page cache and the checkpoint interval: processing a 1,000-reading message on a registry of a million
+    # stored readings took 1.44–2.28× what it takes on an empty one with SQLite's defaults (2 MiB, 1,000
+    # pages), 1.16–1.22× with 64 MiB and 10,000 pages (README, Performance); durability is unchanged (every
+    # commit is still synced to the log: synchronous stays FULL).
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: sqlite3.Connection, _record: Any) -> None:
         dbapi_connection.isolation_level = None
@@ -78,6 +89,9 @@ def _sqlite_pragmas_and_savepoints(engine: Engine) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT * 1000)}")
+        cursor.execute(f"PRAGMA cache_size={-int(cache_mib) * 1024}")  # negative: KiB, not pages
+        cursor.execute(f"PRAGMA wal_autocheckpoint={int(autocheckpoint)}")
+        cursor.execute(f"PRAGMA journal_size_limit={WAL_SIZE_LIMIT}")
         cursor.close()
 
     @event.listens_for(engine, "begin")

@@ -68,3 +68,13 @@ def test_leases_are_renewed_before_they_run_out() -> None:
         config.load(environ={"GATEWAY_WORKER__HEARTBEAT_SECONDS": "30"})
     with pytest.raises(ConfigError, match="worker.lease_seconds=0"):
         config.load(environ={"GATEWAY_WORKER__LEASE_SECONDS": "0"})
+
+
+def test_the_sqlite_page_cache_and_checkpoint_interval_are_checked() -> None:
+    loaded = config.load(environ={"GATEWAY_DATABASE__SQLITE_CACHE_MIB": "8",
+                                  "GATEWAY_DATABASE__SQLITE_WAL_AUTOCHECKPOINT": "2000"})
+    assert (loaded.database.sqlite_cache_mib, loaded.database.sqlite_wal_autocheckpoint) == (8, 2000)
+    with pytest.raises(ConfigError, match="database.sqlite_cache_mib=0"):
+        config.load(environ={"GATEWAY_DATABASE__SQLITE_CACHE_MIB": "0"})
+    with pytest.raises(ConfigError, match="database.sqlite_wal_autocheckpoint=10"):
+        config.load(environ={"GATEWAY_DATABASE__SQLITE_WAL_AUTOCHECKPOINT": "10"})
