@@ -76,9 +76,9 @@ def _resources(decoded: list[dict[str, Any]]) -> tuple[DeviceResource, ...]:
 #: how each JSON column's decoded value becomes the device's field (``rooms`` is NULL on rows written before it)
 _BUILD: dict[str, Callable[[Any], tuple[Any, ...]]] = {
     "resources": _resources,
-    "houses": lambda houses: tuple(FiasHouseGuid.stored(h) for h in houses),
-    "accounts": lambda accounts: tuple(Guid.stored(a) for a in accounts),
-    "rooms": lambda rooms: tuple(Guid.stored(r) for r in rooms or ()),
+    "houses": lambda values: tuple(FiasHouseGuid.stored(h) for h in values or ()),
+    "accounts": lambda values: tuple(Guid.stored(a) for a in values or ()),
+    "rooms": lambda values: tuple(Guid.stored(r) for r in values or ()),
 }
 
 
