@@ -71,6 +71,12 @@ def declares_doctype(start: bytes | bytearray) -> bool:
     return _PROLOG_DOCTYPE.match(start[:PROLOG_BYTES]) is not None
 
 
+def tree_declares_doctype(tree: etree._ElementTree) -> bool:
+    """Whether a parsed document carries a DOCTYPE (its name, an internal subset or an external DTD)."""
+    docinfo = tree.docinfo
+    return bool(docinfo.doctype) or docinfo.internalDTD is not None or docinfo.externalDTD is not None
+
+
 def parse_untrusted(data: bytes) -> etree._Element:
     """Parse ``data`` into an element tree, or raise ``MalformedXml`` / ``ForbiddenXml`` with a reason."""
     if not isinstance(data, bytes | bytearray):
@@ -81,7 +87,6 @@ def parse_untrusted(data: bytes) -> etree._Element:
         if declares_doctype(data):
             raise ForbiddenXml(f"{DOCTYPE_REFUSED} in a SOAP message") from None
         raise MalformedXml(f"not well-formed XML: {exc}") from None
-    tree = root.getroottree()
-    if tree.docinfo.doctype or tree.docinfo.internalDTD is not None or tree.docinfo.externalDTD is not None:
+    if tree_declares_doctype(root.getroottree()):
         raise ForbiddenXml(f"{DOCTYPE_REFUSED} in a SOAP message")
     return root

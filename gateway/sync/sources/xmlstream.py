@@ -22,7 +22,7 @@ from lxml import etree
 
 from gateway.errors import Code
 from gateway.sync.sources.base import SourceError
-from gateway.xmlparse import DOCTYPE_REFUSED, PROLOG_BYTES, declares_doctype
+from gateway.xmlparse import DOCTYPE_REFUSED, PROLOG_BYTES, declares_doctype, tree_declares_doctype
 
 Element = Any  # lxml ships no type information; an lxml.etree._Element
 
@@ -52,8 +52,7 @@ def _doctype_refused(label: str) -> SourceError:
 
 
 def _refuse_doctype(element: Element, label: str) -> None:
-    docinfo = element.getroottree().docinfo
-    if docinfo.doctype or docinfo.internalDTD is not None or docinfo.externalDTD is not None:
+    if tree_declares_doctype(element.getroottree()):
         raise _doctype_refused(label)
 
 
