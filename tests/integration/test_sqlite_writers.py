@@ -101,6 +101,8 @@ def test_every_connection_gets_the_configured_page_cache_and_checkpoint_interval
                                      "journal_mode")]
         finally:
             raw.close()
-        expected = [-8 * 1024, 2500] if engine is built.engine else [-64 * 1024, 10_000]
+        default = DatabaseConfig()  # make_engine's own defaults are the configuration's
+        expected = [-8 * 1024, 2500] if engine is built.engine else [-default.sqlite_cache_mib * 1024,
+                                                                     default.sqlite_wal_autocheckpoint]
         assert settings == [*expected, db.WAL_SIZE_LIMIT, 2, "wal"]  # synchronous 2: FULL
         engine.dispose()
