@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import psutil
 import requests
 from lxml import etree
 from sqlalchemy import Engine, func, insert, select
@@ -158,11 +159,65 @@ def deploy(database: DatabaseConfig, scratch: Path) -> Deployment:
 
 
 @dataclass
+class Cpu:
+    """CPU seconds (user + system) spent while the senders ran and the worker processed, per process group."""
+
+    serve: float  # gunicorn's master and workers
+    worker: float  # `gateway worker` and its processes
+    database: float | None  # every PostgreSQL server process; None on SQLite (inside serve and worker)
+    senders: float  # this benchmark's process: the senders' threads and the poll for the end
+
+    @property
+    def gateway(self) -> float:
+        return self.serve + self.worker + (self.database or 0.0)
+
+
+def _cpu_of(processes: list[psutil.Process]) -> dict[int, float]:
+    seen: dict[int, float] = {}
+    for process in processes:
+        try:
+            times = process.cpu_times()
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            continue
+        seen[process.pid] = times.user + times.system
+    return seen
+
+
+def _tree(pid: int) -> list[psutil.Process]:
+    root = psutil.Process(pid)
+    return [root, *root.children(recursive=True)]
+
+
+def _postgres() -> list[psutil.Process]:
+    return [p for p in psutil.process_iter(["name"]) if p.info["name"] in ("postgres", "postmaster")]
+
+
+class _CpuMeter:
+    """Snapshots of the process groups' CPU times; a process that starts in between counts from zero."""
+
+    def __init__(self, server: int, worker: int, postgres: bool) -> None:
+        self.server, self.worker, self.postgres = server, worker, postgres
+
+    def snapshot(self) -> dict[str, dict[int, float]]:
+        return {"serve": _cpu_of(_tree(self.server)), "worker": _cpu_of(_tree(self.worker)),
+                "database": _cpu_of(_postgres()) if self.postgres else {},
+                "senders": _cpu_of([psutil.Process()])}
+
+    @staticmethod
+    def between(before: dict[str, dict[int, float]], after: dict[str, dict[int, float]], postgres: bool) -> Cpu:
+        spent = {group: sum(max(0.0, t - before[group].get(pid, 0.0)) for pid, t in after[group].items())
+                 for group in after}
+        return Cpu(serve=spent["serve"], worker=spent["worker"], database=spent["database"] if postgres else None,
+                   senders=spent["senders"])
+
+
+@dataclass
 class Timing:
     latencies: list[float]  # per request, sorted
     started: float
     acked: float
     finished: float
+    cpu: Cpu
 
     def percentile(self, share: float) -> float:
         return self.latencies[min(len(self.latencies) - 1, int(len(self.latencies) * share))]
@@ -192,6 +247,8 @@ def drive(deployment: Deployment, shares: list[list[bytes]], *, path: str, actio
         _wait(lambda: serve_log.read_text(errors="replace").count("Booting worker") >= 2, 60)
         latencies: list[float] = []
         lock = threading.Lock()
+        meter = _CpuMeter(server.pid, worker.pid, postgres=deployment.gateway.engine.dialect.name == "postgresql")
+        cpu_before = meter.snapshot()
 
         def send(share: list[bytes]) -> None:
             session = requests.Session()
@@ -222,6 +279,7 @@ def drive(deployment: Deployment, shares: list[list[bytes]], *, path: str, actio
         # the end is when the last message was processed — its processed_at, stamped by the worker just before
         # its commit — not when a 50 ms poll noticed it (that lag was ≈ 3 % of a 0.8 s run)
         finished = started + (_last_processed(deployment.gateway.engine, operation) - started_wall)
+        cpu = _CpuMeter.between(cpu_before, meter.snapshot(), meter.postgres)
     finally:
         for process in (server, worker):
             process.terminate()
@@ -229,7 +287,7 @@ def drive(deployment: Deployment, shares: list[list[bytes]], *, path: str, actio
     with deployment.gateway.engine.connect() as connection:  # a refusal is fast: a benchmark of refusals is void
         refused = answered_with_errors(connection, operation)
     assert refused == 0, f"{refused} {operation} message(s) answered with errors"
-    return Timing(sorted(latencies), started, acked, finished)
+    return Timing(sorted(latencies), started, acked, finished, cpu)
 
 
 def run(label: str, database: DatabaseConfig, scratch: Path, *, senders: int = 8, messages_count: int = 40,
@@ -248,7 +306,7 @@ def run(label: str, database: DatabaseConfig, scratch: Path, *, senders: int = 8
                    action="urn:importAccountData", operation="importAccountData", concurrency=concurrency)
     floor_s, baseline_s = conservative(before, one_core())
     report(label, f"importAccountData 100/msg, {senders} senders, {messages_count} msgs", concurrency,
-           timing, messages_count * 100, 100 / floor_s, floor_s, baseline_s)
+           timing, messages_count * 100, 100 / floor_s, floor_s, baseline_s, senders=senders)
     deployment.gateway.engine.dispose()
 
 
@@ -262,9 +320,10 @@ def conservative(before: tuple[float, float], after: tuple[float, float]) -> tup
 
 
 def report(label: str, what: str, concurrency: int, timing: Timing, objects: int, floor_rate: float,
-           floor_s: float, baseline_s: float) -> None:
+           floor_s: float, baseline_s: float, *, senders: int) -> None:
     """One line per operation: ack latency, the end-to-end rate and its ratios to the floor and to the
-    straightforward pipeline (benchmarks.baseline), both measured on one core in the same run."""
+    straightforward pipeline (benchmarks.baseline), both measured on one core in the same run; then where the
+    machine's CPU went, per message, and what that allows on this machine's cores (the measured bounds)."""
     rate = objects / (timing.finished - timing.started)
     per_message = floor_rate * floor_s
     baseline_rate = per_message / baseline_s
@@ -274,6 +333,28 @@ def report(label: str, what: str, concurrency: int, timing: Timing, objects: int
           f"{floor_s * 1000:.0f} ms/msg), {rate / baseline_rate:4.2f}x the baseline ({baseline_rate:5.0f} obj/s, "
           f"one core: {baseline_s * 1000:.0f} ms/msg) [acks in {timing.acked - timing.started:.1f} s, "
           f"all done in {timing.finished - timing.started:.1f} s]")
+    print(cpu_lines(timing, round(objects / per_message), floor_s=floor_s, baseline_s=baseline_s, senders=senders))
+
+
+def cpu_lines(timing: Timing, messages_count: int, *, floor_s: float, baseline_s: float, senders: int,
+              cores: int | None = None) -> str:
+    """The CPU a message took in each process group, and the bounds it sets on this machine's cores: the
+    end-to-end rate cannot pass cores / CPU-per-message, so no ratio to the one-core floor or baseline can pass
+    cores × their time / CPU-per-message; and with ``senders`` requests in flight and ``serve`` CPU-ms each, the
+    mean ack cannot be below senders × serve / cores (Little's law, the whole machine given to the acks)."""
+    cores = cores or psutil.cpu_count() or 1
+    cpu, ms = timing.cpu, 1000 / messages_count
+    database = f" + database {cpu.database * ms:.1f}" if cpu.database is not None else " (database in-process)"
+    gateway = cpu.gateway * ms
+    wall = (timing.finished - timing.started) * 1000 / messages_count
+    busy = (cpu.gateway + cpu.senders) / ((timing.finished - timing.started) * cores)
+    serve = cpu.serve * ms
+    return (f"          CPU a message: serve {serve:.1f} ms + worker {cpu.worker * ms:.1f}{database} = {gateway:.1f} "
+            "ms "
+            f"(senders {cpu.senders * ms:.1f} ms; {wall:.1f} ms of wall a message, the {cores} cores {busy:.0%} busy)"
+            f" | bounds on {cores} cores: ≤ {cores * floor_s * 1000 / gateway:.2f} of the floor, "
+            f"≤ {cores * baseline_s * 1000 / gateway:.2f}x the baseline, mean ack ≥ {senders} × {serve:.1f} / {cores} "
+            f"= {senders * serve / cores:.0f} ms")
 
 
 def baseline_seconds(engine: Engine, messages: list[bytes], take: Callable[[Engine, bytes], float]) -> float:

@@ -133,5 +133,5 @@ def run(label: str, database: DatabaseConfig, scratch: Path, *, senders: int = 8
         kept = connection.execute(select(func.count()).select_from(meter_readings)).scalar()
     assert kept == total * 1000, kept  # every reading accepted
     report(label, f"importMeteringDeviceValues 1,000/msg, {senders} senders, {total} msgs", concurrency, timing,
-           total * 1000, 1000 / floor_s, floor_s, baseline_s)
+           total * 1000, 1000 / floor_s, floor_s, baseline_s, senders=senders)
     gateway.engine.dispose()
