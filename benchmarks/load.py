@@ -244,7 +244,9 @@ def drive(deployment: Deployment, shares: list[list[bytes]], *, path: str, actio
     try:
         _wait(lambda: requests.get(url + "/health", timeout=2).status_code == 200, 60)
         _wait(lambda: worker_log.read_text(errors="replace").count("event=worker_started") >= concurrency, 120)
-        _wait(lambda: serve_log.read_text(errors="replace").count("Booting worker") >= 2, 60)
+        # both processes have loaded the application and settled their heaps: a process still starting takes
+        # a core's second from the requests, and its start-up is no part of the run's CPU
+        _wait(lambda: serve_log.read_text(errors="replace").count("event=serve_process_ready") >= 2, 60)
         latencies: list[float] = []
         lock = threading.Lock()
         meter = _CpuMeter(server.pid, worker.pid, postgres=deployment.gateway.engine.dialect.name == "postgresql")

@@ -81,7 +81,7 @@ def gateway_serve(gateway: Gateway, pki, tmp_path: Path, **server: str) -> Itera
             assert process.poll() is None, served.log_text()
             try:
                 if requests.get(served.url + "/health", timeout=2).status_code == 200 \
-                        and served.log_text().count("Booting worker") >= 2:
+                        and served.log_text().count("event=serve_process_ready") >= 2:  # both take requests
                     break
             except requests.RequestException:
                 pass
