@@ -24,7 +24,7 @@ from sqlalchemy import func, insert, select
 
 from benchmarks.load import _houses, _signed, deploy, envelope
 from benchmarks.readings import PATH, WATER, readings_body
-from benchmarks.setup import setup_message, setup_unit_of_work
+from benchmarks.setup import settled_heap, setup_message, setup_unit_of_work
 from gateway.config import DatabaseConfig
 from gateway.domain.metering import DeviceData, DeviceKind, DeviceResource
 from gateway.domain.values import FiasHouseGuid, Guid
@@ -115,7 +115,7 @@ def run(label: str, database: DatabaseConfig, scratch: Path, *, rounds: int = 10
     timings: dict[int, list[float]] = {depth: [] for depth in DEPTHS}
     peaks: dict[int, float] = {depth: 0.0 for depth in DEPTHS}
     session = requests.Session()
-    with EmbeddedServer(gateway.app) as server:
+    with EmbeddedServer(gateway.app) as server, settled_heap():
         def post(depth: int, month_index: int) -> float:
             body = readings_body(meters[depth], month_index, base=STEP * depth)  # continues the preloaded history
             wire = envelope(_signed(body, deployment.provider), str(org))

@@ -20,7 +20,7 @@ from lxml import etree
 from sqlalchemy import insert
 
 from benchmarks.load import BASE, HM, PATH, envelope
-from benchmarks.setup import BENCH_SETUP
+from benchmarks.setup import BENCH_SETUP, settled_heap
 from gateway import bootstrap, orgfile
 from gateway.config import Config, DatabaseConfig
 from gateway.domain.accounts import service_id, unified_account_number
@@ -119,7 +119,7 @@ def run(label: str, database: DatabaseConfig) -> None:
         with gateway.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
             for table in ("houses", "premises", "accounts", "account_accommodations"):
                 connection.exec_driver_sql(f"VACUUM ANALYZE {table}")
-    with EmbeddedServer(gateway.app) as server:
+    with EmbeddedServer(gateway.app) as server, settled_heap():
         account_body = etree.fromstring(
             f'<hm:exportAccountRequest xmlns:hm="{HM}" xmlns:base="{BASE}" Id="signed-data-container" '
             f'base:version="10.0.1.1"><hm:FIASHouseGuid>{fias}</hm:FIASHouseGuid></hm:exportAccountRequest>')

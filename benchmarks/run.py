@@ -37,7 +37,7 @@ from sqlalchemy.exc import OperationalError
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.setup import BENCH_SETUP, answered_with_errors, fias_of, grant, house_body  # noqa: E402
+from benchmarks.setup import BENCH_SETUP, answered_with_errors, fias_of, grant, house_body, settled_heap  # noqa: E402
 from gateway import bootstrap, orgfile  # noqa: E402
 from gateway.config import Config, DatabaseConfig, WorkerConfig  # noqa: E402
 from gateway.signing import Signer, keys, sign, verify  # noqa: E402
@@ -89,7 +89,7 @@ def run_case(name: str, database: DatabaseConfig, premises: int | None, count: i
     floor_s = statistics.median(floor(m) for m in messages)
     session = requests.Session()
     accept_times = []
-    with EmbeddedServer(gateway.app) as server:
+    with EmbeddedServer(gateway.app) as server, settled_heap():
         started = time.perf_counter()
         for message in messages:
             t = time.perf_counter()
