@@ -25,6 +25,7 @@ import psutil
 import requests
 from lxml import etree
 from sqlalchemy import Engine, func, insert, select
+from sqlalchemy.exc import SQLAlchemyError
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -160,12 +161,15 @@ def deploy(database: DatabaseConfig, scratch: Path) -> Deployment:
 
 @dataclass
 class Cpu:
-    """CPU seconds (user + system) spent while the senders ran and the worker processed, per process group."""
+    """CPU seconds (user + system) spent between two snapshots — from just before the senders start to just
+    after the last message was seen done (the end poll's lag, ≤ 50 ms, is inside) — per process group."""
 
     serve: float  # gunicorn's master and workers
     worker: float  # `gateway worker` and its processes
-    database: float | None  # every PostgreSQL server process; None on SQLite (inside serve and worker)
-    senders: float  # this benchmark's process: the senders' threads and the poll for the end
+    database: float | None  # the PostgreSQL cluster's processes; None on SQLite (inside serve and worker) or
+    #                         when the server is not on this machine or its processes cannot be read
+    senders: float  # this benchmark's process: the senders' threads and the poll for the end (its queries are
+    #                 the database's, a few per 50 ms)
 
     @property
     def gateway(self) -> float:
@@ -173,13 +177,16 @@ class Cpu:
 
 
 def _cpu_of(processes: list[psutil.Process]) -> dict[int, float]:
+    """Each process's CPU with that of its children that ended and were waited for (a gunicorn worker or a
+    backend that exits between the snapshots still counts, in its parent's figure); a live child counts in its
+    own, so nothing counts twice."""
     seen: dict[int, float] = {}
     for process in processes:
         try:
             times = process.cpu_times()
         except (psutil.NoSuchProcess, psutil.AccessDenied):
             continue
-        seen[process.pid] = times.user + times.system
+        seen[process.pid] = times.user + times.system + times.children_user + times.children_system
     return seen
 
 
@@ -188,23 +195,33 @@ def _tree(pid: int) -> list[psutil.Process]:
     return [root, *root.children(recursive=True)]
 
 
-def _postgres() -> list[psutil.Process]:
-    return [p for p in psutil.process_iter(["name"]) if p.info["name"] in ("postgres", "postmaster")]
+def postmaster(engine: Engine) -> int | None:
+    """The PID of ``engine``'s PostgreSQL server if it runs on this machine and its processes can be read
+    (its data directory's ``postmaster.pid``), else None: then the database's CPU is not metered."""
+    try:
+        with engine.connect() as connection:
+            data = connection.exec_driver_sql("SHOW data_directory").scalar()
+        pid = int((Path(str(data)) / "postmaster.pid").read_text().split()[0])
+        psutil.Process(pid).cpu_times()
+    except (OSError, ValueError, IndexError, psutil.Error, SQLAlchemyError):  # a role that may not read it
+        return None
+    return pid
 
 
 class _CpuMeter:
     """Snapshots of the process groups' CPU times; a process that starts in between counts from zero."""
 
-    def __init__(self, server: int, worker: int, postgres: bool) -> None:
+    def __init__(self, server: int, worker: int, postgres: int | None) -> None:
         self.server, self.worker, self.postgres = server, worker, postgres
 
     def snapshot(self) -> dict[str, dict[int, float]]:
         return {"serve": _cpu_of(_tree(self.server)), "worker": _cpu_of(_tree(self.worker)),
-                "database": _cpu_of(_postgres()) if self.postgres else {},
+                "database": _cpu_of(_tree(self.postgres)) if self.postgres else {},
                 "senders": _cpu_of([psutil.Process()])}
 
     @staticmethod
-    def between(before: dict[str, dict[int, float]], after: dict[str, dict[int, float]], postgres: bool) -> Cpu:
+    def between(before: dict[str, dict[int, float]], after: dict[str, dict[int, float]],
+                postgres: int | None) -> Cpu:
         spent = {group: sum(max(0.0, t - before[group].get(pid, 0.0)) for pid, t in after[group].items())
                  for group in after}
         return Cpu(serve=spent["serve"], worker=spent["worker"], database=spent["database"] if postgres else None,
@@ -249,7 +266,9 @@ def drive(deployment: Deployment, shares: list[list[bytes]], *, path: str, actio
         _wait(lambda: serve_log.read_text(errors="replace").count("event=serve_process_ready") >= 2, 60)
         latencies: list[float] = []
         lock = threading.Lock()
-        meter = _CpuMeter(server.pid, worker.pid, postgres=deployment.gateway.engine.dialect.name == "postgresql")
+        engine = deployment.gateway.engine
+        meter = _CpuMeter(server.pid, worker.pid,
+                          postgres=postmaster(engine) if engine.dialect.name == "postgresql" else None)
         cpu_before = meter.snapshot()
 
         def send(share: list[bytes]) -> None:
@@ -344,9 +363,10 @@ def cpu_lines(timing: Timing, messages_count: int, *, floor_s: float, baseline_s
     end-to-end rate cannot pass cores / CPU-per-message, so no ratio to the one-core floor or baseline can pass
     cores × their time / CPU-per-message; and with ``senders`` requests in flight and ``serve`` CPU-ms each, the
     mean ack cannot be below senders × serve / cores (Little's law, the whole machine given to the acks)."""
-    cores = cores or psutil.cpu_count() or 1
+    cores = cores or len(os.sched_getaffinity(0))
     cpu, ms = timing.cpu, 1000 / messages_count
-    database = f" + database {cpu.database * ms:.1f}" if cpu.database is not None else " (database in-process)"
+    database = f" + database {cpu.database * ms:.1f}" if cpu.database is not None else \
+        " (database in-process or not metered)"
     gateway = cpu.gateway * ms
     wall = (timing.finished - timing.started) * 1000 / messages_count
     busy = (cpu.gateway + cpu.senders) / ((timing.finished - timing.started) * cores)

@@ -41,6 +41,7 @@ def settled_heap() -> Iterator[None]:
     made — in other runs on depth 1,000 (1.48×, 1.57× there, with 10× its authority checks' time in profiles)."""
     from gateway.cli import settle_heap
 
+    assert gc.get_freeze_count() == 0, "settled_heap does not nest: it unfreezes everything when it ends"
     thresholds = gc.get_threshold()
     settle_heap()
     try:
