@@ -219,13 +219,13 @@ class _CpuMeter:
                 "database": _cpu_of(_tree(self.postgres)) if self.postgres else {},
                 "senders": _cpu_of([psutil.Process()])}
 
-    @staticmethod
-    def between(before: dict[str, dict[int, float]], after: dict[str, dict[int, float]],
-                postgres: int | None) -> Cpu:
+    def since(self, before: dict[str, dict[int, float]]) -> Cpu:
+        """What each group spent from the ``before`` snapshot to now."""
+        after = self.snapshot()
         spent = {group: sum(max(0.0, t - before[group].get(pid, 0.0)) for pid, t in after[group].items())
                  for group in after}
-        return Cpu(serve=spent["serve"], worker=spent["worker"], database=spent["database"] if postgres else None,
-                   senders=spent["senders"])
+        return Cpu(serve=spent["serve"], worker=spent["worker"],
+                   database=spent["database"] if self.postgres else None, senders=spent["senders"])
 
 
 @dataclass
@@ -300,7 +300,7 @@ def drive(deployment: Deployment, shares: list[list[bytes]], *, path: str, actio
         # the end is when the last message was processed — its processed_at, stamped by the worker just before
         # its commit — not when a 50 ms poll noticed it (that lag was ≈ 3 % of a 0.8 s run)
         finished = started + (_last_processed(deployment.gateway.engine, operation) - started_wall)
-        cpu = _CpuMeter.between(cpu_before, meter.snapshot(), meter.postgres)
+        cpu = meter.since(cpu_before)
     finally:
         for process in (server, worker):
             process.terminate()
@@ -354,10 +354,10 @@ def report(label: str, what: str, concurrency: int, timing: Timing, objects: int
           f"{floor_s * 1000:.0f} ms/msg), {rate / baseline_rate:4.2f}x the baseline ({baseline_rate:5.0f} obj/s, "
           f"one core: {baseline_s * 1000:.0f} ms/msg) [acks in {timing.acked - timing.started:.1f} s, "
           f"all done in {timing.finished - timing.started:.1f} s]")
-    print(cpu_lines(timing, round(objects / per_message), floor_s=floor_s, baseline_s=baseline_s, senders=senders))
+    print(cpu_line(timing, round(objects / per_message), floor_s=floor_s, baseline_s=baseline_s, senders=senders))
 
 
-def cpu_lines(timing: Timing, messages_count: int, *, floor_s: float, baseline_s: float, senders: int,
+def cpu_line(timing: Timing, messages_count: int, *, floor_s: float, baseline_s: float, senders: int,
               cores: int | None = None) -> str:
     """The CPU a message took in each process group, and the bounds it sets on this machine's cores: the
     end-to-end rate cannot pass cores / CPU-per-message, so no ratio to the one-core floor or baseline can pass
@@ -371,9 +371,9 @@ def cpu_lines(timing: Timing, messages_count: int, *, floor_s: float, baseline_s
     wall = (timing.finished - timing.started) * 1000 / messages_count
     busy = (cpu.gateway + cpu.senders) / ((timing.finished - timing.started) * cores)
     serve = cpu.serve * ms
-    return (f"          CPU a message: serve {serve:.1f} ms + worker {cpu.worker * ms:.1f}{database} = {gateway:.1f} "
-            "ms "
-            f"(senders {cpu.senders * ms:.1f} ms; {wall:.1f} ms of wall a message, the {cores} cores {busy:.0%} busy)"
+    return (f"          CPU a message: serve {serve:.1f} ms + worker {cpu.worker * ms:.1f}{database} = "
+            f"{gateway:.1f} ms (senders {cpu.senders * ms:.1f} ms; {wall:.1f} ms of wall a message, "
+            f"the {cores} cores {busy:.0%} busy)"
             f" | bounds on {cores} cores: ≤ {cores * floor_s * 1000 / gateway:.2f} of the floor, "
             f"≤ {cores * baseline_s * 1000 / gateway:.2f}x the baseline, mean ack ≥ {senders} × {serve:.1f} / {cores} "
             f"= {senders * serve / cores:.0f} ms")

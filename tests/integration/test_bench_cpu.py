@@ -36,7 +36,7 @@ def test_the_meter_gives_each_process_tree_its_own_cpu_time(tmp_path: Path) -> N
         deadline = time.monotonic() + 60
         while not done.exists() and time.monotonic() < deadline:
             time.sleep(0.05)
-        cpu = load._CpuMeter.between(before, meter.snapshot(), postgres=None)
+        cpu = meter.since(before)
     finally:
         for process in (*psutil.Process(server.pid).children(recursive=True), server, worker):
             process.kill()
@@ -65,7 +65,7 @@ def test_the_bounds_follow_from_the_measured_cpu() -> None:
     # 10 messages: serve 100 ms, worker 200, database 100 a message = 400 ms of CPU a message on 2 cores
     timing = load.Timing([0.1], started=0.0, acked=1.0, finished=2.5,
                          cpu=load.Cpu(serve=1.0, worker=2.0, database=1.0, senders=0.5))
-    line = load.cpu_lines(timing, 10, floor_s=0.1, baseline_s=0.2, senders=8, cores=2)
+    line = load.cpu_line(timing, 10, floor_s=0.1, baseline_s=0.2, senders=8, cores=2)
     assert "serve 100.0 ms + worker 200.0 + database 100.0 = 400.0 ms" in line
     assert "250.0 ms of wall a message, the 2 cores 90% busy" in line  # (4 + 0.5) s of CPU in 2.5 s on 2 cores
     assert "≤ 0.50 of the floor" in line and "≤ 1.00x the baseline" in line
