@@ -94,9 +94,10 @@ class Guid:
     @classmethod
     def ordered(cls) -> Guid:
         """A new time-ordered GUID (UUID version 7, RFC 9562 §5.7: 48 bits of Unix milliseconds, then 74
-        random bits), for rows the registry writes by the million (readings): consecutive inserts land on the
-        same few pages of the unique index instead of a random page each. Not for what must not reveal when it
-        was made (MessageGUIDs stay version 4)."""
+        random bits), for keys of rows the registry writes by the million: a reading's GUID (consecutive
+        inserts land on the same few pages of the unique index instead of a random page each) and a device's
+        root GUID (the month-end indexes lead with it: the meters of a house, registered together, are
+        neighbours there). Not for what must not reveal when it was made (MessageGUIDs stay version 4)."""
         value = (time.time_ns() // 1_000_000) << 80 | secrets.randbits(80)
         value = value & ~(0xF << 76) | 0x7 << 76  # version 7
         value = value & ~(0x3 << 62) | 0x2 << 62  # RFC 9562 variant

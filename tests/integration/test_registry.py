@@ -319,3 +319,34 @@ def test_devices_read_in_one_batch_come_back_as_registered_sharing_what_they_sha
     assert first.resources is second.resources  # the same stored JSON, built once for the batch
     assert first.resources is not third.resources and third.resources[0].base == (Decimal(8),)
     assert first.accounts == () and second.accounts == made[1].accounts
+
+
+def test_a_devices_root_guid_is_time_ordered_so_one_houses_meters_share_index_pages(engine: Engine) -> None:
+    """Month-end indexes lead with the device (``uq_meter_readings_kept``, ``ix_meter_readings_series``,
+    ``meter_series``): meters registered together get neighbouring keys, so a month's readings of one house
+    touch a few pages of each index, not one page per meter anywhere in a registry of millions."""
+    import time
+    import uuid
+    from decimal import Decimal
+
+    from gateway.domain.metering import DeviceData, DeviceKind, DeviceResource
+    from gateway.domain.values import FiasHouseGuid
+
+    assert all(r.ok for r in _import(engine, MC, "sever-1.xml"))
+    with engine.connect() as connection:
+        house, fias = connection.execute(select(houses.c.guid, houses.c.fias_house_guid)).one()
+    roots = []
+    with message_uow(engine, MC, now=NOW) as uow:
+        for n in range(3):
+            data = DeviceData(number=f"ХВ-{n}", kind=DeviceKind.RESIDENTIAL,
+                              resources=(DeviceResource(None, False, (Decimal(7),)),), houses=(FiasHouseGuid(fias),))
+            device = uow.metering.create(data, house_guid=Guid(house), fias=FiasHouseGuid(fias),
+                                         next_verification_on=None, org=MC, at=NOW)
+            roots.append(str(device.root_guid))
+            time.sleep(0.002)  # the next millisecond: the 48-bit prefix orders them
+        uow.commit()
+    assert [uuid.UUID(root).version for root in roots] == [7, 7, 7]
+    assert roots == sorted(roots)
+    with engine.connect() as connection:  # what the indexes order by is the stored text
+        stored = connection.execute(text("SELECT root_guid FROM metering_devices ORDER BY root_guid")).scalars().all()
+    assert stored == roots
