@@ -121,34 +121,67 @@ def accept(
     Both checks rest on unique keys, so concurrent senders cannot get the same body in twice. A refusal
     (``RequestRefused``, ``TrustRefused``) leaves rows of the request written in ``connection``'s transaction:
     the caller rolls it back.
+
+    The three steps — ``store``, then ``resent`` when the MessageGUID was taken or ``seal`` when it was not —
+    are also callable one by one, in this order and in one transaction (the door stores a message before its
+    signature is verified, ``gateway.soap.admission``).
     """
     digest = payload_sha256 or hashlib.sha256(payload).hexdigest()
+    guid = store(connection, org=org, requester_message_guid=requester_message_guid, service=service,
+                 operation=operation, request=request, payload=b"" if payload_in_request else payload, now=now,
+                 signed_by=signed_by, power=power, payload_sha256=digest)
+    if guid is None:  # this MessageGUID was used before by this organisation: a resend, or a reuse
+        return resent(connection, org=org, requester_message_guid=requester_message_guid, operation=operation,
+                      payload=payload, payload_sha256=digest), False
+    seal(connection, guid, org=org, request=request, now=now, replay=replay, signed_by=signed_by, power=power)
+    return guid, True
+
+
+def store(
+    connection: Connection, *, org: Guid, requester_message_guid: Guid, service: str, operation: str,
+    request: bytes, payload: bytes, now: datetime, payload_sha256: str, signed_by: Guid | None = None,
+    power: Guid | None = None,
+) -> Guid | None:
+    """The message's row, RECEIVED under a new MessageGUID (returned); None when the organisation has used
+    ``requester_message_guid`` before (``resent`` tells a resend from a reuse). ``payload``: as stored (empty
+    when the envelope holds it). The row is not a message until ``seal`` adds its archive entry in the same
+    transaction."""
     guid = Guid.new()
     # the unique keys decide, in one statement each and without a savepoint: a concurrent insert of the same
     # key makes ours wait for its transaction, then do nothing if it committed. The statements are made once
     # (parameters, not values, vary): a 0.5 MB request costs no statement building on the acknowledgement path
-    dialect = connection.dialect.name
-    stored = connection.execute(_NEW_MESSAGE[dialect], {
+    stored = connection.execute(_NEW_MESSAGE[connection.dialect.name], {
         "guid": str(guid), "requester_message_guid": str(requester_message_guid), "org_guid": str(org),
         "service": service, "operation": operation, "state": MessageState.RECEIVED.value, "received_at": now,
-        "attempts": 0, "request": request, "payload": b"" if payload_in_request else payload,
-        "payload_sha256": digest, "signed_by": str(signed_by) if signed_by else None,
-        "power_guid": str(power) if power else None,
+        "attempts": 0, "request": request, "payload": payload, "payload_sha256": payload_sha256,
+        "signed_by": str(signed_by) if signed_by else None, "power_guid": str(power) if power else None,
     }).first()
-    if stored is None:  # this MessageGUID was used before by this organisation: a resend, or a reuse
-        existing = _by_requester(connection, org, requester_message_guid)
-        if existing is None:  # pragma: no cover - the conflicting row cannot vanish inside our statement's wait
-            raise RequestRefused(f"MessageGUID {requester_message_guid} is being accepted by another request; "
-                                 "send it again", code=Code.MESSAGE_REUSED)
-        same = existing.payload == payload if existing.payload else existing.payload_sha256 == digest
-        if existing.operation != operation or not same:
-            raise RequestRefused(
-                f"MessageGUID {requester_message_guid} was already used by this organisation for another request "
-                f"(accepted as {existing.guid}); use a new MessageGUID for new content",
-                code=Code.MESSAGE_REUSED)
-        return existing.guid, False
+    return guid if stored is not None else None
+
+
+def resent(connection: Connection, *, org: Guid, requester_message_guid: Guid, operation: str, payload: bytes,
+           payload_sha256: str) -> Guid:
+    """The MessageGUID of the message ``org`` accepted under ``requester_message_guid`` when this request is
+    that one sent again (the same operation and signed content); ``RequestRefused`` (MESSAGE_REUSED) when not."""
+    existing = _by_requester(connection, org, requester_message_guid)
+    if existing is None:  # pragma: no cover - the conflicting row cannot vanish inside our statement's wait
+        raise RequestRefused(f"MessageGUID {requester_message_guid} is being accepted by another request; "
+                             "send it again", code=Code.MESSAGE_REUSED)
+    same = existing.payload == payload if existing.payload else existing.payload_sha256 == payload_sha256
+    if existing.operation != operation or not same:
+        raise RequestRefused(
+            f"MessageGUID {requester_message_guid} was already used by this organisation for another request "
+            f"(accepted as {existing.guid}); use a new MessageGUID for new content",
+            code=Code.MESSAGE_REUSED)
+    return existing.guid
+
+
+def seal(connection: Connection, guid: Guid, *, org: Guid, request: bytes, now: datetime,
+         replay: ReplayKey | None = None, signed_by: Guid | None = None, power: Guid | None = None) -> None:
+    """The stored message's replay key (``TrustRefused``, SIGNATURE_REPLAYED, when another message holds it)
+    and its archive entry."""
     if replay is not None:
-        first = connection.execute(_NEW_REPLAY_KEY[dialect], {
+        first = connection.execute(_NEW_REPLAY_KEY[connection.dialect.name], {
             "replay_key": replay.digest, "message_guid": str(guid), "org_guid": str(org), "accepted_at": now,
             "keep_until": replay.keep_until}).first()
         if first is None:
@@ -161,7 +194,6 @@ def accept(
                 "same signature); sign every new request anew — a resend of the original MessageGUID "
                 "is answered with its original Ack", code=Code.SIGNATURE_REPLAYED)
     archive.append(connection, guid, "request", request, at=now, signed_by=signed_by, power=power)
-    return guid, True
 
 
 def _new_only(table: Table, key: list[str], returning: Column[Any]) -> dict[str, Any]:

@@ -9,7 +9,7 @@ is pure logic over what the registry knows. Inputs: lxml elements and PEM files.
 Public API, two verbs: ``sign(element, key=..., cert=...)`` and ``verify(element) -> Verified``.
 """
 
-from gateway.signing.verifier import Verified, signed_bytes, verify
+from gateway.signing.verifier import Claimed, Verified, claims, signed_bytes, verify
 from gateway.signing.xades import Signer, sign
 
-__all__ = ["Signer", "Verified", "sign", "signed_bytes", "verify"]
+__all__ = ["Claimed", "Signer", "Verified", "claims", "sign", "signed_bytes", "verify"]

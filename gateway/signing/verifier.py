@@ -66,15 +66,39 @@ def _check_validity(certificate: x509.Certificate) -> None:
                            f"{certificate.not_valid_after_utc:%Y-%m-%d})", code=Code.CERTIFICATE_NOT_VALID_NOW)
 
 
-def verify(element: etree._Element) -> Verified:
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    """What a signature says before anything of it is verified: its shape, the certificate its SignedProperties
+    name, and that certificate's fingerprint and the signed element's SHA-256 as the signature gives them (the
+    DigestValue, when the reference's digest is SHA-256). ``verify`` proves them or refuses the request."""
+
+    parts: profile.Profile
+    der: bytes
+    certificate: x509.Certificate
+    fingerprint: str
+    signed_sha256: str | None
+
+
+def claims(element: etree._Element) -> Claimed:
+    """The first two of ``verify``'s checks (the shape, the signing certificate) and what they give, for a
+    caller that starts on them before the signature is verified; ``TrustRefused`` as ``verify`` would refuse."""
+    parts = profile.read(element)
+    der, certificate = _signing_certificate(parts)
+    sha256 = parts.container.digest_value.hex() if parts.container.digest_method == algorithms.SHA256 else None
+    return Claimed(parts=parts, der=der, certificate=certificate, fingerprint=hashlib.sha256(der).hexdigest(),
+                   signed_sha256=sha256)
+
+
+def verify(element: etree._Element, claimed: Claimed | None = None) -> Verified:
     """Verify the enveloped XAdES-BES signature of ``element``, the request element where it stands in the
-    received document (for a SOAP request, the child of soap:Body in the parsed envelope).
+    received document (for a SOAP request, the child of soap:Body in the parsed envelope). ``claimed``: what
+    ``claims`` read of this element's signature, not read again.
 
     The document is canonicalised in place — the enveloped signature is taken out and put back — so nothing
     may read or change it from another thread meanwhile.
     """
-    parts = profile.read(element)
-    der, certificate = _signing_certificate(parts)
+    claimed = claimed or claims(element)
+    parts, certificate = claimed.parts, claimed.certificate
     signed_info = c14n.canonical(parts.signed_info, parts.c14n)
     algorithms.check_signature(parts.method, certificate, signed_info, parts.signature_value)
     _digest(parts.properties, c14n.canonical(parts.signed_properties, parts.properties.c14n),
@@ -82,10 +106,9 @@ def verify(element: etree._Element) -> Verified:
     signed = c14n.enveloped(element, parts.signature, parts.container.c14n)
     _digest(parts.container, signed, "the signed element")
     _check_validity(certificate)
-    sha256 = parts.container.digest_value.hex() if parts.container.digest_method == algorithms.SHA256 else None
-    return Verified(certificate=certificate, fingerprint=hashlib.sha256(der).hexdigest(),
+    return Verified(certificate=certificate, fingerprint=claimed.fingerprint,
                     signature_method=parts.method.uri, signed_element=signed,
-                    replay_key=hashlib.sha256(signed_info).hexdigest(), signed_sha256=sha256)
+                    replay_key=hashlib.sha256(signed_info).hexdigest(), signed_sha256=claimed.signed_sha256)
 
 
 def signed_bytes(element: etree._Element) -> bytes:

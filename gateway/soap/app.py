@@ -7,7 +7,6 @@ import json
 import logging
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
@@ -19,8 +18,6 @@ from sqlalchemy import Engine, text
 
 from gateway import metrics, ns
 from gateway.config import Config
-from gateway.domain.model import CertificateBinding
-from gateway.domain.powers import PowerRefusal, door_decision
 from gateway.domain.values import Guid, InvalidValue
 from gateway.errors import (
     BodyTooLarge,
@@ -29,17 +26,15 @@ from gateway.errors import (
     GatewayError,
     MessageNotFound,
     RequestRefused,
-    TrustRefused,
 )
 from gateway.messages import exposition, queue
 from gateway.messages.queue import MessageState
 from gateway.ns import q
 from gateway.registry import audit
 from gateway.registry.unit_of_work import UnitOfWork
-from gateway.signing import Signer, verify
-from gateway.signing.policy import check_binding
-from gateway.soap import binding, envelope, results_xml
-from gateway.soap.operations import ENDPOINTS, GET_STATE_REQUEST, OPERATIONS, Endpoint, by_body
+from gateway.signing import Claimed, Signer, Verified, claims, verify
+from gateway.soap import admission, binding, envelope, results_xml
+from gateway.soap.operations import ENDPOINTS, GET_STATE_REQUEST, OPERATIONS, Endpoint, Operation, by_body
 from gateway.soap.router import Handler, Router, StartResponse
 from gateway.xmlparse import parse_untrusted
 from gateway.xsd import SCHEMA_ROOT, check_version, validate
@@ -74,12 +69,13 @@ def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-@dataclass(frozen=True)
-class Signatory:
-    """Who signed a request for the header's organisation (IsOperatorSignature), and under which power."""
-
-    org: Guid
-    power: Guid
+def _claims(body: etree._Element) -> Claimed | None:
+    """What ``body``'s signature claims, read before the schema is checked, or None when it cannot be read:
+    ``verify`` then refuses it in its turn, after the schema (the order of the door's refusals is kept)."""
+    try:
+        return claims(body)
+    except Exception:  # noqa: BLE001 - any reason is verify's to give, after the schema's
+        return None
 
 
 class GatewayApp:
@@ -94,6 +90,8 @@ class GatewayApp:
         self.unit_of_work = unit_of_work
         self.clock = clock
         self.router = self._routes()
+        #: the threads that start the door's database steps while a request's signature is verified
+        self._door = admission.Pool(config.database.pool_size)
 
     # -- HTTP ---------------------------------------------------------------------------------------
     def _routes(self) -> Router:
@@ -269,51 +267,58 @@ class GatewayApp:
             raise RequestRefused(f"{etree.QName(request.body).text} is not an operation of {endpoint.name} "
                                  "supported by this gateway", code=Code.UNKNOWN_OPERATION)
         self._check_action(action, operation.name)
-        validate(request.body, endpoint.schema)
-        check_version(request.body, operation.versions)
-        verified = verify(request.body) if self.config.security.require_signature else None
-        payload = verified.signed_element if verified else etree.tostring(request.body, method="c14n", exclusive=True)
+        request_ = admission.Request(endpoint.name, operation.name, operation.roles, sender, body, now)
+        if not self.config.security.require_signature:
+            validate(request.body, endpoint.schema)
+            check_version(request.body, operation.versions)
+            with self.unit_of_work() as uow:
+                return self._accepted(uow, request_, admission.admit(uow, request_, None), None, None, request.body)
+        # what the signature claims, for the database steps that start on it (None: ``verify`` refuses it below)
+        claimed = _claims(request.body)
+        if claimed is not None and self.engine.dialect.name == "postgresql":
+            with admission.Early(self._door.get(), self.unit_of_work(), request_, claimed.fingerprint,
+                                 claimed.signed_sha256) as early:
+                verified = self._verify(endpoint, operation, request.body, claimed)
+                admitted, stored = early.outcome()
+                return self._accepted(early.uow, request_, admitted, stored, verified, request.body)
+        verified = self._verify(endpoint, operation, request.body, claimed)
         with self.unit_of_work() as uow:
-            org, binding = uow.organisations.sender(sender.org_guid, verified.fingerprint if verified else None)
-            if org is None:
-                raise RequestRefused(f"organisation {sender.org_guid} is not registered with this gateway",
-                                     code=Code.ORGANISATION_UNKNOWN)
-            signer: Signatory | None = None
-            if verified is not None:
-                if sender.operator_signature and binding is not None and binding.org_guid != org.guid:
-                    signer = self._operator(uow, binding, verified.fingerprint, org.guid, operation.name, now)
-                else:  # the organisation's own certificate; another's without the flag is INT002007
-                    check_binding(binding, fingerprint=verified.fingerprint, sender=org.guid, now=now)
-            if operation.roles and org.role not in operation.roles:
-                raise RequestRefused(f"{operation.name} is answered only for "
-                                     f"{' and '.join(sorted(r.value for r in operation.roles))} organisations; "
-                                     f"organisation {org.guid} is a {org.role.value}",
-                                     code=Code.OPERATION_ROLE_DENIED)
-            replay = queue.ReplayKey(verified.replay_key, verified.certificate.not_valid_after_utc) \
-                if verified is not None else None
-            guid, new = queue.accept(
-                uow.connection, org=org.guid, requester_message_guid=sender.message_guid, service=endpoint.name,
-                operation=operation.name, request=body, payload=payload, now=now, replay=replay,
-                signed_by=signer.org if signer else None, power=signer.power if signer else None,
-                payload_in_request=True, payload_sha256=verified.signed_sha256 if verified else None)
-            uow.commit()
-        log.info("event=%s message_guid=%s requester_message_guid=%s org=%s operation=%s bytes=%d%s",
-                 "accepted" if new else "resend", guid, sender.message_guid, org.guid, operation.name, len(body),
-                 f" signed_by={signer.org} power={signer.power}" if signer else "")
-        metrics.REQUESTS.labels(operation.name, "accepted" if new else "resend").inc()
-        return envelope.ack(guid, sender.message_guid, now)
+            admitted = admission.admit(uow, request_, verified.fingerprint)
+            return self._accepted(uow, request_, admitted, None, verified, request.body)
 
     @staticmethod
-    def _operator(uow: UnitOfWork, binding: CertificateBinding, fingerprint: str, grantor: Guid, operation: str,
-                  now: datetime) -> Signatory:
-        """IsOperatorSignature with another organisation's certificate: the certificate must be good for its
-        own organisation, which must hold a power of the header's organisation in force now for the operation
-        (README "Delegated powers": what the door checks; the data's dates are the worker's)."""
-        check_binding(binding, fingerprint=fingerprint, sender=binding.org_guid, now=now)
-        decided = door_decision(grantor, binding.org_guid, operation, now, uow.powers.around(grantor, binding.org_guid))
-        if isinstance(decided, PowerRefusal):
-            raise TrustRefused(decided.text, code=decided.code)
-        return Signatory(binding.org_guid, decided.guid)
+    def _verify(endpoint: Endpoint, operation: Operation, body: etree._Element, claimed: Claimed | None) -> Verified:
+        """The schema, the version, the signature: in this order, whatever the database steps found meanwhile."""
+        validate(body, endpoint.schema)
+        check_version(body, operation.versions)
+        return verify(body, claimed)
+
+    def _accepted(self, uow: UnitOfWork, request: admission.Request, admitted: admission.Admitted,
+                  stored: admission.Stored | None, verified: Verified | None, body: etree._Element) -> bytes:
+        """The message's row (unless the early thread stored it: ``stored``), its replay key and archive entry
+        or, for a MessageGUID used before, the resend's original; committed; the Ack."""
+        payload = verified.signed_element if verified else etree.tostring(body, method="c14n", exclusive=True)
+        if stored is None:
+            digest = verified.signed_sha256 if verified else None
+            stored = admission.store(uow, request, admitted, digest or hashlib.sha256(payload).hexdigest())
+        org, signer, sender = admitted.org, admitted.signer, request.sender
+        if stored.guid is None:  # this MessageGUID was used before by this organisation: a resend, or a reuse
+            guid = queue.resent(uow.connection, org=org.guid, requester_message_guid=sender.message_guid,
+                                operation=request.operation, payload=payload, payload_sha256=stored.digest)
+            new = False
+        else:
+            replay = queue.ReplayKey(verified.replay_key, verified.certificate.not_valid_after_utc) \
+                if verified is not None else None
+            queue.seal(uow.connection, stored.guid, org=org.guid, request=request.body, now=request.now,
+                       replay=replay, signed_by=signer.org if signer else None,
+                       power=signer.power if signer else None)
+            guid, new = stored.guid, True
+        uow.commit()
+        log.info("event=%s message_guid=%s requester_message_guid=%s org=%s operation=%s bytes=%d%s",
+                 "accepted" if new else "resend", guid, sender.message_guid, org.guid, request.operation,
+                 len(request.body), f" signed_by={signer.org} power={signer.power}" if signer else "")
+        metrics.REQUESTS.labels(request.operation, "accepted" if new else "resend").inc()
+        return envelope.ack(guid, sender.message_guid, request.now)
 
     @staticmethod
     def _check_action(action: str, operation: str) -> None:
