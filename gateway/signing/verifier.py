@@ -73,7 +73,6 @@ class Claimed:
     DigestValue, when the reference's digest is SHA-256). ``verify`` proves them or refuses the request."""
 
     parts: profile.Profile
-    der: bytes
     certificate: x509.Certificate
     fingerprint: str
     signed_sha256: str | None
@@ -85,7 +84,7 @@ def claims(element: etree._Element) -> Claimed:
     parts = profile.read(element)
     der, certificate = _signing_certificate(parts)
     sha256 = parts.container.digest_value.hex() if parts.container.digest_method == algorithms.SHA256 else None
-    return Claimed(parts=parts, der=der, certificate=certificate, fingerprint=hashlib.sha256(der).hexdigest(),
+    return Claimed(parts=parts, certificate=certificate, fingerprint=hashlib.sha256(der).hexdigest(),
                    signed_sha256=sha256)
 
 

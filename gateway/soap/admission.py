@@ -28,7 +28,6 @@ a captured certificate costs one rolled-back row. Measured on this machine (``be
 
 from __future__ import annotations
 
-import logging
 import os
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -44,8 +43,6 @@ from gateway.messages import queue
 from gateway.registry.unit_of_work import UnitOfWork
 from gateway.signing.policy import check_binding
 from gateway.soap.envelope import Sender
-
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -132,8 +129,8 @@ def store(uow: UnitOfWork, request: Request, admitted: Admitted, digest: str) ->
 
 class Early:
     """``admit`` (and ``store``, when ``digest`` is given) in a thread of the door's pool, in ``uow`` — which
-    that thread enters; its owner leaves it (``close``) after ``outcome`` or on a refusal of its own, never
-    while the thread runs. A context manager: leaving it waits for the thread, then leaves the unit of work."""
+    that thread enters. A context manager: leaving it waits for the thread, then leaves the unit of work (a
+    rollback unless the owner committed), so the owner never touches the connection while the thread runs."""
 
     def __init__(self, pool: ThreadPoolExecutor, uow: UnitOfWork, request: Request, fingerprint: str,
                  digest: str | None) -> None:
@@ -180,9 +177,3 @@ class Pool:
                 self._pool = ThreadPoolExecutor(max_workers=self.size, thread_name_prefix="door")
                 self._pid = os.getpid()
             return self._pool
-
-    def shutdown(self) -> None:
-        with self._lock:
-            if self._pool is not None and self._pid == os.getpid():
-                self._pool.shutdown(wait=True)
-            self._pool = None
