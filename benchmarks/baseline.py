@@ -76,7 +76,8 @@ def rsa_twin(message: bytes) -> bytes:
         body.remove(old)
     issued = _rsa()
     sign(body, key=issued.key, cert=issued.cert)
-    return etree.tostring(envelope, xml_declaration=True, encoding="UTF-8")
+    data: bytes = etree.tostring(envelope, xml_declaration=True, encoding="UTF-8")
+    return data
 
 
 _ISSUED: list[keys.Issued] = []

@@ -85,7 +85,8 @@ def envelope(body: etree._Element, org: str) -> bytes:
     _e(header, BASE, "MessageGUID", uuid.uuid4())
     _e(header, BASE, "orgPPAGUID", org)
     _e(env, SOAP, "Body").append(body)
-    return etree.tostring(env, xml_declaration=True, encoding="UTF-8")
+    data: bytes = etree.tostring(env, xml_declaration=True, encoding="UTF-8")
+    return data
 
 
 def _houses(gateway: bootstrap.Gateway, org: Guid, count: int, flats: int) -> list[list[str]]:
@@ -94,11 +95,11 @@ def _houses(gateway: bootstrap.Gateway, org: Guid, count: int, flats: int) -> li
     grant(gateway, org, [fias_of(b) for b in bodies])
     with setup_unit_of_work(gateway, org) as uow:
         sender = uow.organisations.get(org)
-        assert sender is not None
+        message = uow.provenance.message if uow.provenance is not None else None
+        assert sender is not None and message is not None
         for body in bodies:
             results = house_services.import_house_uo(uow, sender, houses_xml.decode_import_house_uo(body),
-                                                     message=uow.provenance.message,  # type: ignore[union-attr]
-                                                     now=datetime.now(UTC))
+                                                     message=message, now=datetime.now(UTC))
             assert all(r.ok for r in results), results[0]
         uow.commit()
         rows = uow.connection.execute(select(premises.c.house_guid, premises.c.guid)
