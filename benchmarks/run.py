@@ -321,9 +321,18 @@ def main() -> None:
     if unknown:
         raise SystemExit(f"unknown benchmark part(s) {', '.join(unknown)}; choose from {', '.join(PARTS)}")
     print("dom-gateway benchmark; every figure is also given as a ratio to a floor or baseline measured in this "
-          f"run (parts: {', '.join(wanted)})\n")
+          f"run (parts: {', '.join(wanted)})")
+    print(f"machine: {machine_load()} before the first part\n")
     for part in wanted:
         PARTS[part]()
+        print(f"  [{part}: done; machine {machine_load()}]\n")
+
+
+def machine_load() -> str:
+    """The machine's load averages (1, 5, 15 minutes) and cores, so a run's figures can be read against what
+    else the machine was doing: the bench's own processes count in them too."""
+    one, five, fifteen = os.getloadavg()
+    return f"load average {one:.2f} / {five:.2f} / {fifteen:.2f} (1 / 5 / 15 min) on {os.cpu_count()} cores"
 
 
 if __name__ == "__main__":
