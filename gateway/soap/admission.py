@@ -21,13 +21,18 @@ The thread starts only where its row can pay: a signed request whose certificate
 PostgreSQL (on SQLite the row would hold the one writer's lock through the verification, and the database is
 this process: nothing to overlap), with a SHA-256 reference for the row (a Streebog-256 digest is known only
 once the element is canonicalised: such a request's thread takes the look-ups, the request thread the row).
-An unregistered certificate or an unknown organisation stops the thread before the row: a forged body under
-a captured certificate costs one rolled-back row. Measured on this machine (``benchmarks.run accept``, README
-"Performance"): the look-ups and the row were 4–5 ms of the acknowledgement's 16–18 ms on PostgreSQL.
+An unregistered certificate or an unknown organisation stops the thread before the row. A certificate is no
+secret (every signed request carries it), so a forged body under a registered one costs the database a row
+written and rolled back: the early row is kept to envelopes of at most ``EARLY_ROW_MAX_BYTES`` (a month-end
+message of 1,000 readings is about 0.5 MB), and a larger one is stored by the request thread once verified, its
+thread taking only the look-ups: a forgery's rolled-back row is never larger than that. Measured on this
+machine (``benchmarks.run accept``, README "Performance"): the look-ups and the row were 4–5 ms of the
+acknowledgement's 16–18 ms on PostgreSQL.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -38,11 +43,18 @@ from types import TracebackType
 from gateway.domain.model import CertificateBinding, Organisation, OrgRole
 from gateway.domain.powers import PowerRefusal, door_decision
 from gateway.domain.values import Guid
-from gateway.errors import Code, RequestRefused, TrustRefused
+from gateway.errors import Code, GatewayError, RequestRefused, TrustRefused
 from gateway.messages import queue
 from gateway.registry.unit_of_work import UnitOfWork
 from gateway.signing.policy import check_binding
 from gateway.soap.envelope import Sender
+
+log = logging.getLogger(__name__)
+
+#: the largest envelope whose row the early thread stores before the signature is verified (above: the request
+#: thread stores it after verification); bounds what a forged body under a known certificate makes the database
+#: write and roll back
+EARLY_ROW_MAX_BYTES = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -128,13 +140,15 @@ def store(uow: UnitOfWork, request: Request, admitted: Admitted, digest: str) ->
 
 
 class Early:
-    """``admit`` (and ``store``, when ``digest`` is given) in a thread of the door's pool, in ``uow`` — which
-    that thread enters. A context manager: leaving it waits for the thread, then leaves the unit of work (a
-    rollback unless the owner committed), so the owner never touches the connection while the thread runs."""
+    """``admit`` (and ``store``, when ``digest`` is given and the envelope is at most ``EARLY_ROW_MAX_BYTES``)
+    in a thread of the door's pool, in ``uow`` — which that thread enters. A context manager: leaving it waits
+    for the thread, then leaves the unit of work (a rollback unless the owner committed), so the owner never
+    touches the connection while the thread runs."""
 
     def __init__(self, pool: ThreadPoolExecutor, uow: UnitOfWork, request: Request, fingerprint: str,
                  digest: str | None) -> None:
-        self.uow, self.request, self.fingerprint, self.digest = uow, request, fingerprint, digest
+        self.uow, self.request, self.fingerprint = uow, request, fingerprint
+        self.digest = digest if len(request.body) <= EARLY_ROW_MAX_BYTES else None
         self._entered = False
         self._future: Future[tuple[Admitted, Stored | None]] = pool.submit(self._run)
 
@@ -155,7 +169,12 @@ class Early:
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
         try:
-            self._future.exception()  # wait; a refusal or a fault of its own is the owner's, or superseded
+            # wait; a refusal or a fault of its own is the owner's (``outcome``), or superseded by the owner's
+            # refusal — a superseded fault (the database, not the request) still reaches the log
+            fault = self._future.exception()
+            if fault is not None and fault is not exc and not isinstance(fault, GatewayError):
+                log.warning("event=door_thread_fault_superseded error=%s detail=%s", type(fault).__name__,
+                            str(fault)[:200])
         finally:
             if self._entered:
                 self.uow.__exit__(exc_type, exc, tb)

@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import event
 
 from gateway.bootstrap import Gateway
+from gateway.soap import admission
 from gateway.soap.server import EmbeddedServer
 from tests.integration.test_soap_endpoint import HOA, MC, fault_code, post, stored
 
@@ -63,6 +64,27 @@ def test_on_postgresql_the_doors_pool_starts_the_database_steps_and_on_sqlite_th
     assert len(_row_stored_by(seen)) == 1 and stored(gateway) == 1
 
 
+def test_an_envelope_over_the_early_rows_limit_is_stored_by_the_request_thread_once_verified(
+        server: EmbeddedServer, gateway: Gateway, envelopes,  # type: ignore[no-untyped-def]
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A certificate is no secret: a forged body under a registered one must not make the database write (and
+    roll back) an envelope of any size. Over the limit, the thread takes the look-ups and the verified request
+    thread the row; a tampered one is refused with no row written at all."""
+    monkeypatch.setattr(admission, "EARLY_ROW_MAX_BYTES", len(HOA_HOUSE) // 2)
+    tampered = envelopes.signed(HOA_HOUSE, org=HOA).replace(b"3120.8", b"3120.9")
+    with statements(gateway) as seen:
+        refused = post(server, tampered)
+    assert refused.status_code == 500 and fault_code(refused) == "INT002002", refused.text
+    assert not _row_stored_by(seen), seen
+    with statements(gateway) as seen:
+        accepted = post(server, envelopes.signed(HOA_HOUSE, org=HOA))
+    assert accepted.status_code == 200, accepted.text
+    by_door = {words: thread.startswith("door") for thread, words in seen}
+    assert by_door["SELECT ORGANISATIONS.GUID, ORGANISATIONS.NAME,"] is (gateway.engine.dialect.name == "postgresql")
+    assert _row_stored_by(seen) and not any(t.startswith("door") for t in _row_stored_by(seen)), seen
+    assert stored(gateway) == 1
+
+
 def test_a_tampered_body_under_its_registered_certificate_leaves_no_row_and_its_message_guid_free(
         server: EmbeddedServer, gateway: Gateway, envelopes) -> None:  # type: ignore[no-untyped-def]
     message_guid = str(uuid.uuid4())
@@ -108,3 +130,21 @@ def test_more_concurrent_requests_than_the_doors_threads_are_all_accepted(
         responses = list(senders.map(lambda body: post(server, body), bodies))
     assert [r.status_code for r in responses] == [200] * 12, [r.text[:200] for r in responses if r.status_code != 200]
     assert stored(gateway) == 12
+
+
+def test_a_fault_of_the_early_thread_superseded_by_a_refusal_is_logged_and_the_refusal_answered(
+        server: EmbeddedServer, gateway: Gateway, envelopes,  # type: ignore[no-untyped-def]
+        monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    if gateway.engine.dialect.name != "postgresql":
+        pytest.skip("the early thread runs on PostgreSQL only")
+
+    def broken(*_args: object) -> None:
+        raise RuntimeError("connection lost while looking the sender up")
+
+    monkeypatch.setattr(admission, "admit", broken)
+    tampered = envelopes.signed(HOA_HOUSE, org=HOA).replace(b"3120.8", b"3120.9")
+    with caplog.at_level("WARNING", logger="gateway.soap.admission"):
+        refused = post(server, tampered)
+    assert refused.status_code == 500 and fault_code(refused) == "INT002002", refused.text
+    assert any("event=door_thread_fault_superseded error=RuntimeError" in r.getMessage() for r in caplog.records)
+    assert stored(gateway) == 0
